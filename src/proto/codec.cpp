@@ -1,0 +1,392 @@
+#include "proto/codec.hpp"
+
+#include <type_traits>
+
+#include "proto/byte_io.hpp"
+
+namespace resin::proto {
+namespace {
+
+constexpr std::size_t kMinStringSize = 4;  // an empty `string` is its u32 length
+
+DecodeError malformed(std::uint32_t request_id, std::string message) {
+    return DecodeError{ErrorCode::malformed_packet, request_id, std::move(message)};
+}
+
+// Decodes the fields after the header. Each returns the packet or a message naming what was wrong.
+class FieldDecoder {
+public:
+    FieldDecoder(ByteReader& reader, std::uint32_t request_id)
+        : reader_(reader), request_id_(request_id) {}
+
+    DecodeResult decode(PacketType type) {
+        switch (type) {
+            case PacketType::hello:
+                return hello();
+            case PacketType::start_process:
+                return start_process();
+            case PacketType::kill_process:
+                return kill_process();
+            case PacketType::stop_process:
+                return stop_process();
+            case PacketType::data_in:
+                return data_in();
+            case PacketType::close_stdin:
+                return finish(CloseStdin{request_id_});
+            case PacketType::grant_credit:
+                return grant_credit();
+            case PacketType::hello_reply:
+                return hello_reply();
+            case PacketType::process_started:
+                return process_started();
+            case PacketType::data_out:
+                return data_out();
+            case PacketType::exit_status:
+                return exit_status();
+            case PacketType::error_report:
+                return error_report();
+        }
+        return DecodeError{ErrorCode::unknown_packet_type, request_id_, "unknown packet type"};
+    }
+
+private:
+    template <typename T>
+    DecodeResult finish(T packet) {
+        if (reader_.remaining() != 0) {
+            return malformed(request_id_, std::string(to_string(packet_type(packet))) + ": " +
+                                              std::to_string(reader_.remaining()) +
+                                              " trailing bytes after the last field");
+        }
+        return Packet{std::move(packet)};
+    }
+
+    DecodeError truncated(const char* field) {
+        return malformed(request_id_,
+                         std::string("truncated or bad length at field '") + field + "' (offset " +
+                             std::to_string(reader_.offset() + kLengthPrefixSize) + ")");
+    }
+
+    DecodeResult hello() {
+        auto version = reader_.u32();
+        if (!version) {
+            return truncated("version");
+        }
+        return finish(Hello{request_id_, *version});
+    }
+
+    DecodeResult start_process() {
+        auto executable = reader_.bytes();
+        if (!executable) {
+            return truncated("executable");
+        }
+        auto argc = reader_.count(kMinStringSize);
+        if (!argc) {
+            return truncated("args count");
+        }
+        std::vector<std::string> args;
+        args.reserve(*argc);
+        for (std::uint32_t i = 0; i < *argc; ++i) {
+            auto arg = reader_.bytes();
+            if (!arg) {
+                return truncated("args");
+            }
+            args.push_back(std::move(*arg));
+        }
+        auto config = reader_.bytes();
+        if (!config) {
+            return truncated("config");
+        }
+        return finish(
+            StartProcess{request_id_, std::move(*executable), std::move(args), std::move(*config)});
+    }
+
+    DecodeResult kill_process() {
+        auto signal = reader_.u8();
+        if (!signal) {
+            return truncated("signal");
+        }
+        return finish(KillProcess{request_id_, *signal});
+    }
+
+    DecodeResult stop_process() {
+        auto grace = reader_.u32();
+        if (!grace) {
+            return truncated("grace_ms");
+        }
+        return finish(StopProcess{request_id_, *grace});
+    }
+
+    DecodeResult data_in() {
+        auto data = reader_.bytes();
+        if (!data) {
+            return truncated("data");
+        }
+        return finish(DataIn{request_id_, std::move(*data)});
+    }
+
+    DecodeResult grant_credit() {
+        auto bytes = reader_.u32();
+        if (!bytes) {
+            return truncated("bytes");
+        }
+        return finish(GrantCredit{request_id_, *bytes});
+    }
+
+    DecodeResult hello_reply() {
+        auto version = reader_.u32();
+        if (!version) {
+            return truncated("version");
+        }
+        auto count = reader_.count(2 * kMinStringSize);
+        if (!count) {
+            return truncated("features count");
+        }
+        HelloReply reply{request_id_, *version, {}};
+        reply.features.reserve(*count);
+        for (std::uint32_t i = 0; i < *count; ++i) {
+            auto key = reader_.bytes();
+            if (!key) {
+                return truncated("feature key");
+            }
+            auto value = reader_.bytes();
+            if (!value) {
+                return truncated("feature value");
+            }
+            reply.features.emplace_back(std::move(*key), std::move(*value));
+        }
+        return finish(std::move(reply));
+    }
+
+    DecodeResult process_started() {
+        auto pid = reader_.u32();
+        if (!pid) {
+            return truncated("os_pid");
+        }
+        return finish(ProcessStarted{request_id_, *pid});
+    }
+
+    DecodeResult data_out() {
+        auto stream = reader_.u8();
+        if (!stream) {
+            return truncated("stream");
+        }
+        if (*stream != static_cast<std::uint8_t>(Stream::stdout_stream) &&
+            *stream != static_cast<std::uint8_t>(Stream::stderr_stream)) {
+            return malformed(request_id_, "data_out: stream " + std::to_string(*stream) +
+                                              " is neither 1 (stdout) nor 2 (stderr)");
+        }
+        auto data = reader_.bytes();
+        if (!data) {
+            return truncated("data");
+        }
+        if (data->empty()) {
+            return malformed(request_id_, "data_out: empty data");
+        }
+        return finish(DataOut{request_id_, static_cast<Stream>(*stream), std::move(*data)});
+    }
+
+    DecodeResult exit_status() {
+        ExitStatus status{};
+        status.request_id = request_id_;
+        auto reason = reader_.u8();
+        if (!reason) {
+            return truncated("reason");
+        }
+        if (*reason > kLastExitReason) {
+            return malformed(request_id_,
+                             "exit_status: unknown reason " + std::to_string(*reason));
+        }
+        status.reason = static_cast<ExitReason>(*reason);
+        auto exit_code = reader_.u8();
+        auto signal = exit_code ? reader_.u8() : std::nullopt;
+        auto core = signal ? reader_.u8() : std::nullopt;
+        if (!core) {
+            return truncated("exit_code/signal/core_dumped");
+        }
+        if (*core > 1) {
+            return malformed(request_id_, "exit_status: core_dumped is neither 0 nor 1");
+        }
+        status.exit_code = *exit_code;
+        status.signal = *signal;
+        status.core_dumped = *core == 1;
+        for (auto* field : {&status.wall_us, &status.cpu_user_us, &status.cpu_system_us,
+                            &status.peak_memory_bytes}) {
+            auto value = reader_.u64();
+            if (!value) {
+                return truncated("usage");
+            }
+            *field = *value;
+        }
+        auto processes = reader_.u32();
+        if (!processes) {
+            return truncated("peak_processes");
+        }
+        status.peak_processes = *processes;
+        auto detail = reader_.bytes();
+        if (!detail) {
+            return truncated("detail");
+        }
+        status.detail = std::move(*detail);
+        return finish(std::move(status));
+    }
+
+    DecodeResult error_report() {
+        auto code = reader_.u16();
+        if (!code) {
+            return truncated("code");
+        }
+        if (*code == 0 || *code > kLastErrorCode) {
+            return malformed(request_id_, "error_report: unknown code " + std::to_string(*code));
+        }
+        auto fatal = reader_.u8();
+        if (!fatal) {
+            return truncated("fatal");
+        }
+        if (*fatal > 1) {
+            return malformed(request_id_, "error_report: fatal is neither 0 nor 1");
+        }
+        auto message = reader_.bytes();
+        if (!message) {
+            return truncated("message");
+        }
+        auto pointer = reader_.bytes();
+        if (!pointer) {
+            return truncated("json_pointer");
+        }
+        return finish(ErrorReport{request_id_, static_cast<ErrorCode>(*code), *fatal == 1,
+                                  std::move(*message), std::move(*pointer)});
+    }
+
+    ByteReader& reader_;
+    std::uint32_t request_id_;
+};
+
+bool is_known_type(std::uint8_t type) {
+    return (type >= 0x01 && type <= 0x07) || (type >= 0x81 && type <= 0x85);
+}
+
+class FieldEncoder {
+public:
+    explicit FieldEncoder(ByteWriter& writer) : w_(writer) {}
+
+    void operator()(const Hello& p) { w_.u32(p.version); }
+    void operator()(const StartProcess& p) {
+        w_.bytes(p.executable);
+        w_.u32(static_cast<std::uint32_t>(p.args.size()));
+        for (const auto& arg : p.args) {
+            w_.bytes(arg);
+        }
+        w_.bytes(p.config);
+    }
+    void operator()(const KillProcess& p) { w_.u8(p.signal); }
+    void operator()(const StopProcess& p) { w_.u32(p.grace_ms); }
+    void operator()(const DataIn& p) { w_.bytes(p.data); }
+    void operator()(const CloseStdin&) {}
+    void operator()(const GrantCredit& p) { w_.u32(p.bytes); }
+    void operator()(const HelloReply& p) {
+        w_.u32(p.version);
+        w_.u32(static_cast<std::uint32_t>(p.features.size()));
+        for (const auto& [key, value] : p.features) {
+            w_.bytes(key);
+            w_.bytes(value);
+        }
+    }
+    void operator()(const ProcessStarted& p) { w_.u32(p.os_pid); }
+    void operator()(const DataOut& p) {
+        w_.u8(static_cast<std::uint8_t>(p.stream));
+        w_.bytes(p.data);
+    }
+    void operator()(const ExitStatus& p) {
+        w_.u8(static_cast<std::uint8_t>(p.reason));
+        w_.u8(p.exit_code);
+        w_.u8(p.signal);
+        w_.u8(p.core_dumped ? 1 : 0);
+        w_.u64(p.wall_us);
+        w_.u64(p.cpu_user_us);
+        w_.u64(p.cpu_system_us);
+        w_.u64(p.peak_memory_bytes);
+        w_.u32(p.peak_processes);
+        w_.bytes(p.detail);
+    }
+    void operator()(const ErrorReport& p) {
+        w_.u16(static_cast<std::uint16_t>(p.code));
+        w_.u8(p.fatal ? 1 : 0);
+        w_.bytes(p.message);
+        w_.bytes(p.json_pointer);
+    }
+
+private:
+    ByteWriter& w_;
+};
+
+void put_u32_be(std::uint8_t* out, std::uint32_t value) {
+    out[0] = static_cast<std::uint8_t>(value >> 24);
+    out[1] = static_cast<std::uint8_t>(value >> 16);
+    out[2] = static_cast<std::uint8_t>(value >> 8);
+    out[3] = static_cast<std::uint8_t>(value);
+}
+
+}  // namespace
+
+DecodeResult decode_packet(std::span<const std::uint8_t> body) {
+    if (auto error = check_frame_length(static_cast<std::uint32_t>(
+            std::min<std::size_t>(body.size(), kMaxPacketSize + std::size_t{1})))) {
+        return *error;
+    }
+    ByteReader reader(body);
+    const auto type = *reader.u8();
+    auto request_id = reader.u32();
+    if (!request_id) {
+        return malformed(0, "packet of " + std::to_string(body.size()) +
+                                " bytes is shorter than its 5-byte header");
+    }
+    if (!is_known_type(type)) {
+        return DecodeError{ErrorCode::unknown_packet_type, *request_id,
+                           "unknown packet type " + std::to_string(type)};
+    }
+    return FieldDecoder(reader, *request_id).decode(static_cast<PacketType>(type));
+}
+
+void encode_frame(const Packet& packet, std::vector<std::uint8_t>& out) {
+    const std::size_t start = out.size();
+    out.resize(start + kLengthPrefixSize);
+    ByteWriter writer(out);
+    writer.u8(static_cast<std::uint8_t>(packet_type(packet)));
+    writer.u32(request_id(packet));
+    std::visit(FieldEncoder(writer), packet);
+    put_u32_be(out.data() + start,
+               static_cast<std::uint32_t>(out.size() - start - kLengthPrefixSize));
+}
+
+std::vector<std::uint8_t> encode_frame(const Packet& packet) {
+    std::vector<std::uint8_t> out;
+    encode_frame(packet, out);
+    return out;
+}
+
+std::array<std::uint8_t, kDataOutFrameHeaderSize> encode_data_out_frame_header(
+    std::uint32_t request_id, Stream stream, std::uint32_t payload_size) {
+    std::array<std::uint8_t, kDataOutFrameHeaderSize> header{};
+    put_u32_be(header.data(),
+               static_cast<std::uint32_t>(kDataOutFrameHeaderSize - kLengthPrefixSize) +
+                   payload_size);
+    header[4] = static_cast<std::uint8_t>(PacketType::data_out);
+    put_u32_be(header.data() + 5, request_id);
+    header[9] = static_cast<std::uint8_t>(stream);
+    put_u32_be(header.data() + 10, payload_size);
+    return header;
+}
+
+std::optional<DecodeError> check_frame_length(std::uint32_t length) {
+    if (length == 0) {
+        return DecodeError{ErrorCode::malformed_packet, 0, "empty frame (length 0)"};
+    }
+    if (length > kMaxPacketSize) {
+        return DecodeError{ErrorCode::packet_too_large, 0,
+                           "frame length " + std::to_string(length) + " exceeds the maximum of " +
+                               std::to_string(kMaxPacketSize) + " bytes"};
+    }
+    return std::nullopt;
+}
+
+}  // namespace resin::proto

@@ -1,0 +1,165 @@
+// The packets of the shellac protocol, version 1 (docs/protocol.md), as plain values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace resin::proto {
+
+inline constexpr std::uint32_t kProtocolVersion = 1;
+inline constexpr std::uint32_t kMaxPacketSize = 1024 * 1024;
+inline constexpr std::size_t kLengthPrefixSize = 4;
+inline constexpr std::size_t kHeaderSize = 1 + 4;  // type + request id
+
+enum class PacketType : std::uint8_t {
+    hello = 0x01,
+    start_process = 0x02,
+    kill_process = 0x03,
+    stop_process = 0x04,
+    data_in = 0x05,
+    close_stdin = 0x06,
+    grant_credit = 0x07,
+    hello_reply = 0x81,
+    process_started = 0x82,
+    data_out = 0x83,
+    exit_status = 0x84,
+    error_report = 0x85,
+};
+
+enum class Stream : std::uint8_t { stdout_stream = 1, stderr_stream = 2 };
+
+enum class ExitReason : std::uint8_t {
+    exited = 0,
+    signaled = 1,
+    killed = 2,
+    wall_time_limit = 3,
+    cpu_time_limit = 4,
+    memory_limit = 5,
+    seccomp = 6,
+};
+inline constexpr std::uint8_t kLastExitReason = 6;
+
+enum class ErrorCode : std::uint16_t {
+    malformed_packet = 1,
+    packet_too_large = 2,
+    unknown_packet_type = 3,
+    version_mismatch = 4,
+    unexpected_packet = 5,
+    invalid_request = 6,
+    invalid_config = 7,
+    unsupported_config = 8,
+    executable_not_found = 9,
+    permission_denied = 10,
+    spawn_failed = 11,
+    no_process = 12,
+    stdin_closed = 13,
+    stdin_overflow = 14,
+    internal_error = 15,
+};
+inline constexpr std::uint16_t kLastErrorCode = 15;
+
+// Client -> resin.
+struct Hello {
+    std::uint32_t request_id = 0;
+    std::uint32_t version = kProtocolVersion;
+    bool operator==(const Hello&) const = default;
+};
+
+struct StartProcess {
+    std::uint32_t request_id = 0;
+    std::string executable;
+    std::vector<std::string> args;
+    std::string config;
+    bool operator==(const StartProcess&) const = default;
+};
+
+struct KillProcess {
+    std::uint32_t request_id = 0;
+    std::uint8_t signal = 0;
+    bool operator==(const KillProcess&) const = default;
+};
+
+struct StopProcess {
+    std::uint32_t request_id = 0;
+    std::uint32_t grace_ms = 0;
+    bool operator==(const StopProcess&) const = default;
+};
+
+struct DataIn {
+    std::uint32_t request_id = 0;
+    std::string data;
+    bool operator==(const DataIn&) const = default;
+};
+
+struct CloseStdin {
+    std::uint32_t request_id = 0;
+    bool operator==(const CloseStdin&) const = default;
+};
+
+struct GrantCredit {
+    std::uint32_t request_id = 0;
+    std::uint32_t bytes = 0;
+    bool operator==(const GrantCredit&) const = default;
+};
+
+// resin -> client.
+struct HelloReply {
+    std::uint32_t request_id = 0;
+    std::uint32_t version = kProtocolVersion;
+    std::vector<std::pair<std::string, std::string>> features;
+    bool operator==(const HelloReply&) const = default;
+};
+
+struct ProcessStarted {
+    std::uint32_t request_id = 0;
+    std::uint32_t os_pid = 0;
+    bool operator==(const ProcessStarted&) const = default;
+};
+
+struct DataOut {
+    std::uint32_t request_id = 0;
+    Stream stream = Stream::stdout_stream;
+    std::string data;
+    bool operator==(const DataOut&) const = default;
+};
+
+struct ExitStatus {
+    std::uint32_t request_id = 0;
+    ExitReason reason = ExitReason::exited;
+    std::uint8_t exit_code = 0;
+    std::uint8_t signal = 0;
+    bool core_dumped = false;
+    std::uint64_t wall_us = 0;
+    std::uint64_t cpu_user_us = 0;
+    std::uint64_t cpu_system_us = 0;
+    std::uint64_t peak_memory_bytes = 0;
+    std::uint32_t peak_processes = 0;
+    std::string detail;
+    bool operator==(const ExitStatus&) const = default;
+};
+
+struct ErrorReport {
+    std::uint32_t request_id = 0;
+    ErrorCode code = ErrorCode::internal_error;
+    bool fatal = false;
+    std::string message;
+    std::string json_pointer;
+    bool operator==(const ErrorReport&) const = default;
+};
+
+using Packet = std::variant<Hello, StartProcess, KillProcess, StopProcess, DataIn, CloseStdin,
+                            GrantCredit, HelloReply, ProcessStarted, DataOut, ExitStatus,
+                            ErrorReport>;
+
+PacketType packet_type(const Packet& packet);
+std::uint32_t request_id(const Packet& packet);
+
+// Stable lower-case names, as used in docs/protocol.md, `--report` JSON and lacca's atoms.
+const char* to_string(PacketType type);
+const char* to_string(ExitReason reason);
+const char* to_string(ErrorCode code);
+
+}  // namespace resin::proto

@@ -1,0 +1,95 @@
+// The per-process config: one typed value built from a profile file or the protocol's config field
+// (docs/config.md). Every field has a restrictive default; an absent optional limit means "no limit".
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace resin::sandbox {
+
+struct Limits {
+    std::optional<std::uint64_t> memory_bytes;
+    std::optional<double> cpu_cores;
+    std::optional<std::uint64_t> cpu_time_ms;
+    std::optional<std::uint64_t> wall_time_ms;
+    std::optional<std::uint64_t> processes;
+    std::optional<std::uint64_t> open_files;
+    std::optional<std::uint64_t> file_size_bytes;
+    bool operator==(const Limits&) const = default;
+};
+
+enum class Access { ro, rw };
+
+struct BindMount {
+    std::string path;    // where it appears inside the sandbox (absolute, normalised)
+    std::string source;  // the host path; defaults to `path`
+    Access access = Access::ro;
+    bool optional = false;  // a missing source is skipped instead of refused
+    bool operator==(const BindMount&) const = default;
+};
+
+struct TmpfsMount {
+    std::string path;
+    std::uint64_t size_bytes = 0;
+    bool operator==(const TmpfsMount&) const = default;
+};
+
+struct Filesystem {
+    std::vector<BindMount> mounts;
+    std::vector<TmpfsMount> tmpfs;
+    std::string cwd = "/";
+    bool operator==(const Filesystem&) const = default;
+};
+
+enum class NetworkMode { none, loopback, host };
+
+struct Network {
+    NetworkMode mode = NetworkMode::none;
+    // Absent: no port rule. Present (even empty): only the listed TCP ports may be connected to / bound.
+    std::optional<std::vector<std::uint16_t>> tcp_connect;
+    std::optional<std::vector<std::uint16_t>> tcp_bind;
+    bool operator==(const Network&) const = default;
+};
+
+enum class SyscallPolicy { default_policy, none };
+enum class SyscallAction { kill, errno_eperm, log };
+
+struct Syscalls {
+    SyscallPolicy policy = SyscallPolicy::default_policy;
+    std::vector<std::string> deny;   // syscall names, removed from the policy
+    std::vector<std::string> allow;  // syscall names, added to the policy
+    SyscallAction action = SyscallAction::kill;
+    bool operator==(const Syscalls&) const = default;
+};
+
+struct Env {
+    bool clear = true;                       // start from an empty environment
+    std::vector<std::string> keep;           // names copied from resin's environment when clearing
+    std::map<std::string, std::string> set;  // added last; PATH gets a default when clearing
+    bool operator==(const Env&) const = default;
+};
+
+struct Identity {
+    std::uint32_t uid = 65534;
+    std::uint32_t gid = 65534;
+    std::string hostname = "sandbox";
+    bool operator==(const Identity&) const = default;
+};
+
+struct Config {
+    Limits limits;
+    Filesystem filesystem;
+    Network network;
+    Syscalls syscalls;
+    std::vector<std::string> capabilities;  // upper-case CAP_* names, as in capabilities(7)
+    Env env;
+    Identity identity;
+    bool operator==(const Config&) const = default;
+};
+
+inline constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
+
+}  // namespace resin::sandbox

@@ -1,0 +1,18 @@
+// What this host can enforce, probed once at start-up (cheaply: resin starts once per sandbox).
+#pragma once
+
+#include <sys/types.h>
+
+namespace resin::sandbox {
+
+struct HostCapabilities {
+    uid_t euid = 0;
+    gid_t egid = 0;
+    bool privileged = false;       // CAP_SYS_ADMIN in the initial user namespace (root)
+    bool user_namespaces = false;  // this user may create a user namespace
+    int landlock_abi = 0;          // 0: Landlock unavailable
+};
+
+HostCapabilities probe_host();
+
+}  // namespace resin::sandbox

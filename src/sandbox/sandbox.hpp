@@ -1,0 +1,70 @@
+// The one entry point the host uses: launch a command in a sandbox built from a plan, signal it, end
+// it, and learn how it ended. A Sandbox owns everything it created; destroying one that is still
+// running kills and reaps its whole process tree.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sandbox/exit_report.hpp"
+#include "sandbox/plan.hpp"
+#include "sandbox/result.hpp"
+#include "sandbox/unique_fd.hpp"
+
+namespace resin::sandbox {
+
+struct Command {
+    std::string executable;  // a path, or a name looked up in the sandbox's PATH
+    std::vector<std::string> args;  // argv[1..]; argv[0] is `executable`
+};
+
+// Descriptors that become the command's stdin, stdout and stderr. Borrowed: the caller closes its
+// copies after launch() returns.
+struct Stdio {
+    int in = 0;
+    int out = 1;
+    int err = 2;
+};
+
+class Sandbox {
+public:
+    // Returns once the command has been exec'd, or with the reason it could not be.
+    static Result<std::unique_ptr<Sandbox>> launch(const Plan& plan, const Command& command,
+                                                   const Stdio& stdio);
+
+    Sandbox(const Sandbox&) = delete;
+    Sandbox& operator=(const Sandbox&) = delete;
+    ~Sandbox();
+
+    // Becomes readable when the sandbox has ended (the process tree is gone). A pidfd.
+    int exit_fd() const { return init_pidfd_.get(); }
+    pid_t command_pid() const { return command_pid_; }
+
+    // Delivers `sig` to the command. SIGKILL ends the whole sandbox. No effect once it has ended.
+    void signal(int sig);
+    // Kills the whole process tree now. The first cause given is the reported reason.
+    void terminate(EndCause cause);
+    // Call once exit_fd() is readable: waits for the sandbox and describes how it ended.
+    ExitReport reap();
+    bool reaped() const { return reaped_; }
+
+private:
+    struct Parts;
+    explicit Sandbox(Parts parts);
+
+    UniqueFd init_pidfd_;
+    pid_t init_pid_ = -1;
+    UniqueFd command_pidfd_;
+    pid_t command_pid_ = -1;
+    UniqueFd status_channel_;
+    std::uint64_t start_us_ = 0;
+    std::set<int> requested_signals_;
+    std::optional<EndCause> end_cause_;
+    bool reaped_ = false;
+};
+
+}  // namespace resin::sandbox

@@ -1,0 +1,147 @@
+// Round trips of every packet, and every way a packet body can be malformed.
+#include <gtest/gtest.h>
+
+#include "proto/codec.hpp"
+
+namespace resin::proto {
+namespace {
+
+std::vector<std::uint8_t> body_of(const Packet& packet) {
+    auto frame = encode_frame(packet);
+    return {frame.begin() + kLengthPrefixSize, frame.end()};
+}
+
+DecodeError decode_error(const std::vector<std::uint8_t>& body) {
+    auto result = decode_packet(body);
+    EXPECT_TRUE(std::holds_alternative<DecodeError>(result));
+    if (auto* error = std::get_if<DecodeError>(&result)) {
+        return *error;
+    }
+    return {};
+}
+
+std::vector<Packet> sample_packets() {
+    ExitStatus status;
+    status.request_id = 0xFFFFFFFF;
+    status.reason = ExitReason::seccomp;
+    status.exit_code = 255;
+    status.core_dumped = true;
+    status.wall_us = UINT64_MAX;
+    status.detail = "syscall ptrace";
+    return {
+        Hello{1, 7},
+        StartProcess{2, "/bin/sh", {"-c", "echo hi", "", std::string("\xff\x00x", 3)}, "{}"},
+        StartProcess{3, "", {}, ""},
+        KillProcess{4, 64},
+        StopProcess{5, 0},
+        DataIn{6, std::string(100000, 'x')},
+        DataIn{7, ""},
+        CloseStdin{8},
+        GrantCredit{9, 0xFFFFFFFF},
+        HelloReply{10, 1, {}},
+        HelloReply{11, 1, {{"a", ""}, {"", "b"}}},
+        ProcessStarted{12, 1},
+        DataOut{13, Stream::stderr_stream, "e"},
+        status,
+        ErrorReport{14, ErrorCode::stdin_overflow, true, "too much", ""},
+    };
+}
+
+TEST(ProtoCodec, EveryPacketRoundTrips) {
+    for (const auto& packet : sample_packets()) {
+        SCOPED_TRACE(to_string(packet_type(packet)));
+        auto decoded = decode_packet(body_of(packet));
+        ASSERT_TRUE(std::holds_alternative<Packet>(decoded))
+            << std::get<DecodeError>(decoded).message;
+        EXPECT_EQ(std::get<Packet>(decoded), packet);
+    }
+}
+
+TEST(ProtoCodec, EveryTruncationOfEveryPacketIsAnErrorNotACrash) {
+    for (const auto& packet : sample_packets()) {
+        auto body = body_of(packet);
+        for (std::size_t size = 0; size < body.size(); ++size) {
+            std::vector<std::uint8_t> prefix(body.begin(), body.begin() + size);
+            auto result = decode_packet(prefix);
+            EXPECT_TRUE(std::holds_alternative<DecodeError>(result))
+                << to_string(packet_type(packet)) << " truncated to " << size;
+        }
+    }
+}
+
+TEST(ProtoCodec, TrailingBytesAreAnError) {
+    for (const auto& packet : sample_packets()) {
+        auto body = body_of(packet);
+        body.push_back(0);
+        auto error = decode_error(body);
+        EXPECT_EQ(error.code, ErrorCode::malformed_packet);
+        EXPECT_NE(error.message.find("trailing"), std::string::npos) << error.message;
+        EXPECT_EQ(error.request_id, request_id(packet));
+    }
+}
+
+TEST(ProtoCodec, UnknownTypeKeepsTheRequestId) {
+    auto error = decode_error({0x10, 0, 0, 0, 42});
+    EXPECT_EQ(error.code, ErrorCode::unknown_packet_type);
+    EXPECT_EQ(error.request_id, 42u);
+}
+
+TEST(ProtoCodec, MalformedBodyErrorCarriesTheRequestId) {
+    auto error = decode_error({0x03, 0, 0, 1, 0});  // KillProcess without its signal
+    EXPECT_EQ(error.code, ErrorCode::malformed_packet);
+    EXPECT_EQ(error.request_id, 256u);
+}
+
+TEST(ProtoCodec, ListCountThatCannotFitIsRefusedBeforeAllocating) {
+    // A StartProcess claiming 2^32-1 args in a 20-byte packet.
+    std::vector<std::uint8_t> body = {0x02, 0, 0, 0, 1, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF};
+    EXPECT_EQ(decode_error(body).code, ErrorCode::malformed_packet);
+    // A HelloReply claiming more features than bytes.
+    std::vector<std::uint8_t> reply = {0x81, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0};
+    EXPECT_EQ(decode_error(reply).code, ErrorCode::malformed_packet);
+}
+
+TEST(ProtoCodec, OversizedBodyIsRefused) {
+    std::vector<std::uint8_t> body(kMaxPacketSize + 1, 0);
+    body[0] = 0x05;
+    EXPECT_EQ(decode_error(body).code, ErrorCode::packet_too_large);
+}
+
+TEST(ProtoCodec, OutOfRangeEnumerationsAreRefused) {
+    auto bad_stream = body_of(DataOut{1, Stream::stdout_stream, "x"});
+    bad_stream[5] = 0;
+    EXPECT_EQ(decode_error(bad_stream).code, ErrorCode::malformed_packet);
+
+    auto bad_core = body_of(ExitStatus{});
+    bad_core[8] = 2;
+    EXPECT_EQ(decode_error(bad_core).code, ErrorCode::malformed_packet);
+
+    auto bad_fatal = body_of(ErrorReport{1, ErrorCode::no_process, false, "", ""});
+    bad_fatal[7] = 7;
+    EXPECT_EQ(decode_error(bad_fatal).code, ErrorCode::malformed_packet);
+}
+
+TEST(ProtoCodec, DataOutFrameHeaderMatchesTheEncoder) {
+    const std::string payload = "some output";
+    auto frame = encode_frame(DataOut{77, Stream::stderr_stream, payload});
+    auto header = encode_data_out_frame_header(77, Stream::stderr_stream,
+                                               static_cast<std::uint32_t>(payload.size()));
+    ASSERT_EQ(frame.size(), header.size() + payload.size());
+    EXPECT_TRUE(std::equal(header.begin(), header.end(), frame.begin()));
+}
+
+TEST(ProtoCodec, LargestDataOutFitsTheMaximumPacket) {
+    auto frame = encode_frame(DataOut{1, Stream::stdout_stream, std::string(kMaxDataOutPayload, 'z')});
+    EXPECT_EQ(frame.size(), kLengthPrefixSize + kMaxPacketSize);
+    std::vector<std::uint8_t> body(frame.begin() + kLengthPrefixSize, frame.end());
+    EXPECT_TRUE(std::holds_alternative<Packet>(decode_packet(body)));
+}
+
+TEST(ProtoCodec, NamesAreStable) {
+    EXPECT_STREQ(to_string(ExitReason::wall_time_limit), "wall_time_limit");
+    EXPECT_STREQ(to_string(ErrorCode::unsupported_config), "unsupported_config");
+    EXPECT_STREQ(to_string(PacketType::grant_credit), "grant_credit");
+}
+
+}  // namespace
+}  // namespace resin::proto

@@ -131,7 +131,8 @@ TEST(ProtoCodec, DataOutFrameHeaderMatchesTheEncoder) {
 }
 
 TEST(ProtoCodec, LargestDataOutFitsTheMaximumPacket) {
-    auto frame = encode_frame(DataOut{1, Stream::stdout_stream, std::string(kMaxDataOutPayload, 'z')});
+    auto frame =
+        encode_frame(DataOut{1, Stream::stdout_stream, std::string(kMaxDataOutPayload, 'z')});
     EXPECT_EQ(frame.size(), kLengthPrefixSize + kMaxPacketSize);
     std::vector<std::uint8_t> body(frame.begin() + kLengthPrefixSize, frame.end());
     EXPECT_TRUE(std::holds_alternative<Packet>(decode_packet(body)));

@@ -29,7 +29,8 @@ TEST(FrameReader, ReassemblesFramesFedOneByteAtATime) {
         bodies.insert(bodies.end(), more.begin(), more.end());
     }
     ASSERT_EQ(bodies.size(), 3u);
-    EXPECT_EQ(std::get<Packet>(decode_packet(bodies[1])), Packet(DataIn{2, std::string(3000, 'a')}));
+    EXPECT_EQ(std::get<Packet>(decode_packet(bodies[1])),
+              Packet(DataIn{2, std::string(3000, 'a')}));
     EXPECT_EQ(reader.buffered(), 0u);
 }
 

@@ -47,8 +47,8 @@ std::vector<Vector> golden_vectors() {
         {"process_started.bin", ProcessStarted{2, 4242}},
         {"data_out.bin", DataOut{2, Stream::stdout_stream, "hello, world.\n"}},
         {"exit_status.bin", exit_status},
-        {"error_report.bin", ErrorReport{2, ErrorCode::invalid_config, false,
-                                         "must be an integer", "/limits/memory_bytes"}},
+        {"error_report.bin", ErrorReport{2, ErrorCode::invalid_config, false, "must be an integer",
+                                         "/limits/memory_bytes"}},
     };
 }
 
@@ -95,7 +95,8 @@ TEST(ProtoVectors, MalformedVectorsAreRejectedWithTheListedCode) {
         FrameReader reader;
         reader.feed(read_vector("malformed/" + name + ".bin"));
         auto frame = reader.next();
-        ASSERT_TRUE(frame.has_value()) << "a malformed vector must be a complete frame or bad prefix";
+        ASSERT_TRUE(frame.has_value())
+            << "a malformed vector must be a complete frame or bad prefix";
         std::optional<DecodeError> error;
         if (const auto* frame_error = std::get_if<DecodeError>(&*frame)) {
             error = *frame_error;

@@ -40,7 +40,9 @@ std::optional<std::uint32_t> ByteReader::u32() {
     return static_cast<std::uint32_t>(*value);
 }
 
-std::optional<std::uint64_t> ByteReader::u64() { return unsigned_be(8); }
+std::optional<std::uint64_t> ByteReader::u64() {
+    return unsigned_be(8);
+}
 
 std::optional<std::string> ByteReader::bytes() {
     const std::size_t start = offset_;

@@ -1,5 +1,5 @@
-// Big-endian primitives for the codec. ByteReader never reads past its span and never allocates more
-// than the bytes it was given.
+// Big-endian primitives for the codec. ByteReader never reads past its span and never allocates
+// more than the bytes it was given.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@
 namespace resin::proto {
 
 class ByteReader {
-public:
+  public:
     explicit ByteReader(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}
 
     std::optional<std::uint8_t> u8();
@@ -26,7 +26,7 @@ public:
     std::size_t remaining() const { return bytes_.size() - offset_; }
     std::size_t offset() const { return offset_; }
 
-private:
+  private:
     std::optional<std::uint64_t> unsigned_be(std::size_t width);
 
     std::span<const std::uint8_t> bytes_;
@@ -34,7 +34,7 @@ private:
 };
 
 class ByteWriter {
-public:
+  public:
     explicit ByteWriter(std::vector<std::uint8_t>& out) : out_(out) {}
 
     void u8(std::uint8_t value) { out_.push_back(value); }
@@ -43,7 +43,7 @@ public:
     void u64(std::uint64_t value) { unsigned_be(value, 8); }
     void bytes(const std::string& value);
 
-private:
+  private:
     void unsigned_be(std::uint64_t value, std::size_t width);
 
     std::vector<std::uint8_t>& out_;

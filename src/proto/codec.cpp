@@ -15,7 +15,7 @@ DecodeError malformed(std::uint32_t request_id, std::string message) {
 
 // Decodes the fields after the header. Each returns the packet or a message naming what was wrong.
 class FieldDecoder {
-public:
+  public:
     FieldDecoder(ByteReader& reader, std::uint32_t request_id)
         : reader_(reader), request_id_(request_id) {}
 
@@ -49,7 +49,7 @@ public:
         return DecodeError{ErrorCode::unknown_packet_type, request_id_, "unknown packet type"};
     }
 
-private:
+  private:
     template <typename T>
     DecodeResult finish(T packet) {
         if (reader_.remaining() != 0) {
@@ -193,8 +193,7 @@ private:
             return truncated("reason");
         }
         if (*reason > kLastExitReason) {
-            return malformed(request_id_,
-                             "exit_status: unknown reason " + std::to_string(*reason));
+            return malformed(request_id_, "exit_status: unknown reason " + std::to_string(*reason));
         }
         status.reason = static_cast<ExitReason>(*reason);
         auto exit_code = reader_.u8();
@@ -266,7 +265,7 @@ bool is_known_type(std::uint8_t type) {
 }
 
 class FieldEncoder {
-public:
+  public:
     explicit FieldEncoder(ByteWriter& writer) : w_(writer) {}
 
     void operator()(const Hello& p) { w_.u32(p.version); }
@@ -315,7 +314,7 @@ public:
         w_.bytes(p.json_pointer);
     }
 
-private:
+  private:
     ByteWriter& w_;
 };
 
@@ -367,9 +366,9 @@ std::vector<std::uint8_t> encode_frame(const Packet& packet) {
 std::array<std::uint8_t, kDataOutFrameHeaderSize> encode_data_out_frame_header(
     std::uint32_t request_id, Stream stream, std::uint32_t payload_size) {
     std::array<std::uint8_t, kDataOutFrameHeaderSize> header{};
-    put_u32_be(header.data(),
-               static_cast<std::uint32_t>(kDataOutFrameHeaderSize - kLengthPrefixSize) +
-                   payload_size);
+    put_u32_be(
+        header.data(),
+        static_cast<std::uint32_t>(kDataOutFrameHeaderSize - kLengthPrefixSize) + payload_size);
     header[4] = static_cast<std::uint8_t>(PacketType::data_out);
     put_u32_be(header.data() + 5, request_id);
     header[9] = static_cast<std::uint8_t>(stream);

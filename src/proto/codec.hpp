@@ -1,4 +1,5 @@
-// Pure encoding and decoding of packets: bytes in, values out, every malformed input an error value.
+// Pure encoding and decoding of packets: bytes in, values out, every malformed input an error
+// value.
 #pragma once
 
 #include <array>
@@ -26,12 +27,13 @@ using DecodeResult = std::variant<Packet, DecodeError>;
 // Decodes one packet body (the bytes after the length prefix).
 DecodeResult decode_packet(std::span<const std::uint8_t> body);
 
-// Encodes a packet as a complete frame: the 4-byte length prefix followed by the body. Appends to `out`.
+// Encodes a packet as a complete frame: the 4-byte length prefix followed by the body. Appends to
+// `out`.
 void encode_frame(const Packet& packet, std::vector<std::uint8_t>& out);
 std::vector<std::uint8_t> encode_frame(const Packet& packet);
 
-// The header of a DataOut frame carrying `payload_size` bytes, so the host can write the payload straight
-// from the child's pipe (splice) without building the frame in memory first.
+// The header of a DataOut frame carrying `payload_size` bytes, so the host can write the payload
+// straight from the child's pipe (splice) without building the frame in memory first.
 inline constexpr std::size_t kDataOutFrameHeaderSize = kLengthPrefixSize + kHeaderSize + 1 + 4;
 inline constexpr std::uint32_t kMaxDataOutPayload =
     kMaxPacketSize - static_cast<std::uint32_t>(kDataOutFrameHeaderSize - kLengthPrefixSize);

@@ -22,8 +22,7 @@ struct TypeOf<GrantCredit> : std::integral_constant<PacketType, PacketType::gran
 template <>
 struct TypeOf<HelloReply> : std::integral_constant<PacketType, PacketType::hello_reply> {};
 template <>
-struct TypeOf<ProcessStarted>
-    : std::integral_constant<PacketType, PacketType::process_started> {};
+struct TypeOf<ProcessStarted> : std::integral_constant<PacketType, PacketType::process_started> {};
 template <>
 struct TypeOf<DataOut> : std::integral_constant<PacketType, PacketType::data_out> {};
 template <>

@@ -150,9 +150,9 @@ struct ErrorReport {
     bool operator==(const ErrorReport&) const = default;
 };
 
-using Packet = std::variant<Hello, StartProcess, KillProcess, StopProcess, DataIn, CloseStdin,
-                            GrantCredit, HelloReply, ProcessStarted, DataOut, ExitStatus,
-                            ErrorReport>;
+using Packet =
+    std::variant<Hello, StartProcess, KillProcess, StopProcess, DataIn, CloseStdin, GrantCredit,
+                 HelloReply, ProcessStarted, DataOut, ExitStatus, ErrorReport>;
 
 PacketType packet_type(const Packet& packet);
 std::uint32_t request_id(const Packet& packet);

@@ -1,5 +1,6 @@
 // The per-process config: one typed value built from a profile file or the protocol's config field
-// (docs/config.md). Every field has a restrictive default; an absent optional limit means "no limit".
+// (docs/config.md). Every field has a restrictive default; an absent optional limit means "no
+// limit".
 #pragma once
 
 #include <cstdint>
@@ -48,7 +49,8 @@ enum class NetworkMode { none, loopback, host };
 
 struct Network {
     NetworkMode mode = NetworkMode::none;
-    // Absent: no port rule. Present (even empty): only the listed TCP ports may be connected to / bound.
+    // Absent: no port rule. Present (even empty): only the listed TCP ports may be connected to /
+    // bound.
     std::optional<std::vector<std::uint16_t>> tcp_connect;
     std::optional<std::vector<std::uint16_t>> tcp_bind;
     bool operator==(const Network&) const = default;

@@ -1,30 +1,53 @@
-// An immutable, validated plan of one sandbox, built from a config on this host before any syscall of
-// the launch runs. Everything the launcher needs is decided here; a config the host cannot enforce
-// never becomes a plan (fail closed).
+// An immutable, validated plan of one sandbox, built from a config on this host before any syscall
+// of the launch runs. Everything the launcher does is decided here; a config the host cannot
+// enforce never becomes a plan (fail closed).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "sandbox/config.hpp"
+#include "sandbox/enforcement.hpp"
 #include "sandbox/host_probe.hpp"
 #include "sandbox/result.hpp"
 
 namespace resin::sandbox {
 
+// One line of a user namespace's uid_map or gid_map: `inside` maps to `outside` on the host.
+struct IdMapping {
+    std::uint32_t inside = 0;
+    std::uint32_t outside = 0;
+};
+
+// One entry of the sandbox's filesystem, made in plan order (a parent before its children).
+struct MountStep {
+    enum class Kind { bind, tmpfs, symlink };
+    Kind kind = Kind::bind;
+    std::string target;  // absolute path inside the sandbox
+    std::string source;  // bind: the host path; symlink: the link's contents
+    bool read_only = true;
+    bool source_is_directory = true;
+    std::uint64_t size_bytes = 0;  // tmpfs
+    std::string pointer;           // the config field it comes from
+};
+
 struct Plan {
     Config config;
     HostCapabilities host;
     std::vector<std::string> environment;  // NAME=value: exactly the command's environment
+    IdMapping uid;
+    IdMapping gid;
+    // Unprivileged, the kernel forbids setgroups(2) in the new user namespace, so the sandbox keeps
+    // the caller's supplementary groups (documented in docs/security.md).
+    bool drop_supplementary_groups = true;
+    std::vector<MountStep> mounts;
+    bool new_network_namespace = true;
 };
 
-// Fails with unsupported_config (and the JSON pointer) for any restriction this host cannot enforce,
-// and with invalid_config for host-dependent errors (a mount source that does not exist).
+// Fails with unsupported_config (and the JSON pointer) for any restriction this host cannot
+// enforce, and with invalid_config for host-dependent errors (a mount source that does not exist).
 Result<Plan> make_plan(const Config& config, const HostCapabilities& host);
-
-// Per config key, the mechanism that enforces it on this host, or "unavailable": the handshake's
-// feature list and `resin --features`.
-std::vector<std::pair<std::string, std::string>> enforcement_features(const HostCapabilities& host);
 
 }  // namespace resin::sandbox

@@ -27,27 +27,30 @@ struct Error {
 Error system_error(ErrorKind kind, const std::string& what, int err);
 
 template <typename T>
-using Result = BOOST_OUTCOME_V2_NAMESPACE::basic_result<T, Error,
-                                                         BOOST_OUTCOME_V2_NAMESPACE::policy::terminate>;
+using Result =
+    BOOST_OUTCOME_V2_NAMESPACE::basic_result<T, Error,
+                                             BOOST_OUTCOME_V2_NAMESPACE::policy::terminate>;
 
-inline auto success() { return BOOST_OUTCOME_V2_NAMESPACE::success(); }
+inline auto success() {
+    return BOOST_OUTCOME_V2_NAMESPACE::success();
+}
 
 }  // namespace resin::sandbox
 
-// Evaluates `expr` (a Result); returns its error from the enclosing function, else binds its value to
-// `var`. The Boost in Debian 12 predates BOOST_OUTCOME_TRY's declaration syntax, hence our own.
+// Evaluates `expr` (a Result); returns its error from the enclosing function, else binds its value
+// to `var`. The Boost in Debian 12 predates BOOST_OUTCOME_TRY's declaration syntax, hence our own.
 #define RESIN_CONCAT_INNER(a, b) a##b
 #define RESIN_CONCAT(a, b) RESIN_CONCAT_INNER(a, b)
-#define RESIN_TRY_IMPL(tmp, var, expr)    \
-    auto tmp = (expr);                    \
-    if (!tmp) {                           \
-        return std::move(tmp).error();    \
-    }                                     \
+#define RESIN_TRY_IMPL(tmp, var, expr) \
+    auto tmp = (expr);                 \
+    if (!tmp) {                        \
+        return std::move(tmp).error(); \
+    }                                  \
     var = std::move(tmp).value()
 #define RESIN_TRY(var, expr) RESIN_TRY_IMPL(RESIN_CONCAT(resin_try_, __LINE__), var, expr)
-#define RESIN_TRYV(expr)                                      \
-    do {                                                      \
-        if (auto resin_tryv = (expr); !resin_tryv) {          \
-            return std::move(resin_tryv).error();             \
-        }                                                     \
+#define RESIN_TRYV(expr)                             \
+    do {                                             \
+        if (auto resin_tryv = (expr); !resin_tryv) { \
+            return std::move(resin_tryv).error();    \
+        }                                            \
     } while (false)

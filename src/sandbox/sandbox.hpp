@@ -1,11 +1,12 @@
-// The one entry point the host uses: launch a command in a sandbox built from a plan, signal it, end
-// it, and learn how it ended. A Sandbox owns everything it created; destroying one that is still
-// running kills and reaps its whole process tree.
+// The one entry point the host uses: launch a command in a sandbox built from a plan, signal it,
+// end it, and learn how it ended. A Sandbox owns everything it created; destroying one that is
+// still running kills and reaps its whole process tree.
 #pragma once
 
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -18,7 +19,7 @@
 namespace resin::sandbox {
 
 struct Command {
-    std::string executable;  // a path, or a name looked up in the sandbox's PATH
+    std::string executable;         // a path, or a name looked up in the sandbox's PATH
     std::vector<std::string> args;  // argv[1..]; argv[0] is `executable`
 };
 
@@ -31,7 +32,7 @@ struct Stdio {
 };
 
 class Sandbox {
-public:
+  public:
     // Returns once the command has been exec'd, or with the reason it could not be.
     static Result<std::unique_ptr<Sandbox>> launch(const Plan& plan, const Command& command,
                                                    const Stdio& stdio);
@@ -52,9 +53,8 @@ public:
     ExitReport reap();
     bool reaped() const { return reaped_; }
 
-private:
-    struct Parts;
-    explicit Sandbox(Parts parts);
+  private:
+    Sandbox() = default;
 
     UniqueFd init_pidfd_;
     pid_t init_pid_ = -1;

@@ -1,0 +1,15 @@
+// Privileges of the command: every capability set cleared, securebits locked, no_new_privs.
+#pragma once
+
+#include "sandbox/plan.hpp"
+
+namespace resin::sandbox {
+
+// Child side, just before the syscall filter and exec. Returns errno or 0; `failed_step` names it.
+int drop_privileges(const Plan& plan, const char** failed_step);
+
+// For the sandbox's init once setup is done: it keeps no capability and cannot be ptraced or have
+// its memory read by the command it supervises.
+int drop_init_privileges();
+
+}  // namespace resin::sandbox

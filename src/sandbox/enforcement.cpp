@@ -1,0 +1,119 @@
+#include "sandbox/enforcement.hpp"
+
+namespace resin::sandbox {
+namespace {
+
+struct Rule {
+    const char* key;      // dotted, as advertised
+    const char* pointer;  // where a refusal points
+    bool (*is_set)(const Config&);
+    std::string (*mechanism)(const HostCapabilities&);
+};
+
+std::string unavailable(const HostCapabilities&) {
+    return kUnavailable;
+}
+std::string host_timer(const HostCapabilities&) {
+    return "host_timer";
+}
+std::string rlimit_nofile(const HostCapabilities&) {
+    return "rlimit_nofile";
+}
+std::string rlimit_fsize(const HostCapabilities&) {
+    return "rlimit_fsize";
+}
+std::string execve_environment(const HostCapabilities&) {
+    return "execve";
+}
+
+std::string filesystem_view(const HostCapabilities& host) {
+    std::string mechanism = "mount_namespace+pivot_root";
+    if (host.landlock_abi > 0) {
+        mechanism += "+landlock_abi_" + std::to_string(host.landlock_abi);
+    }
+    return mechanism;
+}
+
+std::string network_namespace(const HostCapabilities&) {
+    return "network_namespace";
+}
+
+std::string landlock_tcp(const HostCapabilities& host) {
+    return host.landlock_abi >= 4 ? "landlock_abi_" + std::to_string(host.landlock_abi)
+                                  : kUnavailable;
+}
+
+std::string identity(const HostCapabilities&) {
+    return "user_namespace+uts_namespace";
+}
+
+bool always(const Config&) {
+    return true;
+}
+
+const Rule kRules[] = {
+    {"limits.memory_bytes", "/limits/memory_bytes",
+     [](const Config& c) { return c.limits.memory_bytes.has_value(); }, unavailable},
+    {"limits.cpu_cores", "/limits/cpu_cores",
+     [](const Config& c) { return c.limits.cpu_cores.has_value(); }, unavailable},
+    {"limits.cpu_time_ms", "/limits/cpu_time_ms",
+     [](const Config& c) { return c.limits.cpu_time_ms.has_value(); }, unavailable},
+    {"limits.wall_time_ms", "/limits/wall_time_ms",
+     [](const Config& c) { return c.limits.wall_time_ms.has_value(); }, host_timer},
+    {"limits.processes", "/limits/processes",
+     [](const Config& c) { return c.limits.processes.has_value(); }, unavailable},
+    {"limits.open_files", "/limits/open_files",
+     [](const Config& c) { return c.limits.open_files.has_value(); }, rlimit_nofile},
+    {"limits.file_size_bytes", "/limits/file_size_bytes",
+     [](const Config& c) { return c.limits.file_size_bytes.has_value(); }, rlimit_fsize},
+    {"filesystem", "/filesystem", always, filesystem_view},
+    {"network.mode", "/network/mode",
+     [](const Config& c) { return c.network.mode != NetworkMode::host; }, network_namespace},
+    {"network.tcp_connect", "/network/tcp_connect",
+     [](const Config& c) { return c.network.tcp_connect.has_value(); }, landlock_tcp},
+    {"network.tcp_bind", "/network/tcp_bind",
+     [](const Config& c) { return c.network.tcp_bind.has_value(); }, landlock_tcp},
+    {"syscalls", "/syscalls/policy",
+     [](const Config& c) {
+         return c.syscalls.policy != SyscallPolicy::none || !c.syscalls.deny.empty() ||
+                !c.syscalls.allow.empty();
+     },
+     unavailable},
+    {"capabilities", "/capabilities", [](const Config& c) { return !c.capabilities.empty(); },
+     unavailable},
+    {"env", "/env", always, execve_environment},
+    {"identity", "/identity", always, identity},
+};
+
+}  // namespace
+
+Result<void> check_enforceable(const Config& config, const HostCapabilities& host) {
+    if (!host.user_namespaces) {
+        return Error{ErrorKind::unsupported_config,
+                     "this user may not create user namespaces, on which every sandbox is built "
+                     "(see /proc/sys/user/max_user_namespaces and "
+                     "/proc/sys/kernel/unprivileged_userns_clone)",
+                     "", 0};
+    }
+    for (const auto& rule : kRules) {
+        if (rule.is_set(config) && rule.mechanism(host) == kUnavailable) {
+            return Error{ErrorKind::unsupported_config,
+                         std::string(rule.key) +
+                             " is set, but nothing on this host can enforce it; refusing to run "
+                             "with less isolation than configured",
+                         rule.pointer, 0};
+        }
+    }
+    return success();
+}
+
+std::vector<std::pair<std::string, std::string>> enforcement_features(
+    const HostCapabilities& host) {
+    std::vector<std::pair<std::string, std::string>> features;
+    for (const auto& rule : kRules) {
+        features.emplace_back(rule.key, host.user_namespaces ? rule.mechanism(host) : kUnavailable);
+    }
+    return features;
+}
+
+}  // namespace resin::sandbox

@@ -1,0 +1,23 @@
+// Which mechanism enforces each config key on this host. The one table behind both the fail-closed
+// check of a config and the feature list resin advertises.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sandbox/config.hpp"
+#include "sandbox/host_probe.hpp"
+#include "sandbox/result.hpp"
+
+namespace resin::sandbox {
+
+inline constexpr const char* kUnavailable = "unavailable";
+
+// Refuses (unsupported_config, with the key's JSON pointer) the first restriction the config sets
+// that nothing on this host can enforce.
+Result<void> check_enforceable(const Config& config, const HostCapabilities& host);
+
+std::vector<std::pair<std::string, std::string>> enforcement_features(const HostCapabilities& host);
+
+}  // namespace resin::sandbox

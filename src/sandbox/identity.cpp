@@ -1,0 +1,62 @@
+#include "sandbox/identity.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "sandbox/unique_fd.hpp"
+
+namespace resin::sandbox {
+namespace {
+
+Result<void> write_proc_file(pid_t pid, const char* name, const std::string& contents) {
+    const std::string path = "/proc/" + std::to_string(pid) + "/" + name;
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) {
+        return system_error(ErrorKind::spawn_failed, "opening " + path, errno);
+    }
+    if (::write(fd.get(), contents.data(), contents.size()) !=
+        static_cast<ssize_t>(contents.size())) {
+        return system_error(ErrorKind::spawn_failed, "writing '" + contents + "' to " + path,
+                            errno);
+    }
+    return success();
+}
+
+std::string mapping_line(const IdMapping& mapping) {
+    return std::to_string(mapping.inside) + " " + std::to_string(mapping.outside) + " 1\n";
+}
+
+}  // namespace
+
+Result<void> write_id_maps(pid_t child, const Plan& plan) {
+    if (!plan.drop_supplementary_groups) {
+        // Required before an unprivileged gid_map; it also forbids setgroups(2) in the namespace.
+        RESIN_TRYV(write_proc_file(child, "setgroups", "deny"));
+    }
+    RESIN_TRYV(write_proc_file(child, "uid_map", mapping_line(plan.uid)));
+    RESIN_TRYV(write_proc_file(child, "gid_map", mapping_line(plan.gid)));
+    return success();
+}
+
+int assume_identity(const Plan& plan) {
+    if (plan.drop_supplementary_groups && ::setgroups(0, nullptr) != 0) {
+        return errno;
+    }
+    const gid_t gid = plan.gid.inside;
+    const uid_t uid = plan.uid.inside;
+    if (::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) {
+        return errno;
+    }
+    return 0;
+}
+
+int set_hostname(const Plan& plan) {
+    const auto& name = plan.config.identity.hostname;
+    return ::sethostname(name.data(), name.size()) == 0 ? 0 : errno;
+}
+
+}  // namespace resin::sandbox

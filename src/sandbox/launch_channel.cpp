@@ -1,0 +1,144 @@
+#include "sandbox/launch_channel.hpp"
+
+#include <limits.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+namespace resin::sandbox {
+namespace {
+
+// Fits in PIPE_BUF, so the write is atomic.
+struct FailureRecord {
+    std::int32_t kind;
+    std::int32_t err;
+    char pointer[128];
+    char message[1024];
+};
+static_assert(sizeof(FailureRecord) <= PIPE_BUF);
+
+enum class StatusTag : std::uint8_t { command_pidfd = 1, command_status = 2 };
+
+struct StatusMessage {
+    StatusTag tag;
+    std::int32_t value;
+};
+
+bool wait_readable(int fd, std::chrono::milliseconds timeout) {
+    pollfd pfd{fd, POLLIN, 0};
+    int ready;
+    do {
+        ready = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
+    } while (ready < 0 && errno == EINTR);
+    return ready > 0;
+}
+
+}  // namespace
+
+void report_setup_failure(int fd, ErrorKind kind, int err, const char* pointer, const char* format,
+                          ...) {
+    FailureRecord record{};
+    record.kind = static_cast<std::int32_t>(kind);
+    record.err = err;
+    std::snprintf(record.pointer, sizeof record.pointer, "%s", pointer ? pointer : "");
+    va_list args;
+    va_start(args, format);
+    const int used = std::vsnprintf(record.message, sizeof record.message, format, args);
+    va_end(args);
+    if (err != 0 && used >= 0 && static_cast<std::size_t>(used) < sizeof record.message) {
+        std::snprintf(record.message + used, sizeof record.message - static_cast<std::size_t>(used),
+                      ": %s", std::strerror(err));
+    }
+    ssize_t written;
+    do {
+        written = ::write(fd, &record, sizeof record);
+    } while (written < 0 && errno == EINTR);
+}
+
+Result<void> await_setup(int fd, std::chrono::milliseconds timeout) {
+    if (!wait_readable(fd, timeout)) {
+        return Error{ErrorKind::spawn_failed,
+                     "the sandbox did not finish setting up within " +
+                         std::to_string(timeout.count()) + " ms",
+                     "", ETIMEDOUT};
+    }
+    FailureRecord record{};
+    ssize_t got;
+    do {
+        got = ::read(fd, &record, sizeof record);
+    } while (got < 0 && errno == EINTR);
+    if (got == 0) {
+        return success();
+    }
+    if (got != static_cast<ssize_t>(sizeof record)) {
+        return Error{ErrorKind::internal, "the sandbox sent a truncated setup report", "", 0};
+    }
+    record.pointer[sizeof record.pointer - 1] = '\0';
+    record.message[sizeof record.message - 1] = '\0';
+    return Error{static_cast<ErrorKind>(record.kind), record.message, record.pointer, record.err};
+}
+
+bool send_command_pidfd(int socket, int pidfd) {
+    StatusMessage message{StatusTag::command_pidfd, 0};
+    iovec iov{&message, sizeof message};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), &pidfd, sizeof pidfd);
+    return ::sendmsg(socket, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof message);
+}
+
+bool send_command_status(int socket, int wait_status) {
+    StatusMessage message{StatusTag::command_status, wait_status};
+    return ::send(socket, &message, sizeof message, MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(sizeof message);
+}
+
+Result<UniqueFd> receive_command_pidfd(int socket, std::chrono::milliseconds timeout) {
+    if (!wait_readable(socket, timeout)) {
+        return Error{ErrorKind::spawn_failed, "the sandbox's init did not report its command", "",
+                     ETIMEDOUT};
+    }
+    StatusMessage message{};
+    iovec iov{&message, sizeof message};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const ssize_t got = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
+    const cmsghdr* cmsg =
+        got == static_cast<ssize_t>(sizeof message) ? CMSG_FIRSTHDR(&msg) : nullptr;
+    if (cmsg == nullptr || message.tag != StatusTag::command_pidfd ||
+        cmsg->cmsg_type != SCM_RIGHTS || cmsg->cmsg_len != CMSG_LEN(sizeof(int))) {
+        return Error{ErrorKind::internal, "the sandbox's init sent no pidfd for its command", "",
+                     got < 0 ? errno : 0};
+    }
+    int pidfd;
+    std::memcpy(&pidfd, CMSG_DATA(cmsg), sizeof pidfd);
+    return UniqueFd(pidfd);
+}
+
+std::optional<int> receive_command_status(int socket) {
+    StatusMessage message{};
+    const ssize_t got = ::recv(socket, &message, sizeof message, MSG_DONTWAIT);
+    if (got != static_cast<ssize_t>(sizeof message) || message.tag != StatusTag::command_status) {
+        return std::nullopt;
+    }
+    return message.value;
+}
+
+}  // namespace resin::sandbox

@@ -1,0 +1,36 @@
+// The channels between resin and a sandbox it is launching:
+//  - the setup-failure pipe: close-on-exec, so end-of-file means the command was exec'd and a
+//  record
+//    means a step failed (which, why, where);
+//  - the status socket: the sandbox's init sends the command's pidfd once it has forked it, and the
+//    command's wait status when it ends.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+
+#include "sandbox/result.hpp"
+#include "sandbox/unique_fd.hpp"
+
+namespace resin::sandbox {
+
+// Child side. Formats one failure record and writes it with a single write(2). Async-signal-safe
+// enough for a forked copy of single-threaded resin.
+void report_setup_failure(int fd, ErrorKind kind, int err, const char* pointer, const char* format,
+                          ...) __attribute__((format(printf, 5, 6)));
+
+// Parent side. Waits (bounded) for end-of-file or a failure record.
+Result<void> await_setup(int fd, std::chrono::milliseconds timeout);
+
+// Child side (init): the command's pidfd, then later its wait status.
+bool send_command_pidfd(int socket, int pidfd);
+bool send_command_status(int socket, int wait_status);
+
+// Parent side.
+Result<UniqueFd> receive_command_pidfd(int socket, std::chrono::milliseconds timeout);
+// Non-blocking: the status, if init sent one before it exited.
+std::optional<int> receive_command_status(int socket);
+
+}  // namespace resin::sandbox

@@ -1,0 +1,288 @@
+// The launch sequence, top to bottom: what resin does, what the sandbox's init does, what the
+// command does before exec. Each step lives in the file of its mechanism; the order lives here
+// only.
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "sandbox/capabilities.hpp"
+#include "sandbox/identity.hpp"
+#include "sandbox/launch_channel.hpp"
+#include "sandbox/mounts.hpp"
+#include "sandbox/namespaces.hpp"
+#include "sandbox/network.hpp"
+#include "sandbox/pidfd.hpp"
+#include "sandbox/rlimits.hpp"
+#include "sandbox/sandbox.hpp"
+#include "sandbox/sandbox_init.hpp"
+#include "sandbox/time.hpp"
+
+extern char** environ;
+
+namespace resin::sandbox {
+namespace {
+
+constexpr std::chrono::milliseconds kSetupTimeout{10000};
+
+// The descriptors the sandbox's init works with, at fixed numbers after install_descriptors().
+enum ChildFd : int {
+    kSyncFd = 3,     // resin writes one byte once the id maps (and cgroups) are in place
+    kFailureFd = 4,  // close-on-exec: end-of-file tells resin the command was exec'd
+    kStatusFd = 5,   // init -> resin: the command's pidfd, then its wait status
+    kFirstFreeFd = 6,
+};
+
+// argv and envp as the C arrays execve wants, built before clone so the child only reads them.
+struct ExecArguments {
+    std::vector<std::string> storage;
+    std::vector<char*> argv;
+    std::vector<char*> envp;
+};
+
+ExecArguments prepare_exec(const Command& command, const Plan& plan) {
+    ExecArguments exec;
+    exec.storage.reserve(1 + command.args.size() + plan.environment.size());
+    exec.storage.push_back(command.executable);
+    exec.storage.insert(exec.storage.end(), command.args.begin(), command.args.end());
+    exec.storage.insert(exec.storage.end(), plan.environment.begin(), plan.environment.end());
+    const std::size_t argc = 1 + command.args.size();
+    for (std::size_t i = 0; i < exec.storage.size(); ++i) {
+        (i < argc ? exec.argv : exec.envp).push_back(exec.storage[i].data());
+    }
+    exec.argv.push_back(nullptr);
+    exec.envp.push_back(nullptr);
+    return exec;
+}
+
+Result<Pipe> make_pipe() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+        return system_error(ErrorKind::internal, "pipe2", errno);
+    }
+    return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+Result<std::array<UniqueFd, 2>> make_status_socket() {
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
+        return system_error(ErrorKind::internal, "socketpair", errno);
+    }
+    return std::array<UniqueFd, 2>{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+[[noreturn]] void fail_child(ErrorKind kind, int err, const char* pointer, const char* what) {
+    report_setup_failure(kFailureFd, kind, err, pointer, "%s", what);
+    ::_exit(126);
+}
+
+// Moves stdio to 0-2 and the channels to 3-5, closing every other descriptor resin had.
+bool install_descriptors(const Stdio& stdio, int sync, int failure, int status) {
+    const int sources[] = {stdio.in, stdio.out, stdio.err, sync, failure, status};
+    int copies[std::size(sources)];
+    for (std::size_t i = 0; i < std::size(sources); ++i) {
+        copies[i] = ::fcntl(sources[i], F_DUPFD_CLOEXEC, kFirstFreeFd);
+        if (copies[i] < 0) {
+            return false;
+        }
+    }
+    for (int target = 0; target < kFirstFreeFd; ++target) {
+        const int flags = target >= kSyncFd ? O_CLOEXEC : 0;
+        if (::dup3(copies[target], target, flags) != target) {
+            return false;
+        }
+    }
+    return ::close_range(kFirstFreeFd, ~0U, 0) == 0;
+}
+
+ErrorKind exec_error_kind(int err) {
+    switch (err) {
+        case ENOENT:
+        case ENOTDIR:
+            return ErrorKind::executable_not_found;
+        case EACCES:
+        case EPERM:
+        case ENOEXEC:
+            return ErrorKind::permission_denied;
+        default:
+            return ErrorKind::spawn_failed;
+    }
+}
+
+const char* path_of(const ExecArguments& exec) {
+    for (char* const* entry = exec.envp.data(); *entry != nullptr; ++entry) {
+        if (std::strncmp(*entry, "PATH=", 5) == 0) {
+            return *entry + 5;
+        }
+    }
+    return "";
+}
+
+bool peer_has_hung_up(int socket) {
+    pollfd pfd{socket, POLLRDHUP, 0};
+    return ::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP)) != 0;
+}
+
+// The command: pid 2 of the sandbox, from fork to exec.
+[[noreturn]] void command_main(const Plan& plan, const ExecArguments& exec) {
+    restore_default_signals();
+    ::close(kStatusFd);
+    if (::setsid() < 0) {
+        fail_child(ErrorKind::spawn_failed, errno, "", "setsid");
+    }
+    const char* failed = "";
+    if (int err = apply_rlimits(plan, &failed); err != 0) {
+        report_setup_failure(kFailureFd, ErrorKind::spawn_failed, err, "/limits", "setting %s",
+                             failed);
+        ::_exit(126);
+    }
+    if (int err = drop_privileges(plan, &failed); err != 0) {
+        fail_child(ErrorKind::spawn_failed, err, "/capabilities", failed);
+    }
+    if (::chdir(plan.config.filesystem.cwd.c_str()) != 0) {
+        report_setup_failure(kFailureFd, ErrorKind::spawn_failed, errno, "/filesystem/cwd",
+                             "changing to the working directory %s",
+                             plan.config.filesystem.cwd.c_str());
+        ::_exit(126);
+    }
+    ::close_range(kSyncFd, ~0U, CLOSE_RANGE_CLOEXEC);
+    environ = const_cast<char**>(exec.envp.data());  // execvp searches the sandbox's PATH
+    ::execvp(exec.argv[0], exec.argv.data());
+    const int err = errno;
+    if (std::strchr(exec.argv[0], '/') == nullptr &&
+        exec_error_kind(err) == ErrorKind::executable_not_found) {
+        report_setup_failure(kFailureFd, ErrorKind::executable_not_found, 0, "",
+                             "%s: command not found in the sandbox (PATH=%s)", exec.argv[0],
+                             path_of(exec));
+    } else {
+        report_setup_failure(kFailureFd, exec_error_kind(err), err, "",
+                             "executing %s in the sandbox", exec.argv[0]);
+    }
+    ::_exit(127);
+}
+
+// The sandbox's init: pid 1 of its pid namespace, from clone to supervising the command.
+[[noreturn]] void init_main(const Plan& plan, const ExecArguments& exec, const Stdio& stdio,
+                            int sync, int failure, int status) {
+    // If resin dies, so does the sandbox: the kernel kills the rest of the pid namespace with us.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (!install_descriptors(stdio, sync, failure, status)) {
+        report_setup_failure(failure, ErrorKind::internal, errno, "", "arranging descriptors");
+        ::_exit(126);
+    }
+    // Waiting for resin's go also closes the death-signal race: end-of-file means resin is gone.
+    char go = 0;
+    if (::read(kSyncFd, &go, 1) != 1) {
+        ::_exit(126);
+    }
+    ::close(kSyncFd);
+    if (int err = assume_identity(plan); err != 0) {
+        fail_child(ErrorKind::spawn_failed, err, "/identity", "switching to the sandbox's uid/gid");
+    }
+    // The kernel clears the death signal when the euid changes: arm it again, then make sure resin
+    // did not die in between (it holds the other end of the status socket).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (peer_has_hung_up(kStatusFd)) {
+        ::_exit(126);
+    }
+    if (int err = enter_cgroup_namespace(); err != 0) {
+        fail_child(ErrorKind::spawn_failed, err, "", "creating the cgroup namespace");
+    }
+    if (int err = set_hostname(plan); err != 0) {
+        fail_child(ErrorKind::spawn_failed, err, "/identity/hostname", "setting the hostname");
+    }
+    if (int err = configure_network(plan); err != 0) {
+        fail_child(ErrorKind::spawn_failed, err, "/network/mode", "bringing loopback up");
+    }
+    if (!build_filesystem(plan, kFailureFd)) {
+        ::_exit(126);
+    }
+    prepare_init_signals();
+    const pid_t command = ::fork();
+    if (command < 0) {
+        fail_child(ErrorKind::spawn_failed, errno, "", "forking the command");
+    }
+    if (command == 0) {
+        command_main(plan, exec);
+    }
+    ::close(kFailureFd);
+    for (int fd = 0; fd < 3; ++fd) {
+        ::close(fd);  // only the command holds its stdio: its end is the sandbox's end
+    }
+    UniqueFd command_pidfd(open_pidfd(command));
+    if (!command_pidfd || !send_command_pidfd(kStatusFd, command_pidfd.get())) {
+        ::_exit(126);
+    }
+    command_pidfd.reset();
+    if (drop_init_privileges() != 0) {
+        ::kill(command, SIGKILL);
+    }
+    supervise_command(command, kStatusFd);
+}
+
+pid_t pid_of(int pidfd) {
+    std::ifstream info("/proc/self/fdinfo/" + std::to_string(pidfd));
+    for (std::string line; std::getline(info, line);) {
+        if (line.rfind("Pid:", 0) == 0) {
+            return static_cast<pid_t>(std::stol(line.substr(4)));
+        }
+    }
+    return -1;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command& command,
+                                                 const Stdio& stdio) {
+    const std::uint64_t start_us = monotonic_us();
+    const ExecArguments exec = prepare_exec(command, plan);
+    RESIN_TRY(Pipe sync, make_pipe());
+    RESIN_TRY(Pipe failure, make_pipe());
+    RESIN_TRY(auto status, make_status_socket());
+
+    int init_pidfd = -1;
+    clone_args args{};
+    args.flags = clone_namespace_flags(plan) | CLONE_PIDFD;
+    args.pidfd = reinterpret_cast<std::uintptr_t>(&init_pidfd);
+    args.exit_signal = SIGCHLD;
+    const long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid == 0) {
+        init_main(plan, exec, stdio, sync.read.get(), failure.write.get(), status[1].get());
+    }
+    if (pid < 0) {
+        return system_error(ErrorKind::spawn_failed, "creating the sandbox's namespaces (clone3)",
+                            errno);
+    }
+    // From here on the destructor kills and reaps the sandbox if any step fails.
+    std::unique_ptr<Sandbox> sandbox(new Sandbox());
+    sandbox->init_pidfd_.reset(init_pidfd);
+    sandbox->init_pid_ = static_cast<pid_t>(pid);
+    sandbox->start_us_ = start_us;
+    sandbox->status_channel_ = std::move(status[0]);
+    sync.read.reset();
+    failure.write.reset();
+    status[1].reset();
+
+    RESIN_TRYV(write_id_maps(sandbox->init_pid_, plan));
+    if (::write(sync.write.get(), "g", 1) != 1) {
+        return system_error(ErrorKind::spawn_failed, "starting the sandbox's init", errno);
+    }
+    sync.write.reset();
+    RESIN_TRYV(await_setup(failure.read.get(), kSetupTimeout));
+    RESIN_TRY(sandbox->command_pidfd_,
+              receive_command_pidfd(sandbox->status_channel_.get(), kSetupTimeout));
+    sandbox->command_pid_ = pid_of(sandbox->command_pidfd_.get());
+    return sandbox;
+}
+
+}  // namespace resin::sandbox

@@ -1,0 +1,356 @@
+#include "sandbox/mounts.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include "sandbox/launch_channel.hpp"
+#include "sandbox/unique_fd.hpp"
+
+namespace resin::sandbox {
+namespace {
+
+// Where the new root is assembled before pivot_root; any existing directory will do, because every
+// bind source has been captured as a detached mount before anything is mounted over it.
+constexpr const char* kStagingDirectories[] = {"/tmp", "/mnt", "/run"};
+constexpr const char* kDeviceNodes[] = {"null", "zero", "full", "random", "urandom"};
+constexpr std::uint64_t kRootTmpfsBytes = 1 << 20;
+constexpr std::uint64_t kDevTmpfsBytes = 64 << 10;
+constexpr std::uint64_t kDevShmBytes = 64 << 20;
+
+std::string relative(const std::string& absolute) {
+    const auto start = absolute.find_first_not_of('/');
+    return start == std::string::npos ? std::string(".") : absolute.substr(start);
+}
+
+// Resolves `path` with the new root as "/" for every symlink on the way, so a link in the sandbox
+// (/bin -> usr/bin, or an absolute one) can never lead a mount onto a host path.
+int open_in_root(int root, const std::string& path, std::uint64_t flags) {
+    open_how how{};
+    how.flags = flags | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    return static_cast<int>(::syscall(SYS_openat2, root, path.c_str(), &how, sizeof how));
+}
+
+// mkdir -p inside the new root. Returns an O_PATH descriptor of the directory, or -1 with errno.
+UniqueFd make_directories(int root, const std::string& path) {
+    std::string prefix;
+    UniqueFd parent(::fcntl(root, F_DUPFD_CLOEXEC, 0));
+    std::size_t start = 0;
+    while (start < path.size()) {
+        std::size_t end = path.find('/', start);
+        if (end == std::string::npos) {
+            end = path.size();
+        }
+        const std::string component = path.substr(start, end - start);
+        prefix += (prefix.empty() ? "" : "/") + component;
+        start = end + 1;
+        if (component.empty() || component == ".") {
+            continue;
+        }
+        UniqueFd next(open_in_root(root, prefix, O_PATH | O_DIRECTORY));
+        if (!next && errno == ENOENT) {
+            if (::mkdirat(parent.get(), component.c_str(), 0755) != 0 && errno != EEXIST) {
+                return UniqueFd();
+            }
+            next.reset(open_in_root(root, prefix, O_PATH | O_DIRECTORY));
+        }
+        if (!next) {
+            return UniqueFd();
+        }
+        parent = std::move(next);
+    }
+    return parent;
+}
+
+std::string parent_of(const std::string& path) {
+    const auto slash = path.rfind('/');
+    return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
+}
+
+std::string base_of(const std::string& path) {
+    const auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// The directory or file a mount goes onto, created if missing. O_PATH, or -1 with errno.
+UniqueFd make_mount_point(int root, const std::string& target, bool directory) {
+    const std::string path = relative(target);
+    if (directory) {
+        return make_directories(root, path);
+    }
+    UniqueFd existing(open_in_root(root, path, O_PATH));
+    if (existing || errno != ENOENT) {
+        return existing;
+    }
+    UniqueFd parent = make_directories(root, parent_of(path));
+    if (!parent) {
+        return UniqueFd();
+    }
+    UniqueFd created(::openat(parent.get(), base_of(path).c_str(),
+                              O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444));
+    if (!created && errno != EEXIST) {
+        return UniqueFd();
+    }
+    return UniqueFd(open_in_root(root, path, O_PATH));
+}
+
+bool attach(int mount, int target) {
+    return ::move_mount(mount, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) ==
+           0;
+}
+
+bool set_attributes(int mount, std::uint64_t attributes, bool recursive) {
+    mount_attr attr{};
+    attr.attr_set = attributes;
+    return ::mount_setattr(mount, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
+                           sizeof attr) == 0;
+}
+
+// A detached copy of the host tree at `source`, submounts included (the kernel forbids copying a
+// mount without the ones locked on top of it), with `attributes` set on all of it.
+UniqueFd clone_tree(const std::string& source, std::uint64_t attributes) {
+    UniqueFd tree(
+        ::open_tree(AT_FDCWD, source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+    if (tree && !set_attributes(tree.get(), attributes, true)) {
+        return UniqueFd();
+    }
+    return tree;
+}
+
+// A new detached filesystem instance, e.g. a tmpfs with its size and mode.
+UniqueFd new_filesystem(const char* type,
+                        std::initializer_list<std::pair<const char*, std::string>> options,
+                        std::uint64_t attributes) {
+    UniqueFd context(::fsopen(type, FSOPEN_CLOEXEC));
+    if (!context) {
+        return UniqueFd();
+    }
+    for (const auto& [key, value] : options) {
+        if (::fsconfig(context.get(), FSCONFIG_SET_STRING, key, value.c_str(), 0) != 0) {
+            return UniqueFd();
+        }
+    }
+    if (::fsconfig(context.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
+        return UniqueFd();
+    }
+    return UniqueFd(::fsmount(context.get(), FSMOUNT_CLOEXEC, static_cast<unsigned>(attributes)));
+}
+
+UniqueFd new_tmpfs(std::uint64_t size_bytes, const char* mode, std::uint64_t attributes) {
+    return new_filesystem("tmpfs", {{"size", std::to_string(size_bytes)}, {"mode", mode}},
+                          attributes);
+}
+
+class FilesystemBuilder {
+  public:
+    FilesystemBuilder(const Plan& plan, int failure_fd) : plan_(plan), failure_fd_(failure_fd) {}
+
+    bool build() {
+        return make_mounts_private() && capture_sources() && create_root() && populate() &&
+               mount_proc() && mount_dev() && seal_root() && pivot();
+    }
+
+  private:
+    bool fail(int err, const std::string& pointer, const std::string& what) {
+        report_setup_failure(failure_fd_, ErrorKind::spawn_failed, err, pointer.c_str(), "%s",
+                             what.c_str());
+        return false;
+    }
+
+    bool make_mounts_private() {
+        if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+            return fail(errno, "", "making the sandbox's mounts private");
+        }
+        return true;
+    }
+
+    // Every source is captured while the host tree is whole, before anything is mounted over it.
+    bool capture_sources() {
+        captured_.resize(plan_.mounts.size());
+        for (std::size_t i = 0; i < plan_.mounts.size(); ++i) {
+            const auto& step = plan_.mounts[i];
+            if (step.kind != MountStep::Kind::bind) {
+                continue;
+            }
+            const std::uint64_t attributes =
+                MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (step.read_only ? MOUNT_ATTR_RDONLY : 0);
+            captured_[i] = clone_tree(step.source, attributes);
+            if (!captured_[i]) {
+                return fail(errno, step.pointer,
+                            "binding " + step.source + " at " + step.target +
+                                " (the sandbox's uid must be able to reach the source)");
+            }
+        }
+        for (const char* node : kDeviceNodes) {
+            devices_.push_back(clone_tree(std::string("/dev/") + node, MOUNT_ATTR_NOSUID |
+                                                                           MOUNT_ATTR_NOEXEC |
+                                                                           MOUNT_ATTR_RDONLY));
+            if (!devices_.back()) {
+                return fail(errno, "", std::string("binding /dev/") + node);
+            }
+        }
+        return true;
+    }
+
+    bool create_root() {
+        for (std::size_t i = 0; i < plan_.mounts.size(); ++i) {
+            if (plan_.mounts[i].kind == MountStep::Kind::bind && plan_.mounts[i].target == "/") {
+                root_mount_ = std::move(captured_[i]);
+                root_is_tmpfs_ = false;
+            }
+        }
+        if (!root_mount_) {
+            root_mount_ = new_tmpfs(kRootTmpfsBytes, "0755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+            if (!root_mount_) {
+                return fail(errno, "", "creating the root tmpfs");
+            }
+        }
+        for (const char* staging : kStagingDirectories) {
+            struct stat info {};
+            if (::stat(staging, &info) == 0 && S_ISDIR(info.st_mode)) {
+                if (::move_mount(root_mount_.get(), "", AT_FDCWD, staging,
+                                 MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+                    return fail(errno, "", std::string("attaching the new root at ") + staging);
+                }
+                root_.reset(::open(staging, O_PATH | O_DIRECTORY | O_CLOEXEC));
+                if (!root_) {
+                    return fail(errno, "", std::string("opening the new root at ") + staging);
+                }
+                return true;
+            }
+        }
+        return fail(ENOENT, "", "no directory to assemble the new root in (/tmp, /mnt or /run)");
+    }
+
+    bool populate() {
+        for (std::size_t i = 0; i < plan_.mounts.size(); ++i) {
+            const auto& step = plan_.mounts[i];
+            if (step.target == "/" && step.kind == MountStep::Kind::bind) {
+                continue;
+            }
+            bool made = false;
+            switch (step.kind) {
+                case MountStep::Kind::bind:
+                    made = place_mount(captured_[i].get(), step.target, step.source_is_directory);
+                    break;
+                case MountStep::Kind::tmpfs: {
+                    UniqueFd tmpfs =
+                        new_tmpfs(step.size_bytes, "1777", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+                    made = tmpfs && place_mount(tmpfs.get(), step.target, true);
+                    break;
+                }
+                case MountStep::Kind::symlink:
+                    made = place_symlink(step);
+                    break;
+            }
+            if (!made) {
+                return fail(errno, step.pointer, "creating " + step.target + " in the sandbox");
+            }
+        }
+        return true;
+    }
+
+    bool place_mount(int mount, const std::string& target, bool directory) {
+        UniqueFd point = make_mount_point(root_.get(), target, directory);
+        return point && attach(mount, point.get());
+    }
+
+    bool place_symlink(const MountStep& step) {
+        const std::string path = relative(step.target);
+        UniqueFd parent = make_directories(root_.get(), parent_of(path));
+        return parent && ::symlinkat(step.source.c_str(), parent.get(), base_of(path).c_str()) == 0;
+    }
+
+    bool mount_proc() {
+        UniqueFd proc =
+            new_filesystem("proc", {}, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        if (!proc || !place_mount(proc.get(), "/proc", true)) {
+            return fail(errno, "", "mounting /proc for the sandbox's pid namespace");
+        }
+        // Defence in depth: kernel tunables are already beyond the sandbox's uid and namespaces.
+        UniqueFd sys(::open_tree(proc.get(), "sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+        UniqueFd sys_point(::openat(proc.get(), "sys", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!sys || !sys_point || !set_attributes(sys.get(), MOUNT_ATTR_RDONLY, false) ||
+            !attach(sys.get(), sys_point.get())) {
+            return fail(errno, "", "making /proc/sys read-only");
+        }
+        return true;
+    }
+
+    bool mount_dev() {
+        UniqueFd dev = new_tmpfs(kDevTmpfsBytes, "0755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+        if (!dev || !place_mount(dev.get(), "/dev", true)) {
+            return fail(errno, "", "mounting /dev");
+        }
+        for (std::size_t i = 0; i < devices_.size(); ++i) {
+            const std::string node = std::string("/dev/") + kDeviceNodes[i];
+            if (!place_mount(devices_[i].get(), node, false)) {
+                return fail(errno, "", "creating " + node);
+            }
+        }
+        UniqueFd dev_dir(open_in_root(root_.get(), "dev", O_PATH | O_DIRECTORY));
+        const std::pair<const char*, const char*> links[] = {
+            {"fd", "/proc/self/fd"},
+            {"stdin", "/proc/self/fd/0"},
+            {"stdout", "/proc/self/fd/1"},
+            {"stderr", "/proc/self/fd/2"},
+        };
+        for (const auto& [name, target] : links) {
+            if (!dev_dir || ::symlinkat(target, dev_dir.get(), name) != 0) {
+                return fail(errno, "", std::string("creating /dev/") + name);
+            }
+        }
+        UniqueFd shm = new_tmpfs(kDevShmBytes, "1777",
+                                 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        if (!shm || !place_mount(shm.get(), "/dev/shm", true)) {
+            return fail(errno, "", "mounting /dev/shm");
+        }
+        if (!set_attributes(dev.get(), MOUNT_ATTR_RDONLY, false)) {
+            return fail(errno, "", "making /dev read-only");
+        }
+        return true;
+    }
+
+    // Nothing may be created in the root itself: only in the configured tmpfs and rw mounts.
+    bool seal_root() {
+        if (root_is_tmpfs_ && !set_attributes(root_mount_.get(), MOUNT_ATTR_RDONLY, false)) {
+            return fail(errno, "", "making the sandbox's root read-only");
+        }
+        return true;
+    }
+
+    bool pivot() {
+        if (::fchdir(root_.get()) != 0 || ::syscall(SYS_pivot_root, ".", ".") != 0) {
+            return fail(errno, "", "pivot_root into the sandbox's root");
+        }
+        // The old root is now stacked on the new one: detach it and everything under it.
+        if (::umount2(".", MNT_DETACH) != 0 || ::chdir("/") != 0) {
+            return fail(errno, "", "detaching the host's root");
+        }
+        return true;
+    }
+
+    const Plan& plan_;
+    int failure_fd_;
+    std::vector<UniqueFd> captured_;
+    std::vector<UniqueFd> devices_;
+    UniqueFd root_mount_;
+    UniqueFd root_;
+    bool root_is_tmpfs_ = true;
+};
+
+}  // namespace
+
+bool build_filesystem(const Plan& plan, int failure_fd) {
+    return FilesystemBuilder(plan, failure_fd).build();
+}
+
+}  // namespace resin::sandbox

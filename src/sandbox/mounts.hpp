@@ -1,0 +1,14 @@
+// The sandbox's filesystem: a new root on a tmpfs holding only the configured bind mounts and
+// tmpfs, a fresh /proc, a minimal /dev, then pivot_root with the old root detached, so every host
+// path that was not listed is invisible, not merely unwritable.
+#pragma once
+
+#include "sandbox/plan.hpp"
+
+namespace resin::sandbox {
+
+// Child side: runs inside the new user, mount and pid namespaces, before the command is forked.
+// On failure, reports through `failure_fd` and returns false.
+bool build_filesystem(const Plan& plan, int failure_fd);
+
+}  // namespace resin::sandbox

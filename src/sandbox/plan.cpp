@@ -1,0 +1,173 @@
+#include "sandbox/plan.hpp"
+
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+extern char** environ;
+
+namespace resin::sandbox {
+namespace {
+
+// uid/gid 0 inside must never be root on the host: a process whose kernel uid is 0 passes DAC and
+// sysctl checks on host files (e.g. /proc/sys) whatever its user namespace.
+constexpr std::uint32_t kOverflowId = 65534;
+
+std::size_t depth(const std::string& path) {
+    return path == "/" ? 0 : static_cast<std::size_t>(std::count(path.begin(), path.end(), '/'));
+}
+
+bool is_within(const std::string& path, const std::string& dir) {
+    return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+                           path[dir.size()] == '/');
+}
+
+std::vector<std::string> build_environment(const Env& env) {
+    std::vector<std::pair<std::string, std::string>> variables;
+    auto put = [&variables](const std::string& name, const std::string& value) {
+        auto it = std::find_if(variables.begin(), variables.end(),
+                               [&name](const auto& v) { return v.first == name; });
+        if (it != variables.end()) {
+            it->second = value;
+        } else {
+            variables.emplace_back(name, value);
+        }
+    };
+    if (env.clear) {
+        for (const auto& name : env.keep) {
+            if (const char* value = std::getenv(name.c_str())) {
+                put(name, value);
+            }
+        }
+    } else {
+        for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+            const char* equals = std::strchr(*entry, '=');
+            if (equals != nullptr) {
+                put(std::string(*entry, static_cast<std::size_t>(equals - *entry)), equals + 1);
+            }
+        }
+    }
+    for (const auto& [name, value] : env.set) {
+        put(name, value);
+    }
+    std::vector<std::string> environment;
+    environment.reserve(variables.size());
+    for (const auto& [name, value] : variables) {
+        environment.push_back(name + "=" + value);
+    }
+    return environment;
+}
+
+IdMapping map_id(std::uint32_t inside, std::uint32_t caller, bool privileged) {
+    if (!privileged) {
+        return {inside, caller};  // the only mapping the kernel allows an unprivileged user
+    }
+    return {inside, inside == 0 ? kOverflowId : inside};
+}
+
+Result<void> refuse_reserved_path(const std::string& path, const std::string& pointer) {
+    for (const char* reserved : {"/proc", "/dev"}) {
+        if (is_within(path, reserved)) {
+            return Error{ErrorKind::invalid_config,
+                         path + " is inside " + reserved + ", which resin provides itself", pointer,
+                         0};
+        }
+    }
+    return success();
+}
+
+Result<std::optional<MountStep>> plan_bind(const BindMount& mount, std::size_t index) {
+    const std::string pointer = "/filesystem/mounts/" + std::to_string(index);
+    RESIN_TRYV(refuse_reserved_path(mount.path, pointer + "/path"));
+    const std::string& source = mount.source.empty() ? mount.path : mount.source;
+    struct stat link_info {};
+    if (::lstat(source.c_str(), &link_info) != 0) {
+        const int err = errno;
+        if (err == ENOENT && mount.optional) {
+            return std::optional<MountStep>();
+        }
+        return Error{ErrorKind::invalid_config,
+                     "mount source " + source + ": " + std::strerror(err) +
+                         (err == ENOENT ? " (mark the mount \"optional\": true to skip it)" : ""),
+                     pointer + "/source", err};
+    }
+    MountStep step;
+    step.target = mount.path;
+    step.source = source;
+    step.read_only = mount.access == Access::ro;
+    step.pointer = pointer;
+    if (S_ISLNK(link_info.st_mode) && source == mount.path) {
+        // Merged-/usr hosts: /bin -> usr/bin. Recreate the link rather than binding its target.
+        std::string target(PATH_MAX, '\0');
+        const ssize_t length = ::readlink(source.c_str(), target.data(), target.size());
+        if (length < 0) {
+            return system_error(ErrorKind::invalid_config, "mount source " + source, errno);
+        }
+        target.resize(static_cast<std::size_t>(length));
+        step.kind = MountStep::Kind::symlink;
+        step.source = target;
+        return std::optional<MountStep>(step);
+    }
+    struct stat info {};
+    if (::stat(source.c_str(), &info) != 0) {
+        const int err = errno;
+        if (err == ENOENT && mount.optional) {
+            return std::optional<MountStep>();
+        }
+        return Error{ErrorKind::invalid_config,
+                     "mount source " + source + " (a symlink): " + std::strerror(err),
+                     pointer + "/source", err};
+    }
+    step.kind = MountStep::Kind::bind;
+    step.source_is_directory = S_ISDIR(info.st_mode);
+    return std::optional<MountStep>(step);
+}
+
+Result<std::vector<MountStep>> plan_mounts(const Filesystem& filesystem) {
+    std::vector<MountStep> steps;
+    for (std::size_t i = 0; i < filesystem.mounts.size(); ++i) {
+        RESIN_TRY(auto step, plan_bind(filesystem.mounts[i], i));
+        if (step) {
+            steps.push_back(std::move(*step));
+        }
+    }
+    for (std::size_t i = 0; i < filesystem.tmpfs.size(); ++i) {
+        const auto& tmpfs = filesystem.tmpfs[i];
+        const std::string pointer = "/filesystem/tmpfs/" + std::to_string(i);
+        RESIN_TRYV(refuse_reserved_path(tmpfs.path, pointer + "/path"));
+        MountStep step;
+        step.kind = MountStep::Kind::tmpfs;
+        step.target = tmpfs.path;
+        step.read_only = false;
+        step.size_bytes = tmpfs.size_bytes;
+        step.pointer = pointer;
+        steps.push_back(std::move(step));
+    }
+    std::stable_sort(steps.begin(), steps.end(), [](const MountStep& a, const MountStep& b) {
+        return depth(a.target) < depth(b.target);
+    });
+    return steps;
+}
+
+}  // namespace
+
+Result<Plan> make_plan(const Config& config, const HostCapabilities& host) {
+    RESIN_TRYV(check_enforceable(config, host));
+    Plan plan;
+    plan.config = config;
+    plan.host = host;
+    plan.environment = build_environment(config.env);
+    plan.uid = map_id(config.identity.uid, host.euid, host.privileged);
+    plan.gid = map_id(config.identity.gid, host.egid, host.privileged);
+    plan.drop_supplementary_groups = host.privileged;
+    RESIN_TRY(plan.mounts, plan_mounts(config.filesystem));
+    plan.new_network_namespace = config.network.mode != NetworkMode::host;
+    return plan;
+}
+
+}  // namespace resin::sandbox

@@ -1,0 +1,42 @@
+#include "sandbox/rlimits.hpp"
+
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <optional>
+
+namespace resin::sandbox {
+namespace {
+
+int set_limit(int resource, rlim_t value) {
+    const rlimit limit{value, value};
+    return ::setrlimit(resource, &limit) == 0 ? 0 : errno;
+}
+
+}  // namespace
+
+int apply_rlimits(const Plan& plan, const char** failed_resource) {
+    struct Step {
+        const char* name;
+        int resource;
+        std::optional<std::uint64_t> value;
+    };
+    const auto& limits = plan.config.limits;
+    const Step steps[] = {
+        {"RLIMIT_CORE", RLIMIT_CORE, 0},
+        {"RLIMIT_NOFILE", RLIMIT_NOFILE, limits.open_files},
+        {"RLIMIT_FSIZE", RLIMIT_FSIZE, limits.file_size_bytes},
+    };
+    for (const auto& step : steps) {
+        if (!step.value) {
+            continue;
+        }
+        if (int err = set_limit(step.resource, static_cast<rlim_t>(*step.value)); err != 0) {
+            *failed_resource = step.name;
+            return err;
+        }
+    }
+    return 0;
+}
+
+}  // namespace resin::sandbox

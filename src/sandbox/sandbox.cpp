@@ -1,0 +1,139 @@
+#include "sandbox/sandbox.hpp"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+
+#include "sandbox/launch_channel.hpp"
+#include "sandbox/pidfd.hpp"
+#include "sandbox/time.hpp"
+
+namespace resin::sandbox {
+namespace {
+
+std::uint64_t to_us(const timeval& tv) {
+    return static_cast<std::uint64_t>(tv.tv_sec) * 1000000u +
+           static_cast<std::uint64_t>(tv.tv_usec);
+}
+
+ExitReason reason_for(EndCause cause) {
+    switch (cause) {
+        case EndCause::killed:
+            return ExitReason::killed;
+        case EndCause::wall_time_limit:
+            return ExitReason::wall_time_limit;
+        case EndCause::cpu_time_limit:
+            return ExitReason::cpu_time_limit;
+    }
+    return ExitReason::killed;
+}
+
+// waitid(2) on a pidfd, with the rusage glibc's wrapper does not expose. Retries on EINTR.
+int wait_pidfd(int pidfd, siginfo_t& info, rusage& usage, int options) {
+    int result;
+    do {
+        result = static_cast<int>(
+            ::syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED | options, &usage));
+    } while (result < 0 && errno == EINTR);
+    return result;
+}
+
+}  // namespace
+
+const char* to_string(ExitReason reason) {
+    switch (reason) {
+        case ExitReason::exited:
+            return "exited";
+        case ExitReason::signaled:
+            return "signaled";
+        case ExitReason::killed:
+            return "killed";
+        case ExitReason::wall_time_limit:
+            return "wall_time_limit";
+        case ExitReason::cpu_time_limit:
+            return "cpu_time_limit";
+        case ExitReason::memory_limit:
+            return "memory_limit";
+        case ExitReason::seccomp:
+            return "seccomp";
+    }
+    return "unknown";
+}
+
+Sandbox::~Sandbox() {
+    if (init_pidfd_ && !reaped_) {
+        signal_pidfd(init_pidfd_.get(), SIGKILL);
+        siginfo_t info{};
+        rusage usage{};
+        wait_pidfd(init_pidfd_.get(), info, usage, 0);
+    }
+}
+
+void Sandbox::signal(int sig) {
+    if (reaped_) {
+        return;
+    }
+    requested_signals_.insert(sig);
+    // SIGKILL goes to init: its death takes the whole pid namespace with it.
+    const int target = sig == SIGKILL || !command_pidfd_ ? init_pidfd_.get() : command_pidfd_.get();
+    signal_pidfd(target, sig);  // ESRCH: it has already ended
+}
+
+void Sandbox::terminate(EndCause cause) {
+    if (reaped_) {
+        return;
+    }
+    if (!end_cause_) {
+        end_cause_ = cause;
+    }
+    signal_pidfd(init_pidfd_.get(), SIGKILL);
+}
+
+ExitReport Sandbox::reap() {
+    ExitReport report;
+    siginfo_t info{};
+    rusage usage{};
+    if (reaped_ || wait_pidfd(init_pidfd_.get(), info, usage, 0) != 0) {
+        report.reason = ExitReason::signaled;
+        report.detail = "the sandbox could not be waited for";
+        return report;
+    }
+    reaped_ = true;
+    const std::uint64_t end_us = monotonic_us();
+
+    if (auto status = receive_command_status(status_channel_.get())) {
+        if (WIFEXITED(*status)) {
+            report.exit_code = WEXITSTATUS(*status);
+        } else if (WIFSIGNALED(*status)) {
+            report.signal = WTERMSIG(*status);
+            report.core_dumped = WCOREDUMP(*status);
+        }
+    } else if (info.si_code == CLD_EXITED) {
+        report.exit_code = info.si_status;  // init ended before its command started
+    } else {
+        // init was killed, and the kernel killed the command with it.
+        report.signal = info.si_status;
+        report.core_dumped = info.si_code == CLD_DUMPED;
+    }
+
+    if (report.signal == 0) {
+        report.reason = ExitReason::exited;
+    } else if (end_cause_) {
+        report.reason = reason_for(*end_cause_);
+    } else if (requested_signals_.count(report.signal) != 0) {
+        report.reason = ExitReason::killed;
+    } else {
+        report.reason = ExitReason::signaled;
+    }
+
+    report.usage.wall_us = end_us - start_us_;
+    report.usage.cpu_user_us = to_us(usage.ru_utime);
+    report.usage.cpu_system_us = to_us(usage.ru_stime);
+    report.usage.peak_memory_bytes = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024u;
+    return report;
+}
+
+}  // namespace resin::sandbox

@@ -1,0 +1,19 @@
+// PID 1 of the sandbox: resin's own small init, not the user's command. It reaps every orphan,
+// forwards the signals it receives to the command, reports the command's wait status to resin, and
+// exits when the command does, whereupon the kernel kills everything left in the pid namespace.
+#pragma once
+
+#include <sys/types.h>
+
+namespace resin::sandbox {
+
+// Call before forking the command: blocks every signal in init and installs a handler for each one
+// that can be forwarded (an init without a handler never receives a signal sent from outside).
+void prepare_init_signals();
+
+// The command's side of prepare_init_signals: default dispositions and an empty mask before exec.
+void restore_default_signals();
+
+[[noreturn]] void supervise_command(pid_t command, int status_socket);
+
+}  // namespace resin::sandbox

@@ -18,6 +18,7 @@
 
 #include "sandbox/capabilities.hpp"
 #include "sandbox/identity.hpp"
+#include "sandbox/landlock.hpp"
 #include "sandbox/launch_channel.hpp"
 #include "sandbox/mounts.hpp"
 #include "sandbox/namespaces.hpp"
@@ -154,6 +155,9 @@ bool peer_has_hung_up(int socket) {
                              "changing to the working directory %s",
                              plan.config.filesystem.cwd.c_str());
         ::_exit(126);
+    }
+    if (int err = apply_landlock(plan, &failed); err != 0) {
+        fail_child(ErrorKind::spawn_failed, err, "", failed);
     }
     ::close_range(kSyncFd, ~0U, CLOSE_RANGE_CLOEXEC);
     environ = const_cast<char**>(exec.envp.data());  // execvp searches the sandbox's PATH

@@ -177,7 +177,7 @@ bool peer_has_hung_up(int socket) {
 
 // The sandbox's init: pid 1 of its pid namespace, from clone to supervising the command.
 [[noreturn]] void init_main(const Plan& plan, const ExecArguments& exec, const Stdio& stdio,
-                            int sync, int failure, int status) {
+                            bool configure_own_network, int sync, int failure, int status) {
     // If resin dies, so does the sandbox: the kernel kills the rest of the pid namespace with us.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (!install_descriptors(stdio, sync, failure, status)) {
@@ -205,7 +205,7 @@ bool peer_has_hung_up(int socket) {
     if (int err = set_hostname(plan); err != 0) {
         fail_child(ErrorKind::spawn_failed, err, "/identity/hostname", "setting the hostname");
     }
-    if (int err = configure_network(plan); err != 0) {
+    if (int err = configure_own_network ? configure_network(plan) : 0; err != 0) {
         fail_child(ErrorKind::spawn_failed, err, "/network/mode", "bringing loopback up");
     }
     if (!build_filesystem(plan, kFailureFd)) {
@@ -254,15 +254,19 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     RESIN_TRY(Pipe failure, make_pipe());
     RESIN_TRY(auto status, make_status_socket());
 
+    RESIN_TRY(NetworkSetup network, NetworkSetup::prepare(plan));
+
     int init_pidfd = -1;
     clone_args args{};
-    args.flags = clone_namespace_flags(plan) | CLONE_PIDFD;
+    args.flags = clone_namespace_flags(network.clone_creates_namespace()) | CLONE_PIDFD;
     args.pidfd = reinterpret_cast<std::uintptr_t>(&init_pidfd);
     args.exit_signal = SIGCHLD;
     const long pid = ::syscall(SYS_clone3, &args, sizeof args);
     if (pid == 0) {
-        init_main(plan, exec, stdio, sync.read.get(), failure.write.get(), status[1].get());
+        init_main(plan, exec, stdio, network.clone_creates_namespace(), sync.read.get(),
+                  failure.write.get(), status[1].get());
     }
+    network.restore_resins_namespace();
     if (pid < 0) {
         return system_error(ErrorKind::spawn_failed, "creating the sandbox's namespaces (clone3)",
                             errno);

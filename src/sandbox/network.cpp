@@ -1,6 +1,8 @@
 #include "sandbox/network.hpp"
 
+#include <fcntl.h>
 #include <net/if.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -8,7 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "sandbox/unique_fd.hpp"
+#include "sandbox/netns_pool.hpp"
 
 namespace resin::sandbox {
 namespace {
@@ -28,6 +30,40 @@ int bring_loopback_up() {
 }
 
 }  // namespace
+
+Result<NetworkSetup> NetworkSetup::prepare(const Plan& plan) {
+    NetworkSetup setup;
+    if (!plan.new_network_namespace) {
+        return setup;
+    }
+    UniqueFd fresh = NetnsPool::claim(plan.host);
+    if (!fresh) {
+        setup.clone_creates_ = true;
+        return setup;
+    }
+    setup.resins_own_.reset(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!setup.resins_own_) {
+        return system_error(ErrorKind::internal, "opening resin's network namespace", errno);
+    }
+    if (::setns(fresh.get(), CLONE_NEWNET) != 0) {
+        return system_error(ErrorKind::spawn_failed, "entering a pooled network namespace", errno);
+    }
+    if (int err = configure_network(plan); err != 0) {
+        return system_error(ErrorKind::spawn_failed, "bringing loopback up", err);
+    }
+    return setup;
+}
+
+NetworkSetup::~NetworkSetup() {
+    restore_resins_namespace();
+}
+
+void NetworkSetup::restore_resins_namespace() {
+    if (resins_own_) {
+        ::setns(resins_own_.get(), CLONE_NEWNET);
+        resins_own_.reset();
+    }
+}
 
 int configure_network(const Plan& plan) {
     if (plan.config.network.mode == NetworkMode::loopback) {

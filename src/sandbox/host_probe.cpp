@@ -49,6 +49,8 @@ HostCapabilities probe_host() {
     const long abi =
         ::syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
     host.landlock_abi = abi > 0 ? static_cast<int>(abi) : 0;
+    host.cgroup_layout = detect_cgroup_layout();
+    host.cgroups = probe_cgroup_support(host.cgroup_layout);
     return host;
 }
 

@@ -83,10 +83,10 @@ Result<void> await_setup(int fd, std::chrono::milliseconds timeout) {
     return Error{static_cast<ErrorKind>(record.kind), record.message, record.pointer, record.err};
 }
 
-bool send_command_pidfd(int socket, int pidfd) {
+bool send_command_pidfd(int socket, int pidfd, pid_t pid) {
     StatusMessage message{StatusTag::command_pidfd, 0};
     iovec iov{&message, sizeof message};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(ucred))] = {};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -97,6 +97,12 @@ bool send_command_pidfd(int socket, int pidfd) {
     cmsg->cmsg_type = SCM_RIGHTS;
     cmsg->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(cmsg), &pidfd, sizeof pidfd);
+    cmsg = CMSG_NXTHDR(&msg, cmsg);
+    const ucred credentials{pid, ::getuid(), ::getgid()};
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_CREDENTIALS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof credentials);
+    std::memcpy(CMSG_DATA(cmsg), &credentials, sizeof credentials);
     return ::sendmsg(socket, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof message);
 }
 
@@ -106,30 +112,43 @@ bool send_command_status(int socket, int wait_status) {
            static_cast<ssize_t>(sizeof message);
 }
 
-Result<UniqueFd> receive_command_pidfd(int socket, std::chrono::milliseconds timeout) {
+Result<CommandHandle> receive_command_pidfd(int socket, std::chrono::milliseconds timeout) {
     if (!wait_readable(socket, timeout)) {
         return Error{ErrorKind::spawn_failed, "the sandbox's init did not report its command", "",
                      ETIMEDOUT};
     }
     StatusMessage message{};
     iovec iov{&message, sizeof message};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(ucred))] = {};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
     const ssize_t got = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
-    const cmsghdr* cmsg =
-        got == static_cast<ssize_t>(sizeof message) ? CMSG_FIRSTHDR(&msg) : nullptr;
-    if (cmsg == nullptr || message.tag != StatusTag::command_pidfd ||
-        cmsg->cmsg_type != SCM_RIGHTS || cmsg->cmsg_len != CMSG_LEN(sizeof(int))) {
+    CommandHandle command;
+    if (got == static_cast<ssize_t>(sizeof message) && message.tag == StatusTag::command_pidfd) {
+        for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+            if (cmsg->cmsg_level != SOL_SOCKET) {
+                continue;
+            }
+            if (cmsg->cmsg_type == SCM_RIGHTS && cmsg->cmsg_len == CMSG_LEN(sizeof(int))) {
+                int pidfd;
+                std::memcpy(&pidfd, CMSG_DATA(cmsg), sizeof pidfd);
+                command.pidfd.reset(pidfd);
+            } else if (cmsg->cmsg_type == SCM_CREDENTIALS &&
+                       cmsg->cmsg_len == CMSG_LEN(sizeof(ucred))) {
+                ucred credentials{};
+                std::memcpy(&credentials, CMSG_DATA(cmsg), sizeof credentials);
+                command.pid = credentials.pid;
+            }
+        }
+    }
+    if (!command.pidfd) {
         return Error{ErrorKind::internal, "the sandbox's init sent no pidfd for its command", "",
                      got < 0 ? errno : 0};
     }
-    int pidfd;
-    std::memcpy(&pidfd, CMSG_DATA(cmsg), sizeof pidfd);
-    return UniqueFd(pidfd);
+    return command;
 }
 
 std::optional<int> receive_command_status(int socket) {

@@ -24,12 +24,17 @@ void report_setup_failure(int fd, ErrorKind kind, int err, const char* pointer, 
 // Parent side. Waits (bounded) for end-of-file or a failure record.
 Result<void> await_setup(int fd, std::chrono::milliseconds timeout);
 
-// Child side (init): the command's pidfd, then later its wait status.
-bool send_command_pidfd(int socket, int pidfd);
+// Child side (init): the command's pidfd and, as credentials the kernel translates into resin's pid
+// namespace, its pid; then later its wait status.
+bool send_command_pidfd(int socket, int pidfd, pid_t pid);
 bool send_command_status(int socket, int wait_status);
 
-// Parent side.
-Result<UniqueFd> receive_command_pidfd(int socket, std::chrono::milliseconds timeout);
+// Parent side. The socket must have SO_PASSCRED set.
+struct CommandHandle {
+    UniqueFd pidfd;
+    pid_t pid = -1;  // in resin's pid namespace
+};
+Result<CommandHandle> receive_command_pidfd(int socket, std::chrono::milliseconds timeout);
 // Non-blocking: the status, if init sent one before it exited.
 std::optional<int> receive_command_status(int socket);
 

@@ -10,9 +10,6 @@ struct Rule {
     std::string (*mechanism)(const HostCapabilities&);
 };
 
-std::string unavailable(const HostCapabilities&) {
-    return kUnavailable;
-}
 std::string host_timer(const HostCapabilities&) {
     return "host_timer";
 }
@@ -62,6 +59,14 @@ std::string landlock_tcp(const HostCapabilities& host) {
                                   : kUnavailable;
 }
 
+std::string seccomp_filter(const HostCapabilities& host) {
+    return host.seccomp ? "seccomp_bpf+user_notification" : kUnavailable;
+}
+
+std::string kept_capabilities(const HostCapabilities&) {
+    return "capabilities_in_user_namespace";
+}
+
 std::string identity(const HostCapabilities&) {
     return "user_namespace+uts_namespace";
 }
@@ -97,9 +102,9 @@ const Rule kRules[] = {
          return c.syscalls.policy != SyscallPolicy::none || !c.syscalls.deny.empty() ||
                 !c.syscalls.allow.empty();
      },
-     unavailable},
+     seccomp_filter},
     {"capabilities", "/capabilities", [](const Config& c) { return !c.capabilities.empty(); },
-     unavailable},
+     kept_capabilities},
     {"env", "/env", always, execve_environment},
     {"identity", "/identity", always, identity},
 };

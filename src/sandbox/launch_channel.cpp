@@ -22,11 +22,13 @@ struct FailureRecord {
 };
 static_assert(sizeof(FailureRecord) <= PIPE_BUF);
 
-enum class StatusTag : std::uint8_t { command_pidfd = 1, command_status = 2 };
+enum class StatusTag : std::uint8_t { command_pidfd = 1, command_status = 2, seccomp_kill = 3 };
 
 struct StatusMessage {
     StatusTag tag;
     std::int32_t value;
+    std::uint32_t arch;
+    bool was_command;
 };
 
 bool wait_readable(int fd, std::chrono::milliseconds timeout) {
@@ -84,7 +86,7 @@ Result<void> await_setup(int fd, std::chrono::milliseconds timeout) {
 }
 
 bool send_command_pidfd(int socket, int pidfd, pid_t pid) {
-    StatusMessage message{StatusTag::command_pidfd, 0};
+    StatusMessage message{StatusTag::command_pidfd, 0, 0, false};
     iovec iov{&message, sizeof message};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(ucred))] = {};
     msghdr msg{};
@@ -107,9 +109,54 @@ bool send_command_pidfd(int socket, int pidfd, pid_t pid) {
 }
 
 bool send_command_status(int socket, int wait_status) {
-    StatusMessage message{StatusTag::command_status, wait_status};
+    StatusMessage message{StatusTag::command_status, wait_status, 0, false};
     return ::send(socket, &message, sizeof message, MSG_NOSIGNAL) ==
            static_cast<ssize_t>(sizeof message);
+}
+
+bool send_seccomp_kill(int socket, int syscall, std::uint32_t arch, bool was_command) {
+    StatusMessage message{StatusTag::seccomp_kill, syscall, arch, was_command};
+    return ::send(socket, &message, sizeof message, MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(sizeof message);
+}
+
+bool send_descriptor(int socket, int fd) {
+    char byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+    return ::sendmsg(socket, &msg, MSG_NOSIGNAL) == 1;
+}
+
+int receive_descriptor(int socket) {
+    char byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    if (::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC) != 1) {
+        return -1;
+    }
+    const cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS ||
+        cmsg->cmsg_len != CMSG_LEN(sizeof(int))) {
+        return -1;
+    }
+    int fd;
+    std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+    return fd;
 }
 
 Result<CommandHandle> receive_command_pidfd(int socket, std::chrono::milliseconds timeout) {
@@ -151,13 +198,18 @@ Result<CommandHandle> receive_command_pidfd(int socket, std::chrono::millisecond
     return command;
 }
 
-std::optional<int> receive_command_status(int socket) {
+CommandEnd receive_command_end(int socket) {
+    CommandEnd end;
     StatusMessage message{};
-    const ssize_t got = ::recv(socket, &message, sizeof message, MSG_DONTWAIT);
-    if (got != static_cast<ssize_t>(sizeof message) || message.tag != StatusTag::command_status) {
-        return std::nullopt;
+    while (::recv(socket, &message, sizeof message, MSG_DONTWAIT) ==
+           static_cast<ssize_t>(sizeof message)) {
+        if (message.tag == StatusTag::seccomp_kill) {
+            end.seccomp_kill = SeccompKill{message.value, message.arch, message.was_command};
+        } else if (message.tag == StatusTag::command_status) {
+            end.wait_status = message.value;
+        }
     }
-    return message.value;
+    return end;
 }
 
 }  // namespace resin::sandbox

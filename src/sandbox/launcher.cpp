@@ -28,6 +28,7 @@
 #include "sandbox/rlimits.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sandbox/sandbox_init.hpp"
+#include "sandbox/seccomp_install.hpp"
 #include "sandbox/time.hpp"
 
 extern char** environ;
@@ -136,7 +137,7 @@ bool peer_has_hung_up(int socket) {
 }
 
 // The command: pid 2 of the sandbox, from fork to exec.
-[[noreturn]] void command_main(const Plan& plan, const ExecArguments& exec) {
+[[noreturn]] void command_main(const Plan& plan, const ExecArguments& exec, int listener_socket) {
     restore_default_signals();
     ::close(kStatusFd);
     if (::setsid() < 0) {
@@ -160,6 +161,16 @@ bool peer_has_hung_up(int socket) {
     if (int err = apply_landlock(plan, &failed); err != 0) {
         fail_child(ErrorKind::spawn_failed, err, "", failed);
     }
+    // Last before exec: from here on only what the filter allows.
+    int listener = -1;
+    if (int err = install_seccomp_filters(plan.seccomp, &listener); err != 0) {
+        fail_child(ErrorKind::spawn_failed, err, "/syscalls", "installing the seccomp filter");
+    }
+    if (listener >= 0) {
+        send_descriptor(listener_socket, listener);
+        ::close(listener);
+    }
+    ::close(listener_socket);
     ::close_range(kSyncFd, ~0U, CLOSE_RANGE_CLOEXEC);
     environ = const_cast<char**>(exec.envp.data());  // execvp searches the sandbox's PATH
     ::execvp(exec.argv[0], exec.argv.data());
@@ -213,13 +224,19 @@ bool peer_has_hung_up(int socket) {
         ::_exit(126);
     }
     prepare_init_signals();
+    int listener_pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, listener_pair) != 0) {
+        fail_child(ErrorKind::internal, errno, "", "creating the seccomp listener channel");
+    }
     const pid_t command = ::fork();
     if (command < 0) {
         fail_child(ErrorKind::spawn_failed, errno, "", "forking the command");
     }
     if (command == 0) {
-        command_main(plan, exec);
+        ::close(listener_pair[0]);
+        command_main(plan, exec, listener_pair[1]);
     }
+    ::close(listener_pair[1]);
     ::close(kFailureFd);
     for (int fd = 0; fd < 3; ++fd) {
         ::close(fd);  // only the command holds its stdio: its end is the sandbox's end
@@ -232,7 +249,7 @@ bool peer_has_hung_up(int socket) {
     if (drop_init_privileges() != 0) {
         ::kill(command, SIGKILL);
     }
-    supervise_command(command, kStatusFd);
+    supervise_command(command, kStatusFd, listener_pair[0]);
 }
 
 // How many cores the tree can keep busy at once: the soonest it can spend its CPU time.
@@ -307,6 +324,8 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
         sandbox->cpu_parallelism_ = cpu_parallelism(limits);
     }
     sandbox->rlimit_cpu_ = plan.rlimit_cpu_seconds.has_value();
+    sandbox->seccomp_kills_ =
+        !plan.seccomp.empty() && plan.config.syscalls.action == SyscallAction::kill;
     if (::write(sync.write.get(), "g", 1) != 1) {
         return system_error(ErrorKind::spawn_failed, "starting the sandbox's init", errno);
     }

@@ -13,6 +13,7 @@
 #include "sandbox/enforcement.hpp"
 #include "sandbox/host_probe.hpp"
 #include "sandbox/result.hpp"
+#include "sandbox/seccomp_policy.hpp"
 
 namespace resin::sandbox {
 
@@ -51,6 +52,7 @@ struct Plan {
     std::optional<std::uint64_t> rlimit_address_space;
     std::optional<std::uint64_t> rlimit_cpu_seconds;
     std::optional<std::uint64_t> rlimit_processes;
+    SeccompFilters seccomp;  // installed in this order; empty: no filter
 };
 
 // Fails with unsupported_config (and the JSON pointer) for any restriction this host cannot

@@ -11,6 +11,7 @@
 
 #include "sandbox/launch_channel.hpp"
 #include "sandbox/pidfd.hpp"
+#include "sandbox/seccomp_policy.hpp"
 #include "sandbox/time.hpp"
 
 namespace resin::sandbox {
@@ -108,7 +109,8 @@ ExitReport Sandbox::reap() {
     reaped_ = true;
     const std::uint64_t end_us = monotonic_us();
 
-    if (auto status = receive_command_status(status_channel_.get())) {
+    const CommandEnd end = receive_command_end(status_channel_.get());
+    if (const auto& status = end.wait_status) {
         if (WIFEXITED(*status)) {
             report.exit_code = WEXITSTATUS(*status);
         } else if (WIFSIGNALED(*status)) {
@@ -132,6 +134,11 @@ ExitReport Sandbox::reap() {
         report.reason = ExitReason::exited;
     } else if (end_cause_) {
         report.reason = reason_for(*end_cause_);
+    } else if (end.seccomp_kill && end.seccomp_kill->was_command) {
+        report.reason = ExitReason::seccomp;
+    } else if (seccomp_kills_ && report.signal == SIGSYS) {
+        report.reason = ExitReason::seccomp;
+        report.detail = "ioctl TIOCSTI or TIOCLINUX";
     } else if (tree.oom_killed) {
         report.reason = ExitReason::memory_limit;
     } else if (rlimit_cpu_ && report.signal == SIGXCPU) {
@@ -159,6 +166,11 @@ ExitReport Sandbox::reap() {
     }
     if (report.reason == ExitReason::memory_limit && cgroup_) {
         report.detail = "the memory limit's OOM killer ended the sandbox";
+    }
+    if (const auto& kill = end.seccomp_kill) {
+        const std::string name = syscall_name(kill->arch, kill->syscall);
+        report.detail =
+            kill->was_command ? name : "a process of the command was killed for " + name;
     }
     return report;
 }

@@ -78,6 +78,7 @@ class Sandbox {
     std::optional<std::uint64_t> cpu_time_limit_us_;  // enforced by polling the cgroup
     unsigned cpu_parallelism_ = 1;                    // how fast the tree can burn CPU time
     bool rlimit_cpu_ = false;                         // SIGXCPU means the cpu_time limit
+    bool seccomp_kills_ = false;  // syscalls.action "kill": SIGSYS means the ioctl guard
     bool reaped_ = false;
 };
 

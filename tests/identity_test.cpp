@@ -168,6 +168,21 @@ TEST(Identity, KeptVariablePassesThroughAndSetOneIsAdded) {
                               "\nRESIN_TEST_SET=set-" + token + "\n");
 }
 
+TEST(Identity, PathDefaultsWhenAClearedEnvironmentNamesNone) {
+    const std::string own_path = "/resin-test-path:/usr/bin:/bin";
+    EnvScope path("PATH", own_path);
+    Config config = runnable_config();
+    config.env.set.erase("PATH");
+    config.env.keep = {"PATH"};
+    const RunResult kept = run_sandboxed(config, {"/usr/bin/env"});
+    ASSERT_EQ(kept.out, "PATH=" + own_path + "\n")
+        << "control: a kept PATH is resin's; " << kept.err;
+
+    config.env.keep.clear();
+    const RunResult inside = run_sandboxed(config, {"/usr/bin/env"});
+    EXPECT_EQ(inside.out, std::string("PATH=") + sandbox::kDefaultPath + "\n") << inside.err;
+}
+
 TEST(Identity, RlimitsAreTheConfiguredOnesAndCoreIsZero) {
     rlimit core{};
     ::getrlimit(RLIMIT_CORE, &core);

@@ -212,7 +212,9 @@ void expect_mount_target_stays_inside(const std::string& link_target) {
 
 TEST(Mounts, MountTargetCannotEscapeThroughASymlink) {
     // Control: followed on the host, the link leads into a directory the sandbox's uid may write.
-    TempDir victim(0777);
+    // Not under /tmp: while init builds the sandbox, its new root is attached over /tmp, which
+    // would hide the victim from a mount point resolved on the host and so mask the escape.
+    TempDir victim(0777, "/var/tmp");
     TempDir dir;
     ASSERT_EQ(::symlink(victim.path().c_str(), (dir / "evil").c_str()), 0);
     const RunResult host = run_on_host({"/bin/mkdir", dir / "evil/resin-escape-test"});
@@ -223,6 +225,7 @@ TEST(Mounts, MountTargetCannotEscapeThroughASymlink) {
     expect_mount_target_stays_inside(victim.path());
 }
 
+// /etc is beyond the reach of the sandbox's host uid anyway; this guards the worst case.
 TEST(Mounts, MountTargetCannotEscapeThroughASymlinkToEtc) {
     ASSERT_FALSE(exists_on_host("/etc/resin-escape-test")) << "left over from an earlier run";
     expect_mount_target_stays_inside("/etc");

@@ -13,8 +13,8 @@
 
 namespace resin::test {
 
-TempDir::TempDir(mode_t mode) {
-    std::string pattern = "/tmp/resin-test-XXXXXX";
+TempDir::TempDir(mode_t mode, const std::string& parent) {
+    std::string pattern = parent + "/resin-test-XXXXXX";
     if (::mkdtemp(pattern.data()) == nullptr || ::chmod(pattern.c_str(), mode) != 0) {
         ADD_FAILURE() << "creating " << pattern << ": " << std::strerror(errno);
     }

@@ -1,4 +1,5 @@
-// A temporary directory under /tmp, removed with its contents when the owner goes.
+// A temporary directory (under /tmp unless told otherwise), removed with its contents when the
+// owner goes.
 #pragma once
 
 #include <sys/types.h>
@@ -11,7 +12,7 @@ class TempDir {
   public:
     // `mode` is applied exactly (umask aside): a sandbox whose uid is not ours must be able to
     // reach, and for rw mounts write, what the test puts here.
-    explicit TempDir(mode_t mode = 0755);
+    explicit TempDir(mode_t mode = 0755, const std::string& parent = "/tmp");
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
     ~TempDir();

@@ -138,9 +138,13 @@ SubreaperScope::SubreaperScope() {
 
 SubreaperScope::~SubreaperScope() {
     ::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
-    // Orphans that were re-parented here and have ended since: reap them.
-    while (::waitpid(-1, nullptr, WNOHANG | __WALL) > 0) {
-    }
+    // Orphans re-parented here (a killed sandbox's init, say) may still be ending: reap them.
+    poll_until(Clock::now() + std::chrono::seconds(10), [] {
+        pid_t reaped;
+        while ((reaped = ::waitpid(-1, nullptr, WNOHANG | __WALL)) > 0) {
+        }
+        return reaped < 0 && errno == ECHILD;
+    });
 }
 
 void SubreaperScope::kill_and_reap(pid_t pid) {

@@ -46,7 +46,8 @@ class HostProcess {
 };
 
 // While it lives, orphans of this test's descendants are re-parented to this process (instead of
-// the host's pid 1), so the test can kill and reap what a control run leaves behind.
+// the host's pid 1), so the test can kill and reap what a control run leaves behind. Its end
+// waits, bounded, until this process has no child left.
 class SubreaperScope {
   public:
     SubreaperScope();

@@ -108,8 +108,8 @@ sandbox::Result<Launched> launch(const sandbox::Config& config, const Argv& argv
     UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     const sandbox::Command command{argv.at(0), Argv(argv.begin() + 1, argv.end())};
     const sandbox::Stdio stdio{null.get(), out[1].get(), err[1].get()};
-    RESIN_TRY(auto sandbox, sandbox::Sandbox::launch(plan, command, stdio));
-    return Launched{std::move(sandbox), std::move(out[0]), std::move(err[0])};
+    RESIN_TRY(auto running, sandbox::Sandbox::launch(plan, command, stdio));
+    return Launched{std::move(running), std::move(out[0]), std::move(err[0])};
 }
 
 RunResult finish(Launched& launched, Clock::time_point deadline) {

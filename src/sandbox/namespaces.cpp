@@ -6,10 +6,10 @@
 
 namespace resin::sandbox {
 
-unsigned long long clone_namespace_flags(const Plan& plan) {
+unsigned long long clone_namespace_flags(bool new_network) {
     unsigned long long flags =
         CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
-    if (plan.new_network_namespace) {
+    if (new_network) {
         flags |= CLONE_NEWNET;
     }
     return flags;

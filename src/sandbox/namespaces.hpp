@@ -2,13 +2,12 @@
 // config asks for the host's.
 #pragma once
 
-#include "sandbox/plan.hpp"
-
 namespace resin::sandbox {
 
 // Flags for the clone3 that creates the sandbox's init. The cgroup namespace is not among them: the
 // child unshares it once resin has moved it into its own cgroup, so that cgroup becomes its root.
-unsigned long long clone_namespace_flags(const Plan& plan);
+// `new_network` says whether the clone must create the network namespace (see NetworkSetup).
+unsigned long long clone_namespace_flags(bool new_network);
 
 // Child side, after resin moved it into its cgroup. Returns errno or 0.
 int enter_cgroup_namespace();

@@ -1,14 +1,17 @@
 #include "sandbox/network.hpp"
 
+#include <fcntl.h>
 #include <net/if.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
-#include "sandbox/unique_fd.hpp"
+#include "sandbox/netns_pool.hpp"
 
 namespace resin::sandbox {
 namespace {
@@ -28,6 +31,46 @@ int bring_loopback_up() {
 }
 
 }  // namespace
+
+Result<NetworkSetup> NetworkSetup::prepare(const Plan& plan) {
+    NetworkSetup setup;
+    if (!plan.new_network_namespace) {
+        return setup;
+    }
+    // A pooled namespace belongs to the host's user namespace, where a kept CAP_NET_* means
+    // nothing.
+    const auto& caps = plan.config.capabilities;
+    const bool wants_network_capability =
+        std::any_of(caps.begin(), caps.end(),
+                    [](const std::string& cap) { return cap.rfind("CAP_NET_", 0) == 0; });
+    UniqueFd fresh = wants_network_capability ? UniqueFd() : NetnsPool::claim(plan.host);
+    if (!fresh) {
+        setup.clone_creates_ = true;
+        return setup;
+    }
+    setup.resins_own_.reset(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!setup.resins_own_) {
+        return system_error(ErrorKind::internal, "opening resin's network namespace", errno);
+    }
+    if (::setns(fresh.get(), CLONE_NEWNET) != 0) {
+        return system_error(ErrorKind::spawn_failed, "entering a pooled network namespace", errno);
+    }
+    if (int err = configure_network(plan); err != 0) {
+        return system_error(ErrorKind::spawn_failed, "bringing loopback up", err);
+    }
+    return setup;
+}
+
+NetworkSetup::~NetworkSetup() {
+    restore_resins_namespace();
+}
+
+void NetworkSetup::restore_resins_namespace() {
+    if (resins_own_) {
+        ::setns(resins_own_.get(), CLONE_NEWNET);
+        resins_own_.reset();
+    }
+}
 
 int configure_network(const Plan& plan) {
     if (plan.config.network.mode == NetworkMode::loopback) {

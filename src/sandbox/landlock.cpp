@@ -1,0 +1,172 @@
+#include "sandbox/landlock.hpp"
+
+#include <fcntl.h>
+#include <linux/landlock.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+
+#include "sandbox/unique_fd.hpp"
+
+namespace resin::sandbox {
+namespace {
+
+// UAPI newer than Debian 12's <linux/landlock.h> (kernel 6.1 headers).
+constexpr std::uint64_t kAccessFsTruncate = 1ULL << 14;  // ABI 3
+constexpr std::uint64_t kAccessFsIoctlDev = 1ULL << 15;  // ABI 5
+constexpr std::uint64_t kAccessNetBindTcp = 1ULL << 0;   // ABI 4
+constexpr std::uint64_t kAccessNetConnectTcp = 1ULL << 1;
+constexpr std::uint64_t kScopeAbstractUnixSocket = 1ULL << 0;  // ABI 6
+constexpr std::uint64_t kScopeSignal = 1ULL << 1;
+constexpr int kRuleNetPort = 2;
+
+struct RulesetAttr {
+    std::uint64_t handled_access_fs;
+    std::uint64_t handled_access_net;
+    std::uint64_t scoped;
+};
+
+struct NetPortAttr {
+    std::uint64_t allowed_access;
+    std::uint64_t port;
+};
+
+constexpr std::uint64_t kRead =
+    LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_EXECUTE;
+constexpr std::uint64_t kFileRights = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
+                                      LANDLOCK_ACCESS_FS_READ_FILE | kAccessFsTruncate |
+                                      kAccessFsIoctlDev;
+
+std::uint64_t fs_rights_of_abi(int abi) {
+    std::uint64_t rights = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;  // ABI 1
+    if (abi >= 2) {
+        rights |= LANDLOCK_ACCESS_FS_REFER;
+    }
+    if (abi >= 3) {
+        rights |= kAccessFsTruncate;
+    }
+    if (abi >= 5) {
+        rights |= kAccessFsIoctlDev;
+    }
+    return rights;
+}
+
+class Ruleset {
+  public:
+    explicit Ruleset(int abi) : abi_(abi), handled_fs_(fs_rights_of_abi(abi)) {}
+
+    bool create(const Plan& plan) {
+        RulesetAttr attr{};
+        attr.handled_access_fs = handled_fs_;
+        if (plan.config.network.tcp_connect) {
+            attr.handled_access_net |= kAccessNetConnectTcp;
+        }
+        if (plan.config.network.tcp_bind) {
+            attr.handled_access_net |= kAccessNetBindTcp;
+        }
+        if (abi_ >= 6) {
+            attr.scoped = kScopeSignal;
+            if (plan.config.network.mode != NetworkMode::host) {
+                attr.scoped |= kScopeAbstractUnixSocket;
+            }
+        }
+        fd_.reset(static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0)));
+        return static_cast<bool>(fd_);
+    }
+
+    // Grants `rights` (as far as this ABI handles them) beneath `path`, a path inside the sandbox.
+    bool allow_path(const std::string& path, std::uint64_t rights) {
+        UniqueFd target(::open(path.c_str(), O_PATH | O_CLOEXEC));
+        if (!target) {
+            return false;
+        }
+        struct stat info {};
+        if (::fstat(target.get(), &info) != 0) {
+            return false;
+        }
+        landlock_path_beneath_attr rule{};
+        rule.allowed_access = rights & handled_fs_ & (S_ISDIR(info.st_mode) ? ~0ULL : kFileRights);
+        rule.parent_fd = target.get();
+        return rule.allowed_access == 0 || ::syscall(SYS_landlock_add_rule, fd_.get(),
+                                                     LANDLOCK_RULE_PATH_BENEATH, &rule, 0) == 0;
+    }
+
+    bool allow_port(std::uint16_t port, std::uint64_t access) {
+        NetPortAttr rule{access, port};
+        return ::syscall(SYS_landlock_add_rule, fd_.get(), kRuleNetPort, &rule, 0) == 0;
+    }
+
+    bool restrict_self() { return ::syscall(SYS_landlock_restrict_self, fd_.get(), 0) == 0; }
+
+    std::uint64_t all_fs_rights() const { return handled_fs_; }
+
+  private:
+    int abi_;
+    std::uint64_t handled_fs_;
+    UniqueFd fd_;
+};
+
+}  // namespace
+
+int apply_landlock(const Plan& plan, const char** failed_step) {
+    if (plan.host.landlock_abi <= 0) {
+        return 0;
+    }
+    Ruleset ruleset(plan.host.landlock_abi);
+    if (!ruleset.create(plan)) {
+        *failed_step = "creating the Landlock ruleset";
+        return errno;
+    }
+    // Directories may be listed everywhere; what may be read, run or written is granted per mount.
+    const std::uint64_t all = ruleset.all_fs_rights();
+    struct PathRule {
+        const char* path;
+        std::uint64_t rights;
+    };
+    const PathRule fixed[] = {
+        {"/", LANDLOCK_ACCESS_FS_READ_DIR},
+        {"/proc", LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR |
+                      LANDLOCK_ACCESS_FS_WRITE_FILE},
+        {"/dev", LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
+                     LANDLOCK_ACCESS_FS_READ_DIR | kAccessFsIoctlDev},
+        {"/dev/shm", all},
+    };
+    for (const auto& rule : fixed) {
+        if (!ruleset.allow_path(rule.path, rule.rights)) {
+            *failed_step = "adding a Landlock rule for /, /proc or /dev";
+            return errno;
+        }
+    }
+    for (const auto& step : plan.mounts) {
+        if (step.kind == MountStep::Kind::symlink) {
+            continue;
+        }
+        if (!ruleset.allow_path(step.target, step.read_only ? kRead : all)) {
+            *failed_step = "adding a Landlock rule for a mount";
+            return errno;
+        }
+    }
+    for (std::uint16_t port :
+         plan.config.network.tcp_connect.value_or(std::vector<std::uint16_t>{})) {
+        if (!ruleset.allow_port(port, kAccessNetConnectTcp)) {
+            *failed_step = "adding a Landlock tcp_connect rule";
+            return errno;
+        }
+    }
+    for (std::uint16_t port : plan.config.network.tcp_bind.value_or(std::vector<std::uint16_t>{})) {
+        if (!ruleset.allow_port(port, kAccessNetBindTcp)) {
+            *failed_step = "adding a Landlock tcp_bind rule";
+            return errno;
+        }
+    }
+    if (!ruleset.restrict_self()) {
+        *failed_step = "enforcing the Landlock ruleset";
+        return errno;
+    }
+    return 0;
+}
+
+}  // namespace resin::sandbox

@@ -44,6 +44,14 @@ std::vector<std::string> build_environment(const Env& env) {
                 put(name, value);
             }
         }
+        // A kept PATH is resin's own, even when resin has none; only an environment that names no
+        // PATH at all gets the default.
+        const bool path_named =
+            env.set.count("PATH") != 0 ||
+            std::find(env.keep.begin(), env.keep.end(), "PATH") != env.keep.end();
+        if (!path_named) {
+            put("PATH", kDefaultPath);
+        }
     } else {
         for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
             const char* equals = std::strchr(*entry, '=');

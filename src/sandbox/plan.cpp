@@ -45,11 +45,9 @@ std::vector<std::string> build_environment(const Env& env) {
             }
         }
         // A kept PATH is resin's own, even when resin has none; only an environment that names no
-        // PATH at all gets the default.
-        const bool path_named =
-            env.set.count("PATH") != 0 ||
-            std::find(env.keep.begin(), env.keep.end(), "PATH") != env.keep.end();
-        if (!path_named) {
+        // PATH at all gets the default (the parser shows it too, for configs built in code it is
+        // here).
+        if (needs_default_path(env)) {
             put("PATH", kDefaultPath);
         }
     } else {

@@ -172,6 +172,7 @@ ExitReport Sandbox::reap() {
         report.detail =
             kill->was_command ? name : "a process of the command was killed for " + name;
     }
+    cgroup_.reset();  // the sandbox has ended: its cgroups go now, not with this object
     return report;
 }
 

@@ -17,8 +17,13 @@ namespace {
 
 constexpr std::uint64_t kCpuPeriodUs = 100000;
 
-// Freezes the cgroup so nothing in it can fork, kills every task, thaws so the kills land.
+// Freezes the cgroup so nothing in it can fork, kills every task, thaws so the kills land. An empty
+// cgroup (the usual case: the sandbox's init died and took its pid namespace with it) has nothing
+// that could fork.
 void freeze_kill_thaw(const std::string& freezer) {
+    if (read_cgroup_procs(freezer).empty()) {
+        return;
+    }
     const bool frozen = write_cgroup_file(freezer + "/freezer.state", "FROZEN").has_value();
     if (frozen) {
         for (int attempt = 0; attempt < 1000; ++attempt) {

@@ -401,6 +401,16 @@ if grep -q '^RESIN-VM-ERROR' <<<"$results"; then
 fi
 
 console=$(tr -d '\r' <"$console_log")
+# check_output <name>: the console lines between the marker before that check's and its own.
+check_output() {
+    awk -v marker="RESIN-VM-TEST $1 FAIL" '
+        index($0, "RESIN-VM-TEST ") == 1 {
+            if (index($0, marker) == 1) { printf "%s", lines; print; exit }
+            lines = ""
+            next
+        }
+        { lines = lines $0 "\n" }'
+}
 # gtest_output <pass> <Suite.Case>: that test's lines of the console, from [ RUN ] to its result
 # (to the end if it has none: the binary crashed).
 gtest_output() {
@@ -414,8 +424,8 @@ if ((${#problems[@]} > 0)); then
     verdict=1
     while IFS=/ read -r pass suite case; do
         if [[ $suite == resin ]]; then
-            echo "---- console before the failure of $pass/$suite/$case ----"
-            grep -B 30 -F "RESIN-VM-TEST $pass/$suite/$case FAIL" <<<"$console" | tail -n 31
+            echo "---- output of $pass/$suite/$case ----"
+            check_output "$pass/$suite/$case" <<<"$console" | tail -n 40
         else
             echo "---- output of $pass/$suite/$case ----"
             gtest_output "$pass" "$case" <<<"$console" | head -n 60

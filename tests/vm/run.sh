@@ -75,6 +75,10 @@ while (($# > 0)); do
 done
 [[ $timeout_s =~ ^[0-9]+$ && $test_timeout_s =~ ^[0-9]+$ ]] || die "timeouts are whole seconds"
 resin=${resin:-$build_dir/src/host/resin}
+# Sanitizer builds are far too slow under emulation, and ASan's shadow memory does not fit 512M.
+if grep -qs '^RESIN_SANITIZE:BOOL=ON$' "$build_dir/CMakeCache.txt"; then
+    die "$build_dir is a sanitizer build: use the release build (cmake --preset release)"
+fi
 
 # --- prerequisites ------------------------------------------------------------------------------
 

@@ -275,12 +275,6 @@ build_initramfs() {
 
 mkdir -p "$vm_dir"
 started=$(date +%s)
-fetch_kernel
-index_modules
-for root_module in virtio_pci 9pnet_virtio 9p; do
-    visit_module "$root_module"
-done
-
 add_share /usr
 add_share "$repo"
 add_share "$build_dir"
@@ -328,6 +322,12 @@ else
     note "no resin executable at $resin: the resin checks are skipped"
 fi
 ((${#tests[@]} > 0)) || [[ -n $resin_in_vm ]] || die "nothing to run: build the tests first"
+
+fetch_kernel
+index_modules
+for root_module in virtio_pci 9pnet_virtio 9p; do
+    visit_module "$root_module"
+done
 
 build_initramfs
 prepared=$(date +%s)

@@ -1,5 +1,7 @@
 #include "support/programs.hpp"
 
+#include <fstream>
+
 namespace resin::test {
 namespace {
 
@@ -41,11 +43,14 @@ for pid in children:
     os.waitpid(pid, 0)
 )py";
 
+// Exits at once, without the interpreter's clean-up, which would add CPU time of its own (tens of
+// milliseconds under emulation).
 constexpr const char* kBurnCpu = R"py(
-import sys, time
+import os, sys, time
 seconds = int(sys.argv[1]) / 1000
 while time.process_time() < seconds:
     pass
+os._exit(0)
 )py";
 
 constexpr const char* kForkUntilRefused = R"py(
@@ -70,12 +75,13 @@ os.read(hold_r, 1)
 // One listing of /proc is no snapshot: processes come and go while it is read, so it can count more
 // than ever lived at once. Pids are not reused within seconds in a fresh pid namespace, so a pid in
 // two consecutive listings lived throughout the time between them: their intersection did live at
-// one instant.
+// one instant. It samples until its child exits, not for a set time, so that a slow (emulated)
+// host does not end the sampling before the child got going.
 constexpr const char* kCountProcesses = R"py(
-import os, sys, time
-end = time.monotonic() + float(sys.argv[1])
+import os, sys
+child = int(sys.argv[1])
 peak, previous = 0, set()
-while time.monotonic() < end:
+while os.waitpid(child, os.WNOHANG) == (0, 0):
     current = {name for name in os.listdir("/proc") if name.isdigit()}
     peak = max(peak, len(previous & current))
     previous = current
@@ -129,8 +135,8 @@ sandbox::Config stress_ng_config() {
     return config;
 }
 
-Argv count_processes_for(double seconds) {
-    return {kPython, "-c", kCountProcesses, std::to_string(seconds)};
+Argv count_processes_until_child_exits() {
+    return {kPython, "-c", kCountProcesses};
 }
 
 std::string shell_command(const Argv& argv) {
@@ -143,6 +149,16 @@ std::string shell_command(const Argv& argv) {
         command += (command.empty() ? "" : " ") + quoted + "'";
     }
     return command;
+}
+
+bool cpu_is_emulated() {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    for (std::string line; std::getline(cpuinfo, line);) {
+        if (line.rfind("model name", 0) == 0) {
+            return line.find("QEMU TCG CPU") != std::string::npos;
+        }
+    }
+    return false;
 }
 
 std::uint64_t cpu_ms(const sandbox::Usage& usage) {

@@ -38,14 +38,21 @@ Argv stress_ng(const Argv& args);
 // runnable_config() and what stress-ng reads besides: the CPUs in /sys/devices/system/cpu.
 sandbox::Config stress_ng_config();
 
-// Samples the sandbox's /proc for `seconds` and prints the most processes it saw at once, not
-// counting the sandbox's init: how far a tree got, seen from inside.
-Argv count_processes_for(double seconds);
+// Samples the sandbox's /proc until its child whose pid is appended as the last argument exits
+// (exec it from the shell that started the child: `child & exec <this> $!`), then prints the most
+// processes it saw at once, not counting the sandbox's init: how far a tree got, seen from inside.
+Argv count_processes_until_child_exits();
 
 // `argv` as one sh command line, each word single-quoted.
 std::string shell_command(const Argv& argv);
 
 std::uint64_t cpu_ms(const sandbox::Usage& usage);
+
+// Whether this machine's CPUs are emulated (qemu's TCG, as in the cgroup v2 VM, tests/vm). An
+// emulated CPU's clock runs on while the host preempts the emulator, so CPU time measured there
+// includes the host's load, by hundreds of milliseconds on a busy host: upper bounds on CPU time
+// are not meaningful there.
+bool cpu_is_emulated();
 // CPU time over wall time: the number of cores the tree kept busy on average.
 double cores_used(const sandbox::Usage& usage);
 

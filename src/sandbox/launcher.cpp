@@ -324,8 +324,9 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
         sandbox->cpu_parallelism_ = cpu_parallelism(limits);
     }
     sandbox->rlimit_cpu_ = plan.rlimit_cpu_seconds.has_value();
-    sandbox->seccomp_kills_ =
-        !plan.seccomp.empty() && plan.config.syscalls.action == SyscallAction::kill;
+    sandbox->seccomp_kills_other_abis_ =
+        plan.config.syscalls.policy == SyscallPolicy::default_policy &&
+        plan.config.syscalls.action != SyscallAction::kill;
     if (::write(sync.write.get(), "g", 1) != 1) {
         return system_error(ErrorKind::spawn_failed, "starting the sandbox's init", errno);
     }

@@ -5,6 +5,7 @@
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,7 +27,7 @@ namespace {
 // userfaultfd, io_uring_*, ptrace, process_vm_readv/writev, pidfd_getfd, kcmp, kexec_*,
 // init/finit/delete_module, open_by_handle_at, name_to_handle_at, acct, swapon/off, reboot,
 // settimeofday, clock_settime, clock_adjtime, adjtimex, syslog, iopl, ioperm, quotactl, vhangup,
-// NUMA placement, fanotify.
+// NUMA placement, fanotify; and, by argument, ioctl TIOCSTI and TIOCLINUX and socket(AF_VSOCK).
 constexpr const char* kAllowed[] = {
     // files and descriptors
     "read",
@@ -388,6 +389,10 @@ constexpr std::uint64_t kCloneNamespaceFlags = CLONE_NEWNS | CLONE_NEWCGROUP | C
                                                CLONE_NEWNET;
 constexpr std::uint64_t kUnshareNamespaceFlags = kCloneNamespaceFlags | CLONE_NEWTIME;
 constexpr std::uint64_t kDeniedIoctls[] = {TIOCSTI, TIOCLINUX};
+// Socket families a network namespace does not isolate. AF_VSOCK reaches the hypervisor host of a
+// virtual machine (CID 2) and shares one port space across namespaces: a sandbox with network
+// "none" could still talk to, or listen for, the machine's host.
+constexpr std::uint64_t kDeniedSocketFamilies[] = {AF_VSOCK};
 
 struct ContextDeleter {
     void operator()(void* ctx) const { seccomp_release(ctx); }
@@ -506,19 +511,32 @@ Result<SeccompFilter> allowlist_filter(const Syscalls& syscalls) {
     return export_program(ctx.get(), syscalls.action == SyscallAction::kill);
 }
 
-// The argument rules for syscalls the allowlist allows unconditionally (ioctl): a program of their
-// own, because libseccomp lets an unconditional rule silently override conditional ones. Its
-// verdict for everything else, other ABIs included, is "allow", which chain() turns into "ask the
-// allowlist". Empty if `allow` or `deny` names ioctl.
+// The argument rules for syscalls the allowlist allows unconditionally (ioctl, socket): a program
+// of their own, because libseccomp lets an unconditional rule silently override conditional ones.
+// Its verdict for everything else, other ABIs included, is "allow", which chain() turns into "ask
+// the allowlist". A syscall that `allow` or `deny` names keeps no argument rule. Empty if no rule
+// is left.
 Result<std::optional<SeccompFilter>> argument_guard(const Syscalls& syscalls) {
-    if (listed(syscalls.allow, "ioctl") || listed(syscalls.deny, "ioctl")) {
+    const auto guarded = [&syscalls](const char* name) {
+        return !listed(syscalls.allow, name) && !listed(syscalls.deny, name);
+    };
+    if (!guarded("ioctl") && !guarded("socket")) {
         return std::optional<SeccompFilter>();
     }
     RESIN_TRY(Context ctx, new_context(SCMP_ACT_ALLOW, SCMP_ACT_ALLOW));
+    // The kernel reads these arguments as 32 bits: compare only those, or high bits bypass the
+    // rule (CVE-2019-10063).
     for (std::uint64_t request : kDeniedIoctls) {
-        // The kernel reads the request as 32 bits: compare only those, or high bits bypass it.
-        RESIN_TRYV(add_rule(ctx.get(), deny_action(syscalls.action), "ioctl",
-                            {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, request)}));
+        if (guarded("ioctl")) {
+            RESIN_TRYV(add_rule(ctx.get(), deny_action(syscalls.action), "ioctl",
+                                {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, request)}));
+        }
+    }
+    for (std::uint64_t family : kDeniedSocketFamilies) {
+        if (guarded("socket")) {
+            RESIN_TRYV(add_rule(ctx.get(), deny_action(syscalls.action), "socket",
+                                {SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, family)}));
+        }
     }
     RESIN_TRY(SeccompFilter filter, export_program(ctx.get(), false));
     return std::optional<SeccompFilter>(std::move(filter));

@@ -4,10 +4,10 @@
 // policy "default" is an allowlist of what ordinary programs need, for the native ABI only (an
 // i386 or x32 call is killed), where clone and unshare are allowed only without namespace flags,
 // clone3 answers ENOSYS so libc falls back to clone, and personality only takes its harmless
-// values; preceded, in the same program, by a guard that refuses ioctl TIOCSTI and TIOCLINUX
-// (compared on the low 32 bits: CVE-2019-10063). The guard is compiled on its own because
-// libseccomp silently lets an unconditional rule (ioctl allowed) override conditional ones with
-// another action, and then chained in front of the allowlist so that one filter, with the one
+// values; preceded, in the same program, by a guard that refuses ioctl TIOCSTI and TIOCLINUX and
+// socket(AF_VSOCK) (compared on the low 32 bits: CVE-2019-10063). The guard is compiled on its own
+// because libseccomp silently lets an unconditional rule (ioctl allowed) override conditional ones
+// with another action, and then chained in front of the allowlist so that one filter, with the one
 // notification listener the kernel allows, sees every denial. `deny` removes names from the
 // allowlist; `allow` adds them and lifts their conditions. policy "none" installs nothing unless
 // `deny` names something: then one filter denying exactly those, in every ABI of the machine.

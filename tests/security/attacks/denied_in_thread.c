@@ -1,14 +1,15 @@
-// A denied syscall (unshare(CLONE_NEWUSER)) made by a second thread: a filter installed before
-// exec must hold for threads created after it.
+// A denied syscall (keyctl: unshare(CLONE_NEWUSER) is refused to any multi-threaded process by the
+// kernel itself) made by a second thread: a filter installed before exec must hold for threads
+// created after it.
+#include <linux/keyctl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "attack.h"
 
 static void* attack(void* result) {
-    *(long*)result = syscall(SYS_unshare, CLONE_NEWUSER) == 0 ? 0 : errno;
+    *(long*)result = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, (char*)NULL) >= 0 ? 0 : errno;
     return NULL;
 }
 
@@ -21,5 +22,5 @@ int main(void) {
     if (result != 0) {
         return attack_failed("denied_in_thread", (int)result);
     }
-    return attack_succeeded("denied_in_thread", "a thread entered a new user namespace");
+    return attack_succeeded("denied_in_thread", "a thread joined a new session keyring");
 }

@@ -1,7 +1,7 @@
 // Trying to loosen the syscall filter from inside: adding a filter that allows everything (seccomp
 // only ever adds filters, and the strictest verdict wins), asking for a notification listener of
 // its own, and clearing no_new_privs; then making a syscall the sandbox denies
-// (unshare(CLONE_NEWUSER)). The detail says what each step got.
+// (unshare(CLONE_NEWUSER)). The STEPS line, printed first, and the detail say what each step got.
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -23,6 +23,10 @@ int main(void) {
     const char* listener = outcome(
         syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &program));
     const char* cleared = outcome(syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 0, 0, 0, 0));
+    // Said before the denied syscall, which may be the last thing this process does.
+    printf("STEPS allow-all filter: %s, listener: %s, clearing no_new_privs: %s\n", added, listener,
+           cleared);
+    fflush(stdout);
     if (syscall(SYS_unshare, CLONE_NEWUSER) != 0) {
         return attack_report("loosen_filter", "DENIED", ATTACK_DENIED,
                              "%s (allow-all filter: %s, listener: %s, clearing no_new_privs: %s)",

@@ -70,13 +70,31 @@ AttackRun attack_on_host(const std::string& name, const Argv& args,
     return parse(name, run_on_host(argv, in_child));
 }
 
-AttackRun attack_in_sandbox(const sandbox::Config& config, const std::string& name,
-                            const Argv& args) {
+namespace {
+
+Argv sandboxed_argv(const std::string& name, const Argv& args) {
     Argv argv{std::string(kAttacksInSandbox) + "/" + name};
     for (const auto& arg : with_scratch_dir(args, "/tmp")) {
         argv.push_back(arg);
     }
-    return parse(name, run_sandboxed(config, argv));
+    return argv;
+}
+
+}  // namespace
+
+AttackRun attack_in_sandbox(const sandbox::Config& config, const std::string& name,
+                            const Argv& args) {
+    return parse(name, run_sandboxed(config, sandboxed_argv(name, args)));
+}
+
+AttackRun attack_in_sandbox_on(const sandbox::HostCapabilities& host, const sandbox::Config& config,
+                               const std::string& name, const Argv& args) {
+    auto launched = launch(config, sandboxed_argv(name, args), host);
+    if (!launched) {
+        ADD_FAILURE() << "launching " << name << ": " << launched.error().message;
+        return {};
+    }
+    return parse(name, finish(launched.value()));
 }
 
 std::string probe_on_host(const std::string& name) {

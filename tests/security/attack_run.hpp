@@ -36,6 +36,10 @@ AttackRun attack_on_host(const std::string& name, const Argv& args = {},
 AttackRun attack_in_sandbox(const sandbox::Config& config, const std::string& name,
                             const Argv& args = {});
 
+// attack_in_sandbox as if on a host with `host`'s capabilities, e.g. one without Landlock.
+AttackRun attack_in_sandbox_on(const sandbox::HostCapabilities& host, const sandbox::Config& config,
+                               const std::string& name, const Argv& args = {});
+
 // The path of a probe program (tests/security/probes) on the host and in a sandbox.
 std::string probe_on_host(const std::string& name);
 std::string probe_in_sandbox(const std::string& name);

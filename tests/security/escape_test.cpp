@@ -197,6 +197,23 @@ TEST(Escapes, VsockIsKilledBecauseNetworkNamespacesDoNotIsolateIt) {
                       "socket");
 }
 
+// The sandbox's init runs without the syscall filter, so writing its memory would be a way around
+// it. The init is not dumpable before the command exists, and Landlock keeps a sandboxed process
+// from reaching into a process outside its domain: either holds alone, so the second run is
+// planned as if on a host without Landlock.
+TEST(Escapes, WritingTheInitsMemoryIsDeniedEvenWithoutLandlock) {
+    HostProcess victim;
+    expect_works_on_host(attack_on_host("init_memory", {std::to_string(victim.pid())}));
+    if (should_stop()) {
+        return;
+    }
+    expect_denied_with(attack_in_sandbox(default_profile(), "init_memory"), "EACCES");
+    sandbox::HostCapabilities without_landlock = sandbox::probe_host();
+    without_landlock.landlock_abi = 0;
+    expect_denied_with(attack_in_sandbox_on(without_landlock, default_profile(), "init_memory"),
+                       "EACCES");
+}
+
 // A setuid-root copy of a program: run by uid 65534 on the host it is root; in the sandbox it
 // gains nothing (every bind mount is nosuid, and no_new_privs is set before exec).
 TEST(Escapes, SetuidBinaryGainsNothing) {

@@ -211,6 +211,12 @@ bool peer_has_hung_up(int socket) {
     if (peer_has_hung_up(kStatusFd)) {
         ::_exit(126);
     }
+    // Not dumpable before the command exists (that euid change may have reset it, and when the
+    // uid is unchanged it never changed): the command must not be able to open init's memory, not
+    // even in the instant between init dropping its capabilities and anything after.
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        fail_child(ErrorKind::internal, errno, "", "making the sandbox's init not dumpable");
+    }
     if (int err = enter_cgroup_namespace(); err != 0) {
         fail_child(ErrorKind::spawn_failed, err, "", "creating the cgroup namespace");
     }

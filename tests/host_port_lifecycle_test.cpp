@@ -1,0 +1,147 @@
+// How a process ends and how that is reported: exit codes, signals, kill, stop, the wall-time
+// limit, and the client or resin going away.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "support/port_expect.hpp"
+#include "support/processes.hpp"
+
+namespace resin::test {
+namespace {
+
+using std::chrono::milliseconds;
+
+struct Started {
+    pid_t pid;
+    std::string first_line;
+};
+
+// Starts `sh -c script` with unlimited credit and waits for its first line of output.
+Started start_and_read_line(PortClient& client, const std::string& script) {
+    handshake(client);
+    client.send(proto::GrantCredit{2, 0xFFFFFFFF});
+    const auto started = start_process(client, 3, "/bin/sh", {"-c", script});
+    std::string line;
+    while (line.find('\n') == std::string::npos && !testing::Test::HasFailure()) {
+        line += expect_packet<proto::DataOut>(client).data;
+    }
+    return {static_cast<pid_t>(started.os_pid), line.substr(0, line.find('\n'))};
+}
+
+TEST(PortLifecycle, AnExitCodeIsReportedAsExited) {
+    PortClient client;
+    const auto exit = run_to_exit(client, "/bin/sh", {"-c", "exit 7"}).exit;
+    EXPECT_EQ(exit.reason, proto::ExitReason::exited);
+    EXPECT_EQ(exit.exit_code, 7);
+    EXPECT_EQ(exit.signal, 0);
+    EXPECT_GT(exit.wall_us, 0u);
+}
+
+TEST(PortLifecycle, ADeathBySignalNobodyAskedForIsReportedAsSignaled) {
+    PortClient client;
+    const auto exit = run_to_exit(client, "/bin/sh", {"-c", "kill -SEGV $$"}).exit;
+    EXPECT_EQ(exit.reason, proto::ExitReason::signaled);
+    EXPECT_EQ(exit.signal, SIGSEGV);
+    EXPECT_EQ(exit.exit_code, 0);
+}
+
+TEST(PortLifecycle, KillProcessDeliversTheSignalAndReportsKilled) {
+    for (const int sig : {SIGKILL, SIGTERM}) {
+        SCOPED_TRACE(sig);
+        PortClient client;
+        start_and_read_line(client, "echo ready; exec sleep 1000");
+        client.send(proto::KillProcess{4, static_cast<std::uint8_t>(sig)});
+        const auto exit = expect_packet<proto::ExitStatus>(client);
+        EXPECT_EQ(exit.request_id, 3u);
+        EXPECT_EQ(exit.reason, proto::ExitReason::killed);
+        EXPECT_EQ(exit.signal, sig);
+    }
+}
+
+TEST(PortLifecycle, StopSendsTermThenKillsTheTreeAfterTheGracePeriod) {
+    PortClient client;
+    start_and_read_line(client, "trap '' TERM; echo ready; while :; do sleep 1; done");
+    const auto stopped_at = std::chrono::steady_clock::now();
+    client.send(proto::StopProcess{4, 300});
+    const auto exit = expect_packet<proto::ExitStatus>(client);
+    EXPECT_GE(std::chrono::steady_clock::now() - stopped_at, milliseconds(300));
+    EXPECT_EQ(exit.reason, proto::ExitReason::killed);
+    EXPECT_EQ(exit.signal, SIGKILL);
+}
+
+TEST(PortLifecycle, StopEndsAtTermWhenTheProcessHeedsIt) {
+    PortClient client;
+    start_and_read_line(client, "echo ready; exec sleep 1000");
+    client.send(proto::StopProcess{4, 600000});
+    const auto exit = expect_packet<proto::ExitStatus>(client, milliseconds(20000));
+    EXPECT_EQ(exit.reason, proto::ExitReason::killed);
+    EXPECT_EQ(exit.signal, SIGTERM);
+}
+
+TEST(PortLifecycle, TheWallTimeLimitEndsTheProcess) {
+    PortClient client;
+    handshake(client);
+    start_process(client, 3, "sleep", {"1000"}, runnable_config({.wall_time_ms = 200}));
+    const auto exit = expect_packet<proto::ExitStatus>(client);
+    EXPECT_EQ(exit.reason, proto::ExitReason::wall_time_limit);
+    EXPECT_EQ(exit.signal, SIGKILL);
+    EXPECT_GE(exit.wall_us, 200000u);
+}
+
+// The grandchild leaves the command's session and process group and is re-parented: only killing
+// the whole sandbox reaches it.
+TEST(PortLifecycle, ClosingThePortKillsADetachedDoubleForkedGrandchild) {
+    const std::string marker = "9" + std::to_string(::getpid()) + ".5";  // a unique sleep time
+    PortClient client;
+    const auto command =
+        start_and_read_line(client, "setsid sh -c 'sleep " + marker +
+                                        " </dev/null >/dev/null 2>&1 & echo $!'; exec sleep 1000");
+    const auto grandchild = find_process_with_argument(marker, milliseconds(10000));
+    ASSERT_TRUE(grandchild) << "no process runs `sleep " << marker << "`";
+    std::ifstream status("/proc/" + std::to_string(*grandchild) + "/status");
+    std::string field;
+    std::string namespace_pids;
+    while (std::getline(status, field)) {
+        if (field.starts_with("NSpid:")) {
+            namespace_pids = field;
+        }
+    }
+    EXPECT_TRUE(namespace_pids.ends_with("\t" + command.first_line))
+        << "the command printed " << command.first_line << ", the grandchild is " << namespace_pids;
+
+    client.close_port();
+    EXPECT_TRUE(wait_until_gone(*grandchild, milliseconds(10000)));
+    EXPECT_TRUE(wait_until_gone(command.pid, milliseconds(10000)));
+    const auto resin_status = client.wait_exit();
+    ASSERT_TRUE(resin_status);
+    EXPECT_TRUE(WIFEXITED(*resin_status) && WEXITSTATUS(*resin_status) == 0);
+}
+
+TEST(PortLifecycle, SigtermToResinEndsTheSandboxAndResin) {
+    PortClient client;
+    const auto command = start_and_read_line(client, "echo ready; exec sleep 1000");
+    ::kill(client.pid(), SIGTERM);
+    const auto status = client.wait_exit();
+    ASSERT_TRUE(status);
+    EXPECT_TRUE(WIFEXITED(*status));
+    EXPECT_EQ(WEXITSTATUS(*status), 128 + SIGTERM);
+    EXPECT_TRUE(wait_until_gone(command.pid, milliseconds(10000)));
+}
+
+TEST(PortLifecycle, SigintToResinIsIgnored) {
+    PortClient client;
+    start_and_read_line(client, "echo ready; exec sleep 1000");
+    ::kill(client.pid(), SIGINT);
+    // Still serving: a request after the signal gets its answer, and the process is still there.
+    client.send(proto::KillProcess{4, 0});
+    expect_error(client, 4, proto::ErrorCode::invalid_request);
+    client.send(proto::KillProcess{5, SIGKILL});
+    EXPECT_EQ(expect_packet<proto::ExitStatus>(client).reason, proto::ExitReason::killed);
+}
+
+}  // namespace
+}  // namespace resin::test

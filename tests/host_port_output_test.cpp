@@ -1,0 +1,124 @@
+// The output path: stdout and stderr kept apart, nothing lost, and never more sent (or read) than
+// the client granted.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "support/port_expect.hpp"
+#include "support/processes.hpp"
+
+namespace resin::test {
+namespace {
+
+constexpr std::uint64_t kGiB = 1024 * 1024 * 1024;
+constexpr std::uint64_t kMiB = 1024 * 1024;
+
+TEST(PortOutput, StdoutAndStderrArriveOnTheirOwnStreams) {
+    PortClient client;
+    const auto output = run_to_exit(client, "/bin/sh", {"-c", "echo out; echo err >&2"});
+    EXPECT_EQ(output.out, "out\n");
+    EXPECT_EQ(output.err, "err\n");
+    EXPECT_EQ(output.exit.reason, proto::ExitReason::exited);
+    EXPECT_EQ(output.exit.exit_code, 0);
+}
+
+TEST(PortOutput, OneGibibyteArrivesExactlyBeforeExitStatus) {
+    PortClient client;
+    handshake(client);
+    client.send(proto::GrantCredit{2, 0xFFFFFFFF});
+    start_process(client, 3, "head", {"-c", std::to_string(kGiB), "/dev/zero"});
+    std::uint64_t received = 0;
+    for (;;) {
+        auto packet = client.receive();
+        ASSERT_TRUE(packet) << client.last_error() << " after " << received << " bytes";
+        if (auto* data = std::get_if<proto::DataOut>(&*packet)) {
+            ASSERT_EQ(data->stream, proto::Stream::stdout_stream);
+            ASSERT_FALSE(data->data.empty());
+            ASSERT_EQ(data->data.find_first_not_of('\0'), std::string::npos);
+            received += data->data.size();
+            continue;
+        }
+        const auto& exit = std::get<proto::ExitStatus>(*packet);
+        EXPECT_EQ(exit.reason, proto::ExitReason::exited);
+        EXPECT_EQ(exit.exit_code, 0);
+        break;
+    }
+    EXPECT_EQ(received, kGiB);
+}
+
+TEST(PortOutput, NoDataOutEverExceedsTheCreditGranted) {
+    PortClient client;
+    handshake(client);
+    const std::uint64_t total = 4 * kMiB;
+    start_process(client, 3, "head", {"-c", std::to_string(total), "/dev/zero"});
+    std::uint64_t granted = 0;
+    std::uint64_t received = 0;
+    auto receive_data = [&] {
+        const auto data = expect_packet<proto::DataOut>(client);
+        received += data.data.size();
+        EXPECT_LE(received, granted);
+    };
+
+    // Tiny grants: each DataOut fits in what is left of them.
+    for (std::uint32_t grant = 1; grant <= 64; ++grant) {
+        client.send(proto::GrantCredit{10 + grant, grant % 7 + 1});
+        granted += grant % 7 + 1;
+        while (received < granted && !testing::Test::HasFailure()) {
+            receive_data();
+        }
+    }
+    // No credit left: nothing more is sent while the child is blocked writing.
+    EXPECT_TRUE(client.stays_quiet_for(std::chrono::milliseconds(200)));
+
+    // The rest in 64 KiB grants, then the exit.
+    while (granted < total && !testing::Test::HasFailure()) {
+        const auto grant =
+            static_cast<std::uint32_t>(std::min<std::uint64_t>(64 * 1024, total - granted));
+        client.send(proto::GrantCredit{100, grant});
+        granted += grant;
+        while (received < granted && !testing::Test::HasFailure()) {
+            receive_data();
+        }
+    }
+    const auto exit = expect_packet<proto::ExitStatus>(client);
+    EXPECT_EQ(exit.reason, proto::ExitReason::exited);
+    EXPECT_EQ(received, total);
+}
+
+TEST(PortOutput, ExitStatusWaitsForCreditToDrainTheLastOutput) {
+    PortClient client;
+    handshake(client);
+    client.send(proto::GrantCredit{2, 3});
+    start_process(client, 3, "/bin/sh", {"-c", "echo hello"});
+    EXPECT_EQ(expect_packet<proto::DataOut>(client).data, "hel");
+    // The process has ended long before, but its output is not all sent yet.
+    EXPECT_TRUE(client.stays_quiet_for(std::chrono::milliseconds(200)));
+    client.send(proto::GrantCredit{4, 100});
+    EXPECT_EQ(expect_packet<proto::DataOut>(client).data, "lo\n");
+    EXPECT_EQ(expect_packet<proto::ExitStatus>(client).reason, proto::ExitReason::exited);
+}
+
+TEST(PortOutput, ResinsMemoryDoesNotGrowWithTheOutputItMoves) {
+    PortClient client;
+    handshake(client);
+    client.send(proto::GrantCredit{2, 0xFFFFFFFF});
+    const std::uint64_t total = 256 * kMiB;
+    // `read` keeps the command (and so resin) alive after the output, until CloseStdin.
+    start_process(client, 3, "/bin/sh",
+                  {"-c", "head -c " + std::to_string(total) + " /dev/zero; read line"});
+    const auto baseline = peak_rss_bytes(client.pid());
+    ASSERT_TRUE(baseline);
+    std::uint64_t received = 0;
+    while (received < total && !testing::Test::HasFailure()) {
+        received += expect_packet<proto::DataOut>(client).data.size();
+    }
+    const auto peak = peak_rss_bytes(client.pid());
+    ASSERT_TRUE(peak);
+    EXPECT_LT(*peak - *baseline, 8 * kMiB)
+        << "resin's peak RSS grew from " << *baseline << " to " << *peak << " bytes";
+    client.send(proto::CloseStdin{4});
+    EXPECT_EQ(expect_packet<proto::ExitStatus>(client).reason, proto::ExitReason::exited);
+}
+
+}  // namespace
+}  // namespace resin::test

@@ -1,4 +1,7 @@
-// Privileges of the command: every capability set cleared, securebits locked, no_new_privs.
+// Privileges of the command: every capability set cleared except what `capabilities` names,
+// securebits locked, no_new_privs. A kept capability counts only inside the sandbox's user
+// namespace: over its own mounts, its own network namespace, its own processes; never over the
+// host's objects (docs/security.md).
 #pragma once
 
 #include "sandbox/plan.hpp"

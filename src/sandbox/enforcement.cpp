@@ -10,9 +10,6 @@ struct Rule {
     std::string (*mechanism)(const HostCapabilities&);
 };
 
-std::string unavailable(const HostCapabilities&) {
-    return kUnavailable;
-}
 std::string host_timer(const HostCapabilities&) {
     return "host_timer";
 }
@@ -24,6 +21,25 @@ std::string rlimit_fsize(const HostCapabilities&) {
 }
 std::string execve_environment(const HostCapabilities&) {
     return "execve";
+}
+
+std::string cgroup_name(const HostCapabilities& host) {
+    return host.cgroups.version == CgroupVersion::v2 ? "cgroup_v2" : "cgroup_v1";
+}
+
+// Without a usable cgroup, these rlimits are what can honestly be enforced; each is weaker than a
+// cgroup (docs/limits.md) and says so in its name.
+std::string memory_limit(const HostCapabilities& host) {
+    return host.cgroups.memory ? cgroup_name(host) : "rlimit_as(per_process,virtual_memory)";
+}
+std::string cpu_cores_limit(const HostCapabilities& host) {
+    return host.cgroups.cpu ? cgroup_name(host) : kUnavailable;
+}
+std::string cpu_time_limit(const HostCapabilities& host) {
+    return host.cgroups.cpu_time ? cgroup_name(host) : "rlimit_cpu(per_process,whole_seconds)";
+}
+std::string process_limit(const HostCapabilities& host) {
+    return host.cgroups.pids ? cgroup_name(host) : "rlimit_nproc(per_user_namespace)";
 }
 
 std::string filesystem_view(const HostCapabilities& host) {
@@ -43,6 +59,14 @@ std::string landlock_tcp(const HostCapabilities& host) {
                                   : kUnavailable;
 }
 
+std::string seccomp_filter(const HostCapabilities& host) {
+    return host.seccomp ? "seccomp_bpf+user_notification" : kUnavailable;
+}
+
+std::string kept_capabilities(const HostCapabilities&) {
+    return "capabilities_in_user_namespace";
+}
+
 std::string identity(const HostCapabilities&) {
     return "user_namespace+uts_namespace";
 }
@@ -53,15 +77,15 @@ bool always(const Config&) {
 
 const Rule kRules[] = {
     {"limits.memory_bytes", "/limits/memory_bytes",
-     [](const Config& c) { return c.limits.memory_bytes.has_value(); }, unavailable},
+     [](const Config& c) { return c.limits.memory_bytes.has_value(); }, memory_limit},
     {"limits.cpu_cores", "/limits/cpu_cores",
-     [](const Config& c) { return c.limits.cpu_cores.has_value(); }, unavailable},
+     [](const Config& c) { return c.limits.cpu_cores.has_value(); }, cpu_cores_limit},
     {"limits.cpu_time_ms", "/limits/cpu_time_ms",
-     [](const Config& c) { return c.limits.cpu_time_ms.has_value(); }, unavailable},
+     [](const Config& c) { return c.limits.cpu_time_ms.has_value(); }, cpu_time_limit},
     {"limits.wall_time_ms", "/limits/wall_time_ms",
      [](const Config& c) { return c.limits.wall_time_ms.has_value(); }, host_timer},
     {"limits.processes", "/limits/processes",
-     [](const Config& c) { return c.limits.processes.has_value(); }, unavailable},
+     [](const Config& c) { return c.limits.processes.has_value(); }, process_limit},
     {"limits.open_files", "/limits/open_files",
      [](const Config& c) { return c.limits.open_files.has_value(); }, rlimit_nofile},
     {"limits.file_size_bytes", "/limits/file_size_bytes",
@@ -78,9 +102,9 @@ const Rule kRules[] = {
          return c.syscalls.policy != SyscallPolicy::none || !c.syscalls.deny.empty() ||
                 !c.syscalls.allow.empty();
      },
-     unavailable},
+     seccomp_filter},
     {"capabilities", "/capabilities", [](const Config& c) { return !c.capabilities.empty(); },
-     unavailable},
+     kept_capabilities},
     {"env", "/env", always, execve_environment},
     {"identity", "/identity", always, identity},
 };

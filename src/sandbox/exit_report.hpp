@@ -35,7 +35,7 @@ struct ExitReport {
     std::string detail;  // refines the reason: which syscall, which limit
 };
 
-// Causes the host may give when it ends a sandbox itself.
-enum class EndCause { killed, wall_time_limit, cpu_time_limit };
+// Why resin ended a sandbox itself.
+enum class EndCause { killed, wall_time_limit, cpu_time_limit, memory_limit };
 
 }  // namespace resin::sandbox

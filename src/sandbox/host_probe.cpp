@@ -1,10 +1,12 @@
 #include "sandbox/host_probe.hpp"
 
 #include <linux/landlock.h>
+#include <linux/seccomp.h>
 #include <sys/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <fstream>
 
 namespace resin::sandbox {
@@ -49,6 +51,10 @@ HostCapabilities probe_host() {
     const long abi =
         ::syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
     host.landlock_abi = abi > 0 ? static_cast<int>(abi) : 0;
+    std::uint32_t notify = SECCOMP_RET_USER_NOTIF;
+    host.seccomp = ::syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &notify) == 0;
+    host.cgroup_layout = detect_cgroup_layout();
+    host.cgroups = probe_cgroup_support(host.cgroup_layout);
     return host;
 }
 

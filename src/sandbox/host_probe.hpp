@@ -3,6 +3,9 @@
 
 #include <sys/types.h>
 
+#include "sandbox/cgroup.hpp"
+#include "sandbox/cgroup_layout.hpp"
+
 namespace resin::sandbox {
 
 struct HostCapabilities {
@@ -11,6 +14,9 @@ struct HostCapabilities {
     bool privileged = false;       // CAP_SYS_ADMIN in the initial user namespace (root)
     bool user_namespaces = false;  // this user may create a user namespace
     int landlock_abi = 0;          // 0: Landlock unavailable
+    bool seccomp = false;          // seccomp filters with user notification (Linux >= 5.0)
+    CgroupLayout cgroup_layout;
+    CgroupSupport cgroups;  // what resin's cgroups can enforce
 };
 
 HostCapabilities probe_host();

@@ -22,11 +22,13 @@ struct FailureRecord {
 };
 static_assert(sizeof(FailureRecord) <= PIPE_BUF);
 
-enum class StatusTag : std::uint8_t { command_pidfd = 1, command_status = 2 };
+enum class StatusTag : std::uint8_t { command_pidfd = 1, command_status = 2, seccomp_kill = 3 };
 
 struct StatusMessage {
     StatusTag tag;
     std::int32_t value;
+    std::uint32_t arch;
+    bool was_command;
 };
 
 bool wait_readable(int fd, std::chrono::milliseconds timeout) {
@@ -83,10 +85,10 @@ Result<void> await_setup(int fd, std::chrono::milliseconds timeout) {
     return Error{static_cast<ErrorKind>(record.kind), record.message, record.pointer, record.err};
 }
 
-bool send_command_pidfd(int socket, int pidfd) {
-    StatusMessage message{StatusTag::command_pidfd, 0};
+bool send_command_pidfd(int socket, int pidfd, pid_t pid) {
+    StatusMessage message{StatusTag::command_pidfd, 0, 0, false};
     iovec iov{&message, sizeof message};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(ucred))] = {};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -97,48 +99,117 @@ bool send_command_pidfd(int socket, int pidfd) {
     cmsg->cmsg_type = SCM_RIGHTS;
     cmsg->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(cmsg), &pidfd, sizeof pidfd);
+    cmsg = CMSG_NXTHDR(&msg, cmsg);
+    const ucred credentials{pid, ::getuid(), ::getgid()};
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_CREDENTIALS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof credentials);
+    std::memcpy(CMSG_DATA(cmsg), &credentials, sizeof credentials);
     return ::sendmsg(socket, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof message);
 }
 
 bool send_command_status(int socket, int wait_status) {
-    StatusMessage message{StatusTag::command_status, wait_status};
+    StatusMessage message{StatusTag::command_status, wait_status, 0, false};
     return ::send(socket, &message, sizeof message, MSG_NOSIGNAL) ==
            static_cast<ssize_t>(sizeof message);
 }
 
-Result<UniqueFd> receive_command_pidfd(int socket, std::chrono::milliseconds timeout) {
-    if (!wait_readable(socket, timeout)) {
-        return Error{ErrorKind::spawn_failed, "the sandbox's init did not report its command", "",
-                     ETIMEDOUT};
-    }
-    StatusMessage message{};
-    iovec iov{&message, sizeof message};
+bool send_seccomp_kill(int socket, int syscall, std::uint32_t arch, bool was_command) {
+    StatusMessage message{StatusTag::seccomp_kill, syscall, arch, was_command};
+    return ::send(socket, &message, sizeof message, MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(sizeof message);
+}
+
+bool send_descriptor(int socket, int fd) {
+    char byte = 0;
+    iovec iov{&byte, 1};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+    return ::sendmsg(socket, &msg, MSG_NOSIGNAL) == 1;
+}
+
+int receive_descriptor(int socket) {
+    char byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    if (::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC) != 1) {
+        return -1;
+    }
+    const cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS ||
+        cmsg->cmsg_len != CMSG_LEN(sizeof(int))) {
+        return -1;
+    }
+    int fd;
+    std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+    return fd;
+}
+
+Result<CommandHandle> receive_command_pidfd(int socket, std::chrono::milliseconds timeout) {
+    if (!wait_readable(socket, timeout)) {
+        return Error{ErrorKind::spawn_failed, "the sandbox's init did not report its command", "",
+                     ETIMEDOUT};
+    }
+    StatusMessage message{};
+    iovec iov{&message, sizeof message};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(ucred))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
     const ssize_t got = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
-    const cmsghdr* cmsg =
-        got == static_cast<ssize_t>(sizeof message) ? CMSG_FIRSTHDR(&msg) : nullptr;
-    if (cmsg == nullptr || message.tag != StatusTag::command_pidfd ||
-        cmsg->cmsg_type != SCM_RIGHTS || cmsg->cmsg_len != CMSG_LEN(sizeof(int))) {
+    CommandHandle command;
+    if (got == static_cast<ssize_t>(sizeof message) && message.tag == StatusTag::command_pidfd) {
+        for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+            if (cmsg->cmsg_level != SOL_SOCKET) {
+                continue;
+            }
+            if (cmsg->cmsg_type == SCM_RIGHTS && cmsg->cmsg_len == CMSG_LEN(sizeof(int))) {
+                int pidfd;
+                std::memcpy(&pidfd, CMSG_DATA(cmsg), sizeof pidfd);
+                command.pidfd.reset(pidfd);
+            } else if (cmsg->cmsg_type == SCM_CREDENTIALS &&
+                       cmsg->cmsg_len == CMSG_LEN(sizeof(ucred))) {
+                ucred credentials{};
+                std::memcpy(&credentials, CMSG_DATA(cmsg), sizeof credentials);
+                command.pid = credentials.pid;
+            }
+        }
+    }
+    if (!command.pidfd) {
         return Error{ErrorKind::internal, "the sandbox's init sent no pidfd for its command", "",
                      got < 0 ? errno : 0};
     }
-    int pidfd;
-    std::memcpy(&pidfd, CMSG_DATA(cmsg), sizeof pidfd);
-    return UniqueFd(pidfd);
+    return command;
 }
 
-std::optional<int> receive_command_status(int socket) {
+CommandEnd receive_command_end(int socket) {
+    CommandEnd end;
     StatusMessage message{};
-    const ssize_t got = ::recv(socket, &message, sizeof message, MSG_DONTWAIT);
-    if (got != static_cast<ssize_t>(sizeof message) || message.tag != StatusTag::command_status) {
-        return std::nullopt;
+    while (::recv(socket, &message, sizeof message, MSG_DONTWAIT) ==
+           static_cast<ssize_t>(sizeof message)) {
+        if (message.tag == StatusTag::seccomp_kill) {
+            end.seccomp_kill = SeccompKill{message.value, message.arch, message.was_command};
+        } else if (message.tag == StatusTag::command_status) {
+            end.wait_status = message.value;
+        }
     }
-    return message.value;
+    return end;
 }
 
 }  // namespace resin::sandbox

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 
 #include "sandbox/result.hpp"
@@ -24,13 +25,34 @@ void report_setup_failure(int fd, ErrorKind kind, int err, const char* pointer, 
 // Parent side. Waits (bounded) for end-of-file or a failure record.
 Result<void> await_setup(int fd, std::chrono::milliseconds timeout);
 
-// Child side (init): the command's pidfd, then later its wait status.
-bool send_command_pidfd(int socket, int pidfd);
+// Child side (init): the command's pidfd and, as credentials the kernel translates into resin's pid
+// namespace, its pid; then later its wait status.
+bool send_command_pidfd(int socket, int pidfd, pid_t pid);
 bool send_command_status(int socket, int wait_status);
+// Child side (init): the syscall for which seccomp had init kill a process, sent before the status.
+bool send_seccomp_kill(int socket, int syscall, std::uint32_t arch, bool was_command);
 
-// Parent side.
-Result<UniqueFd> receive_command_pidfd(int socket, std::chrono::milliseconds timeout);
-// Non-blocking: the status, if init sent one before it exited.
-std::optional<int> receive_command_status(int socket);
+// Child side: one descriptor over a unix socket (the command hands init its seccomp listener).
+bool send_descriptor(int socket, int fd);
+// -1 on end-of-file or error.
+int receive_descriptor(int socket);
+
+// Parent side. The socket must have SO_PASSCRED set.
+struct CommandHandle {
+    UniqueFd pidfd;
+    pid_t pid = -1;  // in resin's pid namespace
+};
+Result<CommandHandle> receive_command_pidfd(int socket, std::chrono::milliseconds timeout);
+// What init reported when the command ended (non-blocking: nothing if init was killed first).
+struct SeccompKill {
+    int syscall = 0;
+    std::uint32_t arch = 0;
+    bool was_command = false;  // else a process the command started
+};
+struct CommandEnd {
+    std::optional<int> wait_status;
+    std::optional<SeccompKill> seccomp_kill;
+};
+CommandEnd receive_command_end(int socket);
 
 }  // namespace resin::sandbox

@@ -11,10 +11,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
-#include <fstream>
 
 #include "sandbox/capabilities.hpp"
 #include "sandbox/identity.hpp"
@@ -27,6 +28,7 @@
 #include "sandbox/rlimits.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sandbox/sandbox_init.hpp"
+#include "sandbox/seccomp_install.hpp"
 #include "sandbox/time.hpp"
 
 extern char** environ;
@@ -135,7 +137,7 @@ bool peer_has_hung_up(int socket) {
 }
 
 // The command: pid 2 of the sandbox, from fork to exec.
-[[noreturn]] void command_main(const Plan& plan, const ExecArguments& exec) {
+[[noreturn]] void command_main(const Plan& plan, const ExecArguments& exec, int listener_socket) {
     restore_default_signals();
     ::close(kStatusFd);
     if (::setsid() < 0) {
@@ -159,6 +161,16 @@ bool peer_has_hung_up(int socket) {
     if (int err = apply_landlock(plan, &failed); err != 0) {
         fail_child(ErrorKind::spawn_failed, err, "", failed);
     }
+    // Last before exec: from here on only what the filter allows.
+    int listener = -1;
+    if (int err = install_seccomp_filters(plan.seccomp, &listener); err != 0) {
+        fail_child(ErrorKind::spawn_failed, err, "/syscalls", "installing the seccomp filter");
+    }
+    if (listener >= 0) {
+        send_descriptor(listener_socket, listener);
+        ::close(listener);
+    }
+    ::close(listener_socket);
     ::close_range(kSyncFd, ~0U, CLOSE_RANGE_CLOEXEC);
     environ = const_cast<char**>(exec.envp.data());  // execvp searches the sandbox's PATH
     ::execvp(exec.argv[0], exec.argv.data());
@@ -212,36 +224,42 @@ bool peer_has_hung_up(int socket) {
         ::_exit(126);
     }
     prepare_init_signals();
+    int listener_pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, listener_pair) != 0) {
+        fail_child(ErrorKind::internal, errno, "", "creating the seccomp listener channel");
+    }
     const pid_t command = ::fork();
     if (command < 0) {
         fail_child(ErrorKind::spawn_failed, errno, "", "forking the command");
     }
     if (command == 0) {
-        command_main(plan, exec);
+        ::close(listener_pair[0]);
+        command_main(plan, exec, listener_pair[1]);
     }
+    ::close(listener_pair[1]);
     ::close(kFailureFd);
     for (int fd = 0; fd < 3; ++fd) {
         ::close(fd);  // only the command holds its stdio: its end is the sandbox's end
     }
     UniqueFd command_pidfd(open_pidfd(command));
-    if (!command_pidfd || !send_command_pidfd(kStatusFd, command_pidfd.get())) {
+    if (!command_pidfd || !send_command_pidfd(kStatusFd, command_pidfd.get(), command)) {
         ::_exit(126);
     }
     command_pidfd.reset();
     if (drop_init_privileges() != 0) {
         ::kill(command, SIGKILL);
     }
-    supervise_command(command, kStatusFd);
+    supervise_command(command, kStatusFd, listener_pair[0]);
 }
 
-pid_t pid_of(int pidfd) {
-    std::ifstream info("/proc/self/fdinfo/" + std::to_string(pidfd));
-    for (std::string line; std::getline(info, line);) {
-        if (line.rfind("Pid:", 0) == 0) {
-            return static_cast<pid_t>(std::stol(line.substr(4)));
-        }
+// How many cores the tree can keep busy at once: the soonest it can spend its CPU time.
+unsigned cpu_parallelism(const Limits& limits) {
+    const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+    double cores = online > 0 ? static_cast<double>(online) : 1.0;
+    if (limits.cpu_cores) {
+        cores = std::min(cores, std::ceil(*limits.cpu_cores));
     }
-    return -1;
+    return std::max(1u, static_cast<unsigned>(cores));
 }
 
 }  // namespace
@@ -253,7 +271,17 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     RESIN_TRY(Pipe sync, make_pipe());
     RESIN_TRY(Pipe failure, make_pipe());
     RESIN_TRY(auto status, make_status_socket());
+    const int pass_credentials = 1;
+    if (::setsockopt(status[0].get(), SOL_SOCKET, SO_PASSCRED, &pass_credentials,
+                     sizeof pass_credentials) != 0) {
+        return system_error(ErrorKind::internal, "SO_PASSCRED", errno);
+    }
 
+    std::unique_ptr<SandboxCgroup> cgroup;
+    if (plan.own_cgroup) {
+        RESIN_TRY(cgroup, create_sandbox_cgroup(plan.host.cgroup_layout, plan.host.cgroups,
+                                                plan.config.limits));
+    }
     RESIN_TRY(NetworkSetup network, NetworkSetup::prepare(plan));
 
     int init_pidfd = -1;
@@ -261,6 +289,10 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     args.flags = clone_namespace_flags(network.clone_creates_namespace()) | CLONE_PIDFD;
     args.pidfd = reinterpret_cast<std::uintptr_t>(&init_pidfd);
     args.exit_signal = SIGCHLD;
+    if (cgroup && cgroup->clone_into() >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;  // in its cgroup from its first instruction
+        args.cgroup = static_cast<std::uint64_t>(cgroup->clone_into());
+    }
     const long pid = ::syscall(SYS_clone3, &args, sizeof args);
     if (pid == 0) {
         init_main(plan, exec, stdio, network.clone_creates_namespace(), sync.read.get(),
@@ -273,6 +305,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     }
     // From here on the destructor kills and reaps the sandbox if any step fails.
     std::unique_ptr<Sandbox> sandbox(new Sandbox());
+    sandbox->cgroup_ = std::move(cgroup);
     sandbox->init_pidfd_.reset(init_pidfd);
     sandbox->init_pid_ = static_cast<pid_t>(pid);
     sandbox->start_us_ = start_us;
@@ -282,14 +315,26 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     status[1].reset();
 
     RESIN_TRYV(write_id_maps(sandbox->init_pid_, plan));
+    if (sandbox->cgroup_ && sandbox->cgroup_->clone_into() < 0) {
+        RESIN_TRYV(sandbox->cgroup_->attach(sandbox->init_pid_));
+    }
+    const auto& limits = plan.config.limits;
+    if (limits.cpu_time_ms && !plan.rlimit_cpu_seconds) {
+        sandbox->cpu_time_limit_us_ = *limits.cpu_time_ms * 1000;
+        sandbox->cpu_parallelism_ = cpu_parallelism(limits);
+    }
+    sandbox->rlimit_cpu_ = plan.rlimit_cpu_seconds.has_value();
+    sandbox->seccomp_kills_ =
+        !plan.seccomp.empty() && plan.config.syscalls.action == SyscallAction::kill;
     if (::write(sync.write.get(), "g", 1) != 1) {
         return system_error(ErrorKind::spawn_failed, "starting the sandbox's init", errno);
     }
     sync.write.reset();
     RESIN_TRYV(await_setup(failure.read.get(), kSetupTimeout));
-    RESIN_TRY(sandbox->command_pidfd_,
+    RESIN_TRY(CommandHandle handle,
               receive_command_pidfd(sandbox->status_channel_.get(), kSetupTimeout));
-    sandbox->command_pid_ = pid_of(sandbox->command_pidfd_.get());
+    sandbox->command_pidfd_ = std::move(handle.pidfd);
+    sandbox->command_pid_ = handle.pid;
     return sandbox;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -36,7 +37,13 @@ Result<NetworkSetup> NetworkSetup::prepare(const Plan& plan) {
     if (!plan.new_network_namespace) {
         return setup;
     }
-    UniqueFd fresh = NetnsPool::claim(plan.host);
+    // A pooled namespace belongs to the host's user namespace, where a kept CAP_NET_* means
+    // nothing.
+    const auto& caps = plan.config.capabilities;
+    const bool wants_network_capability =
+        std::any_of(caps.begin(), caps.end(),
+                    [](const std::string& cap) { return cap.rfind("CAP_NET_", 0) == 0; });
+    UniqueFd fresh = wants_network_capability ? UniqueFd() : NetnsPool::claim(plan.host);
     if (!fresh) {
         setup.clone_creates_ = true;
         return setup;

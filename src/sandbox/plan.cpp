@@ -154,6 +154,23 @@ Result<std::vector<MountStep>> plan_mounts(const Filesystem& filesystem) {
     return steps;
 }
 
+// Which limits the sandbox's cgroup takes and which fall back to rlimits. check_enforceable has
+// already refused any limit neither can enforce.
+void plan_limits(Plan& plan) {
+    const auto& limits = plan.config.limits;
+    const auto& cgroups = plan.host.cgroups;
+    plan.own_cgroup = cgroups.any();
+    if (limits.memory_bytes && !cgroups.memory) {
+        plan.rlimit_address_space = limits.memory_bytes;
+    }
+    if (limits.cpu_time_ms && !cgroups.cpu_time) {
+        plan.rlimit_cpu_seconds = (*limits.cpu_time_ms + 999) / 1000;
+    }
+    if (limits.processes && !cgroups.pids) {
+        plan.rlimit_processes = *limits.processes + 1;  // the sandbox's init is one more
+    }
+}
+
 }  // namespace
 
 Result<Plan> make_plan(const Config& config, const HostCapabilities& host) {
@@ -167,6 +184,8 @@ Result<Plan> make_plan(const Config& config, const HostCapabilities& host) {
     plan.drop_supplementary_groups = host.privileged;
     RESIN_TRY(plan.mounts, plan_mounts(config.filesystem));
     plan.new_network_namespace = config.network.mode != NetworkMode::host;
+    plan_limits(plan);
+    RESIN_TRY(plan.seccomp, seccomp_filters_for(config.syscalls));
     return plan;
 }
 

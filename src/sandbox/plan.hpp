@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "sandbox/enforcement.hpp"
 #include "sandbox/host_probe.hpp"
 #include "sandbox/result.hpp"
+#include "sandbox/seccomp_policy.hpp"
 
 namespace resin::sandbox {
 
@@ -44,6 +46,13 @@ struct Plan {
     bool drop_supplementary_groups = true;
     std::vector<MountStep> mounts;
     bool new_network_namespace = true;
+    // Limits: a cgroup of its own where the host allows, else the rlimits below (weaker: per
+    // process; see docs/limits.md). Set only for limits the cgroup cannot take.
+    bool own_cgroup = false;
+    std::optional<std::uint64_t> rlimit_address_space;
+    std::optional<std::uint64_t> rlimit_cpu_seconds;
+    std::optional<std::uint64_t> rlimit_processes;
+    SeccompFilters seccomp;  // installed in this order; empty: no filter
 };
 
 // Fails with unsupported_config (and the JSON pointer) for any restriction this host cannot

@@ -9,7 +9,8 @@ namespace resin::sandbox {
 namespace {
 
 int set_limit(int resource, rlim_t value) {
-    const rlimit limit{value, value};
+    // RLIMIT_CPU: SIGXCPU at the limit (so the report can name it), SIGKILL a second later.
+    const rlimit limit{value, resource == RLIMIT_CPU ? value + 1 : value};
     return ::setrlimit(resource, &limit) == 0 ? 0 : errno;
 }
 
@@ -26,6 +27,9 @@ int apply_rlimits(const Plan& plan, const char** failed_resource) {
         {"RLIMIT_CORE", RLIMIT_CORE, 0},
         {"RLIMIT_NOFILE", RLIMIT_NOFILE, limits.open_files},
         {"RLIMIT_FSIZE", RLIMIT_FSIZE, limits.file_size_bytes},
+        {"RLIMIT_AS", RLIMIT_AS, plan.rlimit_address_space},
+        {"RLIMIT_CPU", RLIMIT_CPU, plan.rlimit_cpu_seconds},
+        {"RLIMIT_NPROC", RLIMIT_NPROC, plan.rlimit_processes},
     };
     for (const auto& step : steps) {
         if (!step.value) {

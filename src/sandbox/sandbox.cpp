@@ -4,11 +4,14 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "sandbox/launch_channel.hpp"
 #include "sandbox/pidfd.hpp"
+#include "sandbox/seccomp_policy.hpp"
 #include "sandbox/time.hpp"
 
 namespace resin::sandbox {
@@ -27,6 +30,8 @@ ExitReason reason_for(EndCause cause) {
             return ExitReason::wall_time_limit;
         case EndCause::cpu_time_limit:
             return ExitReason::cpu_time_limit;
+        case EndCause::memory_limit:
+            return ExitReason::memory_limit;
     }
     return ExitReason::killed;
 }
@@ -104,7 +109,8 @@ ExitReport Sandbox::reap() {
     reaped_ = true;
     const std::uint64_t end_us = monotonic_us();
 
-    if (auto status = receive_command_status(status_channel_.get())) {
+    const CommandEnd end = receive_command_end(status_channel_.get());
+    if (const auto& status = end.wait_status) {
         if (WIFEXITED(*status)) {
             report.exit_code = WEXITSTATUS(*status);
         } else if (WIFSIGNALED(*status)) {
@@ -119,10 +125,24 @@ ExitReport Sandbox::reap() {
         report.core_dumped = info.si_code == CLD_DUMPED;
     }
 
+    CgroupUsage tree;
+    if (cgroup_) {
+        tree = cgroup_->usage();
+        cgroup_->kill_all();  // nothing should be left; make sure before it is removed
+    }
     if (report.signal == 0) {
         report.reason = ExitReason::exited;
     } else if (end_cause_) {
         report.reason = reason_for(*end_cause_);
+    } else if (end.seccomp_kill && end.seccomp_kill->was_command) {
+        report.reason = ExitReason::seccomp;
+    } else if (seccomp_kills_ && report.signal == SIGSYS) {
+        report.reason = ExitReason::seccomp;
+        report.detail = "ioctl TIOCSTI or TIOCLINUX";
+    } else if (tree.oom_killed) {
+        report.reason = ExitReason::memory_limit;
+    } else if (rlimit_cpu_ && report.signal == SIGXCPU) {
+        report.reason = ExitReason::cpu_time_limit;
     } else if (requested_signals_.count(report.signal) != 0) {
         report.reason = ExitReason::killed;
     } else {
@@ -133,7 +153,47 @@ ExitReport Sandbox::reap() {
     report.usage.cpu_user_us = to_us(usage.ru_utime);
     report.usage.cpu_system_us = to_us(usage.ru_stime);
     report.usage.peak_memory_bytes = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024u;
+    if (cgroup_) {
+        // The cgroup's figures cover every process of the tree, reaped by init or not.
+        if (tree.cpu_user_us + tree.cpu_system_us > 0) {
+            report.usage.cpu_user_us = tree.cpu_user_us;
+            report.usage.cpu_system_us = tree.cpu_system_us;
+        }
+        if (tree.peak_memory_bytes > 0) {
+            report.usage.peak_memory_bytes = tree.peak_memory_bytes;
+        }
+        report.usage.peak_processes = tree.peak_processes;
+    }
+    if (report.reason == ExitReason::memory_limit && cgroup_) {
+        report.detail = "the memory limit's OOM killer ended the sandbox";
+    }
+    if (const auto& kill = end.seccomp_kill) {
+        const std::string name = syscall_name(kill->arch, kill->syscall);
+        report.detail =
+            kill->was_command ? name : "a process of the command was killed for " + name;
+    }
     return report;
+}
+
+void Sandbox::on_oom_event() {
+    std::uint64_t events = 0;
+    if (::read(oom_event_fd(), &events, sizeof events) == sizeof events && events > 0) {
+        terminate(EndCause::memory_limit);
+    }
+}
+
+std::optional<std::chrono::microseconds> Sandbox::check_cpu_time() {
+    if (!cpu_time_limit_us_ || reaped_ || end_cause_) {
+        return std::nullopt;
+    }
+    const std::uint64_t used = cgroup_->cpu_time_us();
+    if (used >= *cpu_time_limit_us_) {
+        terminate(EndCause::cpu_time_limit);
+        return std::nullopt;
+    }
+    // The tree cannot spend the rest sooner than this, however many threads it runs.
+    const std::uint64_t soonest = (*cpu_time_limit_us_ - used) / cpu_parallelism_;
+    return std::chrono::microseconds(std::clamp<std::uint64_t>(soonest, 1000, 100000));
 }
 
 }  // namespace resin::sandbox

@@ -5,12 +5,14 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "sandbox/cgroup.hpp"
 #include "sandbox/exit_report.hpp"
 #include "sandbox/plan.hpp"
 #include "sandbox/result.hpp"
@@ -53,9 +55,18 @@ class Sandbox {
     ExitReport reap();
     bool reaped() const { return reaped_; }
 
+    // Readable when the memory limit's OOM killer acted and resin must end the rest of the tree
+    // (cgroup v1); -1 when the kernel does that itself. Then call on_oom_event().
+    int oom_event_fd() const { return cgroup_ ? cgroup_->oom_event_fd() : -1; }
+    void on_oom_event();
+    // For the host's timer: ends the sandbox once its whole tree has spent limits.cpu_time_ms of
+    // CPU, else says when to look again. nullopt: nothing (more) to watch.
+    std::optional<std::chrono::microseconds> check_cpu_time();
+
   private:
     Sandbox() = default;
 
+    std::unique_ptr<SandboxCgroup> cgroup_;  // destroyed last: removed once the tree is gone
     UniqueFd init_pidfd_;
     pid_t init_pid_ = -1;
     UniqueFd command_pidfd_;
@@ -64,6 +75,10 @@ class Sandbox {
     std::uint64_t start_us_ = 0;
     std::set<int> requested_signals_;
     std::optional<EndCause> end_cause_;
+    std::optional<std::uint64_t> cpu_time_limit_us_;  // enforced by polling the cgroup
+    unsigned cpu_parallelism_ = 1;                    // how fast the tree can burn CPU time
+    bool rlimit_cpu_ = false;                         // SIGXCPU means the cpu_time limit
+    bool seccomp_kills_ = false;  // syscalls.action "kill": SIGSYS means the ioctl guard
     bool reaped_ = false;
 };
 

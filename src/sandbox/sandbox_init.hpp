@@ -1,6 +1,7 @@
 // PID 1 of the sandbox: resin's own small init, not the user's command. It reaps every orphan,
-// forwards the signals it receives to the command, reports the command's wait status to resin, and
-// exits when the command does, whereupon the kernel kills everything left in the pid namespace.
+// forwards the signals it receives to the command, kills what breaks the syscall filter, reports
+// the command's wait status to resin, and exits when the command does, whereupon the kernel kills
+// everything left in the pid namespace.
 #pragma once
 
 #include <sys/types.h>
@@ -14,6 +15,8 @@ void prepare_init_signals();
 // The command's side of prepare_init_signals: default dispositions and an empty mask before exec.
 void restore_default_signals();
 
-[[noreturn]] void supervise_command(pid_t command, int status_socket);
+// `listener_socket` brings the command's seccomp listener, if its filter has one: a denied syscall
+// under action "kill" is then reported to init, which notes which it was and kills the caller.
+[[noreturn]] void supervise_command(pid_t command, int status_socket, int listener_socket);
 
 }  // namespace resin::sandbox

@@ -1,0 +1,108 @@
+#include "sandbox/cgroup.hpp"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "sandbox/cgroup_v1.hpp"
+#include "sandbox/cgroup_v2.hpp"
+
+namespace resin::sandbox {
+namespace {
+
+constexpr const char* kPrefix = "resin-";
+
+// Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot.
+std::string start_time_of(const std::string& pid) {
+    std::ifstream stat("/proc/" + pid + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto end_of_name = line.rfind(')');
+    if (end_of_name == std::string::npos) {
+        return {};
+    }
+    std::istringstream fields(line.substr(end_of_name + 2));
+    std::string field;
+    for (int index = 3; index <= 22 && fields >> field; ++index) {
+    }
+    return field;
+}
+
+CgroupSupport probe_cgroup_v1(const CgroupLayout& layout) {
+    CgroupSupport support;
+    support.version = layout.version;
+    auto usable = [&layout](const char* controller) {
+        auto it = layout.v1_own.find(controller);
+        return it != layout.v1_own.end() && ::access(it->second.c_str(), W_OK) == 0;
+    };
+    support.memory = usable("memory");
+    support.cpu = usable("cpu");
+    support.cpu_time = usable("cpuacct");
+    support.pids = usable("pids");
+    support.kill = usable("freezer");
+    if (!support.any()) {
+        support.why_not = "resin may not create cgroups under its own (no write access)";
+    }
+    return support;
+}
+
+}  // namespace
+
+CgroupSupport probe_cgroup_support(const CgroupLayout& layout) {
+    switch (layout.version) {
+        case CgroupVersion::v1:
+        case CgroupVersion::hybrid:
+            return probe_cgroup_v1(layout);
+        case CgroupVersion::v2:
+            return probe_cgroup_v2(layout);
+        case CgroupVersion::none:
+            break;
+    }
+    CgroupSupport none;
+    none.why_not = "no cgroup hierarchy is mounted";
+    return none;
+}
+
+Result<std::unique_ptr<SandboxCgroup>> create_sandbox_cgroup(const CgroupLayout& layout,
+                                                             const CgroupSupport& support,
+                                                             const Limits& limits) {
+    if (layout.version == CgroupVersion::v2) {
+        return create_cgroup_v2(layout, support, limits);
+    }
+    return create_cgroup_v1(layout, support, limits);
+}
+
+std::string sandbox_cgroup_name() {
+    const std::string pid = std::to_string(::getpid());
+    return kPrefix + pid + "-" + start_time_of(pid);
+}
+
+std::vector<std::string> stale_sandbox_cgroups(const std::string& directory) {
+    std::vector<std::string> stale;
+    DIR* dir = ::opendir(directory.c_str());
+    if (dir == nullptr) {
+        return stale;
+    }
+    while (const dirent* entry = ::readdir(dir)) {
+        const std::string name = entry->d_name;
+        if (name.rfind(kPrefix, 0) != 0) {
+            continue;
+        }
+        const auto dash = name.find('-', std::string(kPrefix).size());
+        if (dash == std::string::npos) {
+            continue;
+        }
+        const std::string pid =
+            name.substr(std::string(kPrefix).size(), dash - std::string(kPrefix).size());
+        const std::string started = name.substr(dash + 1);
+        if (start_time_of(pid) != started) {
+            stale.push_back(directory + "/" + name);
+        }
+    }
+    ::closedir(dir);
+    return stale;
+}
+
+}  // namespace resin::sandbox

@@ -1,0 +1,69 @@
+// A sandbox's own cgroup: limits that hold for its whole process tree, usage figures that cover the
+// whole tree, a tree kill, and cleanup on every path. One interface, one backend per cgroup
+// version.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sandbox/cgroup_layout.hpp"
+#include "sandbox/config.hpp"
+#include "sandbox/result.hpp"
+
+namespace resin::sandbox {
+
+// What this host's cgroups can enforce for resin, decided once at start-up.
+struct CgroupSupport {
+    CgroupVersion version = CgroupVersion::none;
+    bool memory = false;    // memory_bytes, peak memory and OOM reporting
+    bool cpu = false;       // cpu_cores
+    bool cpu_time = false;  // cpu_time_ms, and CPU usage of the whole tree
+    bool pids = false;      // processes
+    bool kill = false;      // a kill of everything in the cgroup
+    std::string why_not;    // when nothing is usable: the reason, for the feature list
+    bool any() const { return memory || cpu || cpu_time || pids || kill; }
+};
+
+struct CgroupUsage {
+    std::uint64_t cpu_user_us = 0;
+    std::uint64_t cpu_system_us = 0;
+    std::uint64_t peak_memory_bytes = 0;  // 0: unknown
+    std::uint32_t peak_processes = 0;     // 0: unknown
+    bool oom_killed = false;              // the memory limit's OOM killer killed something
+};
+
+class SandboxCgroup {
+  public:
+    virtual ~SandboxCgroup() = default;  // kills whatever is left and removes the cgroup(s)
+
+    // A directory fd for clone3's CLONE_INTO_CGROUP, or -1 if resin must attach the child itself.
+    virtual int clone_into() const = 0;
+    // Moves `pid` in, before it runs any user code.
+    virtual Result<void> attach(pid_t pid) = 0;
+    // Readable when the OOM killer acted and resin must end the rest of the tree itself; -1 if the
+    // kernel kills the whole group on its own.
+    virtual int oom_event_fd() const = 0;
+    virtual std::uint64_t cpu_time_us() = 0;
+    virtual CgroupUsage usage() = 0;
+    virtual void kill_all() = 0;
+};
+
+CgroupSupport probe_cgroup_support(const CgroupLayout& layout);
+
+// Creates the sandbox's cgroup(s) under resin's own, with the limits set, after removing any that
+// a resin which died without cleaning up left behind.
+Result<std::unique_ptr<SandboxCgroup>> create_sandbox_cgroup(const CgroupLayout& layout,
+                                                             const CgroupSupport& support,
+                                                             const Limits& limits);
+
+// The name of this resin's sandbox cgroups: resin-<pid>-<start time>, so a sweep can tell whether
+// their owner is still alive even after its pid was reused.
+std::string sandbox_cgroup_name();
+// The sandbox cgroups in `directory` whose owning resin is gone (killed before it could clean up).
+std::vector<std::string> stale_sandbox_cgroups(const std::string& directory);
+
+}  // namespace resin::sandbox

@@ -1,0 +1,25 @@
+// Reading and writing cgroup interface files.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sandbox/result.hpp"
+
+namespace resin::sandbox {
+
+Result<void> write_cgroup_file(const std::string& path, const std::string& value);
+std::optional<std::string> read_cgroup_file(const std::string& path);
+std::optional<std::uint64_t> read_cgroup_u64(const std::string& path);
+// The value of `key` in a "key value" per-line file (memory.events, cpu.stat, memory.oom_control).
+std::optional<std::uint64_t> read_cgroup_key(const std::string& path, const std::string& key);
+std::vector<pid_t> read_cgroup_procs(const std::string& directory);
+bool path_exists(const std::string& path);
+// rmdir, retrying while the last tasks finish exiting (bounded).
+bool remove_cgroup_directory(const std::string& directory);
+
+}  // namespace resin::sandbox

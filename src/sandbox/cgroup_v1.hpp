@@ -1,0 +1,12 @@
+// The cgroup v1 backend: one cgroup per controller hierarchy (memory, cpu, cpuacct, pids, freezer).
+#pragma once
+
+#include "sandbox/cgroup.hpp"
+
+namespace resin::sandbox {
+
+Result<std::unique_ptr<SandboxCgroup>> create_cgroup_v1(const CgroupLayout& layout,
+                                                        const CgroupSupport& support,
+                                                        const Limits& limits);
+
+}  // namespace resin::sandbox

@@ -1,0 +1,257 @@
+#include "sandbox/profile_loader.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <optional>
+
+#include "sandbox/config_parse.hpp"
+#include "sandbox/json_reader.hpp"
+
+namespace resin::sandbox {
+namespace {
+
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+using ParsedDocument = std::variant<Json, ConfigError>;
+
+struct Profile {
+    std::string source;            // names the document in errors
+    std::optional<fs::path> file;  // absent for a document from the protocol
+    Json document;
+};
+
+// A profile being resolved; `identity` (its canonical path) is what a cycle repeats.
+struct ChainLink {
+    std::string source;
+    std::optional<fs::path> identity;
+};
+using Chain = std::vector<ChainLink>;
+
+ParsedDocument parse_json_text(std::string_view text, const std::string& source) {
+    try {
+        return Json::parse(text);
+    } catch (const Json::parse_error& error) {
+        // what() is "[json.exception.parse_error.101] parse error at line 3, column 5: ...".
+        std::string_view message = error.what();
+        if (const auto prefix_end = message.find("] "); prefix_end != std::string_view::npos) {
+            message.remove_prefix(prefix_end + 2);
+        }
+        return ConfigError{source, "", "invalid JSON: " + std::string(message)};
+    }
+}
+
+ParsedDocument read_json_file(const fs::path& path) {
+    const std::string source = path.string();
+    std::error_code error;
+    const fs::file_status status = fs::status(path, error);
+    if (error) {
+        return ConfigError{source, "", "cannot read: " + error.message()};
+    }
+    if (!fs::is_regular_file(status)) {
+        return ConfigError{source, "", "cannot read: not a regular file"};
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return ConfigError{source, "", std::string("cannot read: ") + std::strerror(errno)};
+    }
+    std::string text(kMaxProfileBytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    if (in.bad()) {
+        return ConfigError{source, "", std::string("cannot read: ") + std::strerror(errno)};
+    }
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxProfileBytes) {
+        return ConfigError{
+            source, "", "cannot read: larger than " + std::to_string(kMaxProfileBytes) + " bytes"};
+    }
+    return parse_json_text(text, source);
+}
+
+fs::path identity_of(const fs::path& file) {
+    std::error_code error;
+    fs::path canonical = fs::weakly_canonical(file, error);
+    return error ? fs::absolute(file, error).lexically_normal() : canonical;
+}
+
+bool is_profile_name(std::string_view text) {
+    const auto allowed = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    };
+    return !text.empty() && text.front() != '_' && text.front() != '-' &&
+           std::all_of(text.begin(), text.end(), allowed);
+}
+
+bool is_profile_path(std::string_view text) {
+    return text.find('/') != std::string_view::npos || text.ends_with(".json");
+}
+
+std::string describe_chain(const Chain& chain, const std::string& last) {
+    std::string text;
+    for (const ChainLink& link : chain) {
+        text += link.source + " -> ";
+    }
+    return text + last;
+}
+
+// Follows `extends` from document to parent, validating each on its own and collecting errors.
+class ExtendsResolver {
+  public:
+    explicit ExtendsResolver(const SearchPath& search_path) : search_path_(search_path) {}
+
+    // The profile merged onto its ancestors, without `extends`; nullopt after recording errors.
+    std::optional<Json> resolve(const Profile& profile, Chain chain) {
+        bool valid = true;
+        auto own = parse_config(profile.document, profile.source);
+        if (auto* errors = std::get_if<std::vector<ConfigError>>(&own)) {
+            errors_.insert(errors_.end(), errors->begin(), errors->end());
+            valid = false;
+        }
+        chain.push_back({profile.source,
+                         profile.file ? std::optional(identity_of(*profile.file)) : std::nullopt});
+        Json merged = Json::object();
+        const auto extends = profile.document.is_object() ? profile.document.find("extends")
+                                                          : profile.document.end();
+        if (extends != profile.document.end() && extends->is_string()) {
+            auto parent = load_parent(profile, extends->get<std::string>(), chain);
+            auto parent_merged = parent ? resolve(*parent, chain) : std::nullopt;
+            valid = valid && parent_merged.has_value();
+            if (parent_merged) {
+                merged = std::move(*parent_merged);
+            }
+        }
+        if (!valid) {
+            return std::nullopt;
+        }
+        merged.merge_patch(profile.document);
+        merged.erase("extends");
+        return merged;
+    }
+
+    std::vector<ConfigError> take_errors() { return std::move(errors_); }
+
+    // The source to name the merged document by: the loaded one and every profile it extends.
+    std::string merged_source(const std::string& top) const {
+        if (ancestors_.empty()) {
+            return top;
+        }
+        std::string text = top + " (merged with ";
+        for (std::size_t i = 0; i < ancestors_.size(); ++i) {
+            text += (i == 0 ? "" : ", ") + ancestors_[i];
+        }
+        return text + ")";
+    }
+
+  private:
+    void fail(const Profile& profile, std::string message) {
+        errors_.push_back(ConfigError{profile.source, "/extends", std::move(message)});
+    }
+
+    std::optional<fs::path> locate(const Profile& profile, const std::string& extends) {
+        if (extends.find('\0') != std::string::npos) {
+            fail(profile, "must not contain a NUL byte");
+            return std::nullopt;
+        }
+        if (is_profile_path(extends)) {
+            const fs::path path(extends);
+            if (path.is_absolute()) {
+                return path;
+            }
+            if (!profile.file) {
+                fail(profile,
+                     "a relative path cannot be resolved here (the config did not come "
+                     "from a file): use a profile name or an absolute path, got " +
+                         describe_json(extends));
+                return std::nullopt;
+            }
+            // Lexically, as written: "../base.json" is next to the file's directory.
+            return (profile.file->parent_path() / path).lexically_normal();
+        }
+        if (!is_profile_name(extends)) {
+            fail(profile,
+                 "must be a profile name ([a-z0-9][a-z0-9_-]*) or a path (containing '/' or "
+                 "ending in .json), got " +
+                     describe_json(extends));
+            return std::nullopt;
+        }
+        if (auto found = find_profile(search_path_, extends)) {
+            return found;
+        }
+        std::string searched;
+        for (const auto& dir : search_path_.dirs) {
+            searched += (searched.empty() ? "" : ", ") + dir.string();
+        }
+        fail(profile, "profile " + describe_json(extends) + " not found; searched: " +
+                          (searched.empty() ? "(no directories)" : searched));
+        return std::nullopt;
+    }
+
+    std::optional<Profile> load_parent(const Profile& profile, const std::string& extends,
+                                       const Chain& chain) {
+        const auto path = locate(profile, extends);
+        if (!path) {
+            return std::nullopt;
+        }
+        const fs::path identity = identity_of(*path);
+        const bool cycle = std::any_of(chain.begin(), chain.end(), [&](const ChainLink& link) {
+            return link.identity == identity;
+        });
+        if (cycle) {
+            fail(profile, "extends cycle: " + describe_chain(chain, path->string()));
+            return std::nullopt;
+        }
+        if (chain.size() > kMaxExtendsDepth) {
+            fail(profile, "more than " + std::to_string(kMaxExtendsDepth) +
+                              " nested extends: " + describe_chain(chain, path->string()));
+            return std::nullopt;
+        }
+        ancestors_.push_back(path->string());
+        auto parsed = read_json_file(*path);
+        if (auto* error = std::get_if<ConfigError>(&parsed)) {
+            errors_.push_back(std::move(*error));
+            return std::nullopt;
+        }
+        return Profile{path->string(), *path, std::get<Json>(std::move(parsed))};
+    }
+
+    const SearchPath& search_path_;
+    std::vector<ConfigError> errors_;
+    std::vector<std::string> ancestors_;
+};
+
+ConfigLoadResult load_profile(const Profile& profile, const SearchPath& search_path) {
+    ExtendsResolver resolver(search_path);
+    auto merged = resolver.resolve(profile, {});
+    if (!merged) {
+        return resolver.take_errors();
+    }
+    auto parsed = parse_config(*merged, resolver.merged_source(profile.source));
+    if (auto* errors = std::get_if<std::vector<ConfigError>>(&parsed)) {
+        return std::move(*errors);
+    }
+    return LoadedConfig{std::get<Config>(std::move(parsed)), std::move(*merged)};
+}
+
+}  // namespace
+
+ConfigLoadResult load_config_file(const fs::path& path, const SearchPath& search_path) {
+    auto parsed = read_json_file(path);
+    if (auto* error = std::get_if<ConfigError>(&parsed)) {
+        return std::vector<ConfigError>{std::move(*error)};
+    }
+    return load_profile(Profile{path.string(), path, std::get<Json>(std::move(parsed))},
+                        search_path);
+}
+
+ConfigLoadResult load_config_text(std::string_view json_text, const std::string& source,
+                                  const SearchPath& search_path) {
+    auto parsed = parse_json_text(json_text, source);
+    if (auto* error = std::get_if<ConfigError>(&parsed)) {
+        return std::vector<ConfigError>{std::move(*error)};
+    }
+    return load_profile(Profile{source, std::nullopt, std::get<Json>(std::move(parsed))},
+                        search_path);
+}
+
+}  // namespace resin::sandbox

@@ -1,0 +1,571 @@
+#include "sandbox/seccomp_policy.hpp"
+
+#include <sched.h>
+#include <seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+
+#include "sandbox/unique_fd.hpp"
+
+namespace resin::sandbox {
+namespace {
+
+// What ordinary programs need, in the spirit of Docker's default profile. Everything else is
+// denied, in particular: namespaces (setns; clone/unshare flags are guarded), the mount family old
+// and new (mount, umount2, fsopen, fsconfig, fsmount, fspick, move_mount, open_tree,
+// mount_setattr), pivot_root, chroot, keyctl, add_key, request_key, bpf, perf_event_open,
+// userfaultfd, io_uring_*, ptrace, process_vm_readv/writev, pidfd_getfd, kcmp, kexec_*,
+// init/finit/delete_module, open_by_handle_at, name_to_handle_at, acct, swapon/off, reboot,
+// settimeofday, clock_settime, clock_adjtime, adjtimex, syslog, iopl, ioperm, quotactl, vhangup,
+// NUMA placement, fanotify.
+constexpr const char* kAllowed[] = {
+    // files and descriptors
+    "read",
+    "write",
+    "readv",
+    "writev",
+    "pread64",
+    "pwrite64",
+    "preadv",
+    "pwritev",
+    "preadv2",
+    "pwritev2",
+    "open",
+    "openat",
+    "openat2",
+    "creat",
+    "close",
+    "close_range",
+    "lseek",
+    "_llseek",
+    "dup",
+    "dup2",
+    "dup3",
+    "fcntl",
+    "fcntl64",
+    "flock",
+    "fsync",
+    "fdatasync",
+    "sync",
+    "syncfs",
+    "sync_file_range",
+    "truncate",
+    "truncate64",
+    "ftruncate",
+    "ftruncate64",
+    "fallocate",
+    "fadvise64",
+    "fadvise64_64",
+    "readahead",
+    "sendfile",
+    "sendfile64",
+    "splice",
+    "tee",
+    "vmsplice",
+    "copy_file_range",
+    "ioctl",
+    "memfd_create",
+    "memfd_secret",
+    // file metadata and directories
+    "stat",
+    "stat64",
+    "fstat",
+    "fstat64",
+    "lstat",
+    "lstat64",
+    "newfstatat",
+    "fstatat64",
+    "statx",
+    "statfs",
+    "statfs64",
+    "fstatfs",
+    "fstatfs64",
+    "access",
+    "faccessat",
+    "faccessat2",
+    "readlink",
+    "readlinkat",
+    "getdents",
+    "getdents64",
+    "getcwd",
+    "chdir",
+    "fchdir",
+    "rename",
+    "renameat",
+    "renameat2",
+    "mkdir",
+    "mkdirat",
+    "rmdir",
+    "link",
+    "linkat",
+    "unlink",
+    "unlinkat",
+    "symlink",
+    "symlinkat",
+    "chmod",
+    "fchmod",
+    "fchmodat",
+    "fchmodat2",
+    "chown",
+    "chown32",
+    "fchown",
+    "fchown32",
+    "lchown",
+    "lchown32",
+    "fchownat",
+    "utime",
+    "utimes",
+    "utimensat",
+    "utimensat_time64",
+    "futimesat",
+    "mknod",
+    "mknodat",
+    "umask",
+    "getxattr",
+    "lgetxattr",
+    "fgetxattr",
+    "setxattr",
+    "lsetxattr",
+    "fsetxattr",
+    "listxattr",
+    "llistxattr",
+    "flistxattr",
+    "removexattr",
+    "lremovexattr",
+    "fremovexattr",
+    "inotify_init",
+    "inotify_init1",
+    "inotify_add_watch",
+    "inotify_rm_watch",
+    // memory
+    "brk",
+    "mmap",
+    "mmap2",
+    "munmap",
+    "mremap",
+    "mprotect",
+    "madvise",
+    "mincore",
+    "mlock",
+    "mlock2",
+    "munlock",
+    "mlockall",
+    "munlockall",
+    "msync",
+    "membarrier",
+    "get_mempolicy",
+    "pkey_alloc",
+    "pkey_free",
+    "pkey_mprotect",
+    "cachestat",
+    // processes, threads, identity
+    "fork",
+    "vfork",
+    "execve",
+    "execveat",
+    "exit",
+    "exit_group",
+    "wait4",
+    "waitid",
+    "waitpid",
+    "kill",
+    "tkill",
+    "tgkill",
+    "getpid",
+    "getppid",
+    "gettid",
+    "getpgid",
+    "setpgid",
+    "getpgrp",
+    "getsid",
+    "setsid",
+    "getuid",
+    "getuid32",
+    "geteuid",
+    "geteuid32",
+    "getgid",
+    "getgid32",
+    "getegid",
+    "getegid32",
+    "getresuid",
+    "getresuid32",
+    "getresgid",
+    "getresgid32",
+    "getgroups",
+    "getgroups32",
+    "setuid",
+    "setuid32",
+    "setgid",
+    "setgid32",
+    "setreuid",
+    "setreuid32",
+    "setregid",
+    "setregid32",
+    "setresuid",
+    "setresuid32",
+    "setresgid",
+    "setresgid32",
+    "setgroups",
+    "setgroups32",
+    "setfsuid",
+    "setfsuid32",
+    "setfsgid",
+    "setfsgid32",
+    "capget",
+    "capset",
+    "prctl",
+    "arch_prctl",
+    "set_tid_address",
+    "set_robust_list",
+    "get_robust_list",
+    "futex",
+    "futex_time64",
+    "futex_waitv",
+    "futex_wait",
+    "futex_wake",
+    "futex_requeue",
+    "rseq",
+    "sched_yield",
+    "sched_getaffinity",
+    "sched_setaffinity",
+    "sched_getparam",
+    "sched_setparam",
+    "sched_getscheduler",
+    "sched_setscheduler",
+    "sched_getattr",
+    "sched_setattr",
+    "sched_get_priority_max",
+    "sched_get_priority_min",
+    "sched_rr_get_interval",
+    "sched_rr_get_interval_time64",
+    "getpriority",
+    "setpriority",
+    "getrlimit",
+    "setrlimit",
+    "prlimit64",
+    "ugetrlimit",
+    "getrusage",
+    "times",
+    "uname",
+    "sysinfo",
+    "pidfd_open",
+    "pidfd_send_signal",
+    "ioprio_get",
+    "ioprio_set",
+    "getcpu",
+    "set_thread_area",
+    "get_thread_area",
+    "seccomp",
+    "landlock_create_ruleset",
+    "landlock_add_rule",
+    "landlock_restrict_self",
+    // signals and time
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "rt_sigpending",
+    "rt_sigtimedwait",
+    "rt_sigtimedwait_time64",
+    "rt_sigqueueinfo",
+    "rt_tgsigqueueinfo",
+    "rt_sigsuspend",
+    "sigaltstack",
+    "signalfd",
+    "signalfd4",
+    "pause",
+    "alarm",
+    "nanosleep",
+    "clock_nanosleep",
+    "clock_nanosleep_time64",
+    "getitimer",
+    "setitimer",
+    "timer_create",
+    "timer_settime",
+    "timer_settime64",
+    "timer_gettime",
+    "timer_gettime64",
+    "timer_getoverrun",
+    "timer_delete",
+    "timerfd_create",
+    "timerfd_settime",
+    "timerfd_settime64",
+    "timerfd_gettime",
+    "timerfd_gettime64",
+    "clock_gettime",
+    "clock_gettime64",
+    "clock_getres",
+    "clock_getres_time64",
+    "gettimeofday",
+    "time",
+    "restart_syscall",
+    "getrandom",
+    // waiting, pipes, IPC (the sandbox has its own IPC namespace)
+    "pipe",
+    "pipe2",
+    "eventfd",
+    "eventfd2",
+    "epoll_create",
+    "epoll_create1",
+    "epoll_ctl",
+    "epoll_wait",
+    "epoll_pwait",
+    "epoll_pwait2",
+    "poll",
+    "ppoll",
+    "ppoll_time64",
+    "select",
+    "_newselect",
+    "pselect6",
+    "pselect6_time64",
+    "mq_open",
+    "mq_unlink",
+    "mq_timedsend",
+    "mq_timedsend_time64",
+    "mq_timedreceive",
+    "mq_timedreceive_time64",
+    "mq_notify",
+    "mq_getsetattr",
+    "shmget",
+    "shmat",
+    "shmdt",
+    "shmctl",
+    "semget",
+    "semop",
+    "semtimedop",
+    "semtimedop_time64",
+    "semctl",
+    "msgget",
+    "msgsnd",
+    "msgrcv",
+    "msgctl",
+    "io_setup",
+    "io_destroy",
+    "io_submit",
+    "io_cancel",
+    "io_getevents",
+    "io_pgetevents",
+    "io_pgetevents_time64",
+    // sockets (the network namespace and Landlock decide what they reach)
+    "socket",
+    "socketpair",
+    "bind",
+    "connect",
+    "listen",
+    "accept",
+    "accept4",
+    "getsockname",
+    "getpeername",
+    "sendto",
+    "recvfrom",
+    "sendmsg",
+    "recvmsg",
+    "sendmmsg",
+    "recvmmsg",
+    "recvmmsg_time64",
+    "shutdown",
+    "setsockopt",
+    "getsockopt",
+    "socketcall",
+};
+
+// personality(2) values that change nothing dangerous: PER_LINUX, PER_LINUX32, UNAME26, both,
+// and the query 0xffffffff. Anything else can, e.g., turn off ASLR (ADDR_NO_RANDOMIZE).
+constexpr std::uint32_t kHarmlessPersonalities[] = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff};
+
+// clone and unshare are allowed only without these. (For clone(2), CLONE_NEWTIME's bit belongs to
+// the exit signal, so it is only checked for unshare.)
+constexpr std::uint64_t kCloneNamespaceFlags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS |
+                                               CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |
+                                               CLONE_NEWNET;
+constexpr std::uint64_t kUnshareNamespaceFlags = kCloneNamespaceFlags | CLONE_NEWTIME;
+constexpr std::uint64_t kDeniedIoctls[] = {TIOCSTI, TIOCLINUX};
+
+struct ContextDeleter {
+    void operator()(void* ctx) const { seccomp_release(ctx); }
+};
+using Context = std::unique_ptr<void, ContextDeleter>;
+
+// The kernel allows one notification listener per filter chain: the allowlist has it, and the ioctl
+// guard kills outright.
+std::uint32_t deny_action(SyscallAction action, bool notify) {
+    switch (action) {
+        case SyscallAction::kill:
+            return notify ? SCMP_ACT_NOTIFY : SCMP_ACT_KILL_PROCESS;
+        case SyscallAction::errno_eperm:
+            return SCMP_ACT_ERRNO(EPERM);
+        case SyscallAction::log:
+            return SCMP_ACT_LOG;
+    }
+    return SCMP_ACT_KILL_PROCESS;
+}
+
+bool listed(const std::vector<std::string>& names, const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+Error libseccomp_error(const std::string& what, int rc) {
+    return system_error(ErrorKind::internal, "libseccomp: " + what, -rc);
+}
+
+Result<Context> new_context(std::uint32_t default_action) {
+    Context ctx(seccomp_init(default_action));
+    if (!ctx) {
+        return Error{ErrorKind::internal, "libseccomp: seccomp_init failed", "", 0};
+    }
+    // Another ABI than the native one is never a way around the filter.
+    if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+        rc != 0) {
+        return libseccomp_error("setting the bad-architecture action", rc);
+    }
+    if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2); rc != 0) {
+        return libseccomp_error("asking for a binary-tree filter", rc);
+    }
+    return ctx;
+}
+
+// libseccomp writes BPF only to a descriptor: through a memfd into memory.
+Result<SeccompFilter> export_program(void* ctx, bool notify) {
+    UniqueFd memory(::memfd_create("resin-seccomp", MFD_CLOEXEC));
+    if (!memory) {
+        return system_error(ErrorKind::internal, "memfd_create", errno);
+    }
+    if (int rc = seccomp_export_bpf(ctx, memory.get()); rc != 0) {
+        return libseccomp_error("exporting the filter", rc);
+    }
+    const off_t size = ::lseek(memory.get(), 0, SEEK_END);
+    SeccompFilter filter;
+    filter.notify = notify;
+    filter.program.resize(static_cast<std::size_t>(size) / sizeof(sock_filter));
+    const auto bytes = static_cast<std::size_t>(filter.program.size() * sizeof(sock_filter));
+    if (size < 0 ||
+        ::pread(memory.get(), filter.program.data(), bytes, 0) != static_cast<ssize_t>(bytes)) {
+        return system_error(ErrorKind::internal, "reading the exported filter", errno);
+    }
+    return filter;
+}
+
+Result<void> add_rule(void* ctx, std::uint32_t action, const std::string& name,
+                      std::initializer_list<scmp_arg_cmp> conditions = {}) {
+    const int number = seccomp_syscall_resolve_name(name.c_str());
+    if (number == __NR_SCMP_ERROR) {
+        return success();  // not a syscall of this architecture (e.g. mmap2 on x86_64)
+    }
+    if (int rc = seccomp_rule_add_array(
+            ctx, action, number, static_cast<unsigned>(conditions.size()), conditions.begin());
+        rc != 0 && rc != -EEXIST) {
+        return libseccomp_error("adding a rule for " + name, rc);
+    }
+    return success();
+}
+
+Result<SeccompFilter> allowlist_filter(const Syscalls& syscalls) {
+    RESIN_TRY(Context ctx, new_context(deny_action(syscalls.action, true)));
+    for (const char* name : kAllowed) {
+        if (!listed(syscalls.deny, name)) {
+            RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ALLOW, name));
+        }
+    }
+    for (const auto& name : syscalls.allow) {
+        RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ALLOW, name));
+    }
+    // Conditional allows must not meet an unconditional rule for the same syscall: libseccomp
+    // would silently keep only the unconditional one.
+    const std::pair<const char*, std::uint64_t> guarded[] = {{"clone", kCloneNamespaceFlags},
+                                                             {"unshare", kUnshareNamespaceFlags}};
+    for (const auto& [name, flags] : guarded) {
+        if (!listed(syscalls.deny, name) && !listed(syscalls.allow, name)) {
+            RESIN_TRYV(
+                add_rule(ctx.get(), SCMP_ACT_ALLOW, name, {SCMP_A0(SCMP_CMP_MASKED_EQ, flags, 0)}));
+        }
+    }
+    if (!listed(syscalls.deny, "clone3") && !listed(syscalls.allow, "clone3")) {
+        // Its flags are behind a pointer the filter cannot read: ENOSYS makes libc use clone.
+        RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), "clone3"));
+    }
+    if (!listed(syscalls.deny, "personality") && !listed(syscalls.allow, "personality")) {
+        for (std::uint32_t persona : kHarmlessPersonalities) {
+            RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ALLOW, "personality",
+                                {SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, persona)}));
+        }
+    }
+    return export_program(ctx.get(), syscalls.action == SyscallAction::kill);
+}
+
+// A filter of its own, because the allowlist allows ioctl unconditionally.
+Result<std::optional<SeccompFilter>> ioctl_guard_filter(const Syscalls& syscalls) {
+    if (listed(syscalls.allow, "ioctl") || listed(syscalls.deny, "ioctl")) {
+        return std::optional<SeccompFilter>();
+    }
+    RESIN_TRY(Context ctx, new_context(SCMP_ACT_ALLOW));
+    for (std::uint64_t request : kDeniedIoctls) {
+        // The kernel reads the request as 32 bits: compare only those, or high bits bypass it.
+        RESIN_TRYV(add_rule(ctx.get(), deny_action(syscalls.action, false), "ioctl",
+                            {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, request)}));
+    }
+    RESIN_TRY(SeccompFilter filter, export_program(ctx.get(), false));
+    return std::optional<SeccompFilter>(std::move(filter));
+}
+
+// policy "none" with a deny list: only those, in every ABI this machine can run.
+Result<SeccompFilter> deny_only_filter(const Syscalls& syscalls) {
+    RESIN_TRY(Context ctx, new_context(SCMP_ACT_ALLOW));
+    for (std::uint32_t arch : {SCMP_ARCH_X86, SCMP_ARCH_X32}) {
+        if (seccomp_arch_native() == SCMP_ARCH_X86_64 && seccomp_arch_add(ctx.get(), arch) != 0) {
+            return Error{ErrorKind::internal, "libseccomp: adding the i386/x32 ABIs", "", 0};
+        }
+    }
+    for (const auto& name : syscalls.deny) {
+        RESIN_TRYV(add_rule(ctx.get(), deny_action(syscalls.action, true), name));
+    }
+    return export_program(ctx.get(), syscalls.action == SyscallAction::kill);
+}
+
+}  // namespace
+
+Result<SeccompFilters> compile_seccomp_filters(const Syscalls& syscalls) {
+    SeccompFilters filters;
+    if (syscalls.policy == SyscallPolicy::none) {
+        if (!syscalls.deny.empty()) {
+            RESIN_TRY(SeccompFilter only, deny_only_filter(syscalls));
+            filters.push_back(std::move(only));
+        }
+        return filters;
+    }
+    RESIN_TRY(auto guard, ioctl_guard_filter(syscalls));
+    if (guard) {
+        filters.push_back(std::move(*guard));
+    }
+    RESIN_TRY(SeccompFilter allowlist, allowlist_filter(syscalls));
+    filters.push_back(std::move(allowlist));
+    return filters;
+}
+
+Result<SeccompFilters> seccomp_filters_for(const Syscalls& syscalls) {
+    if (syscalls.policy == SyscallPolicy::default_policy && syscalls.allow.empty() &&
+        syscalls.deny.empty()) {
+        const auto& embedded = embedded_default_filters(syscalls.action);
+        if (!embedded.empty()) {
+            return embedded;
+        }
+    }
+    return compile_seccomp_filters(syscalls);
+}
+
+std::string syscall_name(std::uint32_t arch, int number) {
+    char* name = seccomp_syscall_resolve_num_arch(arch, number);
+    if (name == nullptr) {
+        return "syscall " + std::to_string(number);
+    }
+    std::string result = name;
+    std::free(name);
+    return result;
+}
+
+}  // namespace resin::sandbox

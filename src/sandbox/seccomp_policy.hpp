@@ -1,0 +1,50 @@
+// The syscall filter (`syscalls`): compiled with libseccomp into classic BPF programs in resin, and
+// installed by the command as its last step before exec.
+//
+// policy "default" is an allowlist of what ordinary programs need, for the native ABI only (an
+// i386 or x32 call is killed), where clone and unshare are allowed only without namespace flags,
+// clone3 answers ENOSYS so libc falls back to clone, and personality only takes its harmless
+// values; stacked with a filter that refuses ioctl TIOCSTI and TIOCLINUX (compared on the low 32
+// bits: CVE-2019-10063). The kernel applies the most restrictive verdict. They are separate because
+// libseccomp silently lets an unconditional rule (ioctl allowed) override conditional ones with
+// another action. `deny` removes names from the allowlist; `allow` adds them and lifts their
+// conditions. policy "none" installs nothing unless `deny` names something: then one filter denying
+// exactly those, in every ABI of the machine.
+#pragma once
+
+#include <linux/filter.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sandbox/config.hpp"
+#include "sandbox/result.hpp"
+
+namespace resin::sandbox {
+
+struct SeccompFilter {
+    std::vector<sock_filter> program;
+    // Denials go to a listener (SECCOMP_RET_USER_NOTIF) so the sandbox's init can learn which
+    // syscall it was before it kills the caller: the "kill" action. The kernel allows one listener
+    // per process, so at most one filter has it; the ioctl guard kills outright.
+    bool notify = false;
+};
+
+using SeccompFilters = std::vector<SeccompFilter>;
+
+// Compiles the filters for `syscalls` with libseccomp (a few milliseconds).
+Result<SeccompFilters> compile_seccomp_filters(const Syscalls& syscalls);
+
+// The filters for `syscalls`: compiled into resin at build time when the config uses the default
+// policy as it is, else compiled now.
+Result<SeccompFilters> seccomp_filters_for(const Syscalls& syscalls);
+
+// The default policy's filters for each action, generated at build time by the same code
+// (seccomp_filters_generate.cpp). Empty if the build did not embed them.
+const SeccompFilters& embedded_default_filters(SyscallAction action);
+
+// The name of syscall `number` in the ABI `arch` (an AUDIT_ARCH_* value), or "syscall <number>".
+std::string syscall_name(std::uint32_t arch, int number);
+
+}  // namespace resin::sandbox

@@ -146,12 +146,14 @@ TEST_F(Cli, AnUnwritableReportPathFailsBeforeTheCommandRuns) {
     EXPECT_FALSE(std::filesystem::exists(marker));
 }
 
-TEST_F(Cli, CheckConfigPrintsTheEffectiveConfigAsJson) {
+TEST_F(Cli, CheckConfigPrintsTheEffectiveConfigWithItsExtendsResolved) {
     const auto result = run_resin({"--check-config", config_file({.wall_time_ms = 1500})});
     EXPECT_EQ(result.exit_code, 0) << result.err;
     const auto json = nlohmann::json::parse(result.out);
-    EXPECT_EQ(json["limits"]["wall_time_ms"], 1500);
-    EXPECT_TRUE(json["filesystem"]["mounts"].is_array());
+    EXPECT_EQ(json["limits"]["wall_time_ms"], 1500);     // from the file
+    EXPECT_EQ(json["filesystem"]["cwd"], "/tmp");        // from config/default.json
+    EXPECT_EQ(json["identity"]["hostname"], "sandbox");  // a built-in default
+    EXPECT_FALSE(json.contains("extends"));
 }
 
 TEST_F(Cli, CheckConfigPrintsEachErrorWithItsPointerAndExits1) {

@@ -134,6 +134,13 @@ TEST(PortErrors, AnInvalidConfigNamesTheOffendingFieldsPointer) {
     expect_a_process_still_runs(client, 3);
 }
 
+TEST(PortErrors, AnUnknownProfileToExtendIsAnInvalidConfigAtExtends) {
+    PortClient client;
+    handshake(client);
+    client.send(proto::StartProcess{2, "/bin/true", {}, R"({"extends": "no-such-profile"})"});
+    EXPECT_EQ(expect_error(client, 2, proto::ErrorCode::invalid_config).json_pointer, "/extends");
+}
+
 TEST(PortErrors, ANulByteInAnArgumentIsAnInvalidRequest) {
     PortClient client;
     handshake(client);

@@ -48,8 +48,8 @@ int exit_code_of(const sandbox::ExitReport& report) {
 
 std::optional<sandbox::Config> load_config(const std::string& path) {
     auto loaded = load_file_config(path);
-    if (auto* errors = std::get_if<std::vector<ConfigError>>(&loaded)) {
-        std::string line = format(errors->front());
+    if (auto* errors = std::get_if<std::vector<sandbox::ConfigError>>(&loaded)) {
+        std::string line = sandbox::format(errors->front());
         if (errors->size() > 1) {
             line += " (and " + std::to_string(errors->size() - 1) +
                     " more: see resin --check-config " + path + ")";

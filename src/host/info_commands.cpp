@@ -12,9 +12,9 @@ namespace resin::host {
 
 int check_config(const std::string& path) {
     auto loaded = load_file_config(path);
-    if (auto* errors = std::get_if<std::vector<ConfigError>>(&loaded)) {
+    if (auto* errors = std::get_if<std::vector<sandbox::ConfigError>>(&loaded)) {
         for (const auto& error : *errors) {
-            std::fprintf(stderr, "%s\n", format(error).c_str());
+            std::fprintf(stderr, "%s\n", sandbox::format(error).c_str());
         }
         return kExitConfigInvalid;
     }

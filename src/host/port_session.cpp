@@ -191,7 +191,7 @@ void PortSession::on_start(const proto::StartProcess& request) {
         return;
     }
     auto loaded = load_request_config(request.config, id);
-    if (auto* errors = std::get_if<std::vector<ConfigError>>(&loaded)) {
+    if (auto* errors = std::get_if<std::vector<sandbox::ConfigError>>(&loaded)) {
         std::string message = errors->front().message;
         for (std::size_t i = 1; i < errors->size(); ++i) {
             message += "; " + (*errors)[i].pointer + ": " + (*errors)[i].message;

@@ -5,18 +5,18 @@
 namespace resin::test {
 
 std::string runnable_config(const ConfigExtras& extras) {
-    nlohmann::json mounts = nlohmann::json::array();
-    for (const char* path : {"/usr", "/bin", "/lib"}) {
-        mounts.push_back({{"path", path}});
+    nlohmann::json config = {{"extends", "default"}};
+    if (!extras.mounts.empty()) {
+        // A merge patch replaces the profile's whole list: name the system directories again.
+        nlohmann::json mounts = nlohmann::json::array();
+        for (const char* path : {"/usr", "/bin", "/lib", "/lib64"}) {
+            mounts.push_back({{"path", path}, {"optional", true}});
+        }
+        for (const auto& path : extras.mounts) {
+            mounts.push_back({{"path", path}});
+        }
+        config["filesystem"]["mounts"] = mounts;
     }
-    mounts.push_back({{"path", "/lib64"}, {"optional", true}});
-    for (const auto& path : extras.mounts) {
-        mounts.push_back({{"path", path}});
-    }
-    nlohmann::json config = {
-        {"filesystem", {{"mounts", mounts}}},
-        {"syscalls", {{"policy", "none"}}},
-    };
     if (extras.wall_time_ms) {
         config["limits"]["wall_time_ms"] = *extras.wall_time_ms;
     }

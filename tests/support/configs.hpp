@@ -1,4 +1,4 @@
-// Configs for tests: what the launcher on main can run today.
+// Configs for tests.
 #pragma once
 
 #include <cstdint>

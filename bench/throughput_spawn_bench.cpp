@@ -284,42 +284,47 @@ int main(int argc, char** argv) {
     const std::string config = test::runnable_config();
     const double gib = static_cast<double>(kBytes) / (1024.0 * 1024 * 1024);
 
-    std::vector<double> raw_default, raw_large, through_resin;
-    for (int i = 0; i < throughput_runs; ++i) {
-        raw_default.push_back(raw_pipe_seconds(false));
-        raw_large.push_back(raw_pipe_seconds(true));
-        through_resin.push_back(resin_seconds(config));
+    if (throughput_runs > 0) {
+        std::vector<double> raw_default, raw_large, through_resin;
+        for (int i = 0; i < throughput_runs; ++i) {
+            raw_default.push_back(raw_pipe_seconds(false));
+            raw_large.push_back(raw_pipe_seconds(true));
+            through_resin.push_back(resin_seconds(config));
+        }
+        const double best_raw = std::min(median(raw_default), median(raw_large));
+        std::printf("(a) stdout throughput, head -c 1GiB /dev/zero, median of %d\n",
+                    throughput_runs);
+        std::printf("  raw pipe (64 KiB buffer)          %7.2f GiB/s\n", gib / median(raw_default));
+        std::printf("  raw pipe (1 MiB buffer)           %7.2f GiB/s\n", gib / median(raw_large));
+        std::printf("  resin --port                      %7.2f GiB/s\n",
+                    gib / median(through_resin));
+        std::printf("  ratio resin / faster raw pipe     %7.2f   (target >= 0.90)\n",
+                    best_raw / median(through_resin));
     }
-    const double best_raw = std::min(median(raw_default), median(raw_large));
-    std::printf("(a) stdout throughput, head -c 1GiB /dev/zero, median of %d\n", throughput_runs);
-    std::printf("  raw pipe (64 KiB buffer)          %7.2f GiB/s\n", gib / median(raw_default));
-    std::printf("  raw pipe (1 MiB buffer)           %7.2f GiB/s\n", gib / median(raw_large));
-    std::printf("  resin --port                      %7.2f GiB/s\n", gib / median(through_resin));
-    std::printf("  ratio resin / faster raw pipe     %7.2f   (target >= 0.90)\n",
-                best_raw / median(through_resin));
-
-    std::vector<double> plain, handshake_only;
-    std::vector<SpawnPhases> runs;
-    for (int i = 0; i < spawn_runs; ++i) {
-        plain.push_back(fork_exec_wait_ms());
-        handshake_only.push_back(resin_handshake_only_ms());
-        runs.push_back(resin_spawn(config));
+    if (spawn_runs > 0) {
+        std::vector<double> plain, handshake_only;
+        std::vector<SpawnPhases> runs;
+        for (int i = 0; i < spawn_runs; ++i) {
+            plain.push_back(fork_exec_wait_ms());
+            handshake_only.push_back(resin_handshake_only_ms());
+            runs.push_back(resin_spawn(config));
+        }
+        const double sandboxed = median_of(runs, [](const SpawnPhases& p) { return p.total_ms(); });
+        std::printf("(b) spawn-to-exit of /bin/true, median of %d\n", spawn_runs);
+        std::printf("  fork/exec/wait                    %7.3f ms\n", median(plain));
+        std::printf("  resin --port, no process          %7.3f ms   (exec, Hello, close, exit)\n",
+                    median(handshake_only));
+        std::printf("  resin --port, full round trip     %7.3f ms\n", sandboxed);
+        std::printf("    spawn resin -> HelloReply       %7.3f ms\n",
+                    median_of(runs, [](const SpawnPhases& p) { return p.to_hello_reply_ms; }));
+        std::printf("    StartProcess -> ProcessStarted  %7.3f ms\n",
+                    median_of(runs, [](const SpawnPhases& p) { return p.to_process_started_ms; }));
+        std::printf("    ProcessStarted -> ExitStatus    %7.3f ms\n",
+                    median_of(runs, [](const SpawnPhases& p) { return p.to_exit_status_ms; }));
+        std::printf("    ExitStatus -> resin exited      %7.3f ms\n",
+                    median_of(runs, [](const SpawnPhases& p) { return p.to_resin_exit_ms; }));
+        std::printf("  overhead per spawn                %+7.3f ms   (target <= +0.5 ms)\n",
+                    sandboxed - median(plain));
     }
-    const double sandboxed = median_of(runs, [](const SpawnPhases& p) { return p.total_ms(); });
-    std::printf("(b) spawn-to-exit of /bin/true, median of %d\n", spawn_runs);
-    std::printf("  fork/exec/wait                    %7.3f ms\n", median(plain));
-    std::printf("  resin --port, no process          %7.3f ms   (exec, Hello, close, exit)\n",
-                median(handshake_only));
-    std::printf("  resin --port, full round trip     %7.3f ms\n", sandboxed);
-    std::printf("    spawn resin -> HelloReply       %7.3f ms\n",
-                median_of(runs, [](const SpawnPhases& p) { return p.to_hello_reply_ms; }));
-    std::printf("    StartProcess -> ProcessStarted  %7.3f ms\n",
-                median_of(runs, [](const SpawnPhases& p) { return p.to_process_started_ms; }));
-    std::printf("    ProcessStarted -> ExitStatus    %7.3f ms\n",
-                median_of(runs, [](const SpawnPhases& p) { return p.to_exit_status_ms; }));
-    std::printf("    ExitStatus -> resin exited      %7.3f ms\n",
-                median_of(runs, [](const SpawnPhases& p) { return p.to_resin_exit_ms; }));
-    std::printf("  overhead per spawn                %+7.3f ms   (target <= +0.5 ms)\n",
-                sandboxed - median(plain));
     return 0;
 }

@@ -65,6 +65,24 @@ TEST_F(Cli, ADeathBySignalExits128PlusTheSignal) {
     EXPECT_EQ(result.exit_code, 128 + SIGKILL);
 }
 
+TEST_F(Cli, SignalsToResinAreForwardedToTheCommand) {
+    for (const int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) {
+        SCOPED_TRACE(sig);
+        bool signalled = false;
+        const auto result =
+            run_resin({"--config", config_file(), "/bin/sh", "-c",
+                       "trap 'echo got it; exit 3' " + std::to_string(sig) +
+                           "; echo ready; while :; do sleep 0.05; done"},
+                      std::chrono::seconds(30), [&](pid_t resin, const std::string& out) {
+                          if (!signalled && out.find("ready\n") != std::string::npos) {
+                              signalled = ::kill(resin, sig) == 0;
+                          }
+                      });
+        EXPECT_EQ(result.exit_code, 3) << result.err;
+        EXPECT_EQ(result.out, "ready\ngot it\n");
+    }
+}
+
 TEST_F(Cli, AnInvalidConfigExits125WithOneLineNamingTheFileAndPointer) {
     const auto config = write("bad.json", R"({"limits": {"wall_time_ms": -1}})");
     const auto result = run_resin({"--config", config, "/bin/true"});

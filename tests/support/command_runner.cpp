@@ -31,7 +31,7 @@ std::pair<UniqueFd, UniqueFd> make_pipe() {
 
 // Reads both pipes to end-of-file, or until the deadline.
 bool drain(UniqueFd& out, UniqueFd& err, CommandResult& result,
-           std::chrono::steady_clock::time_point deadline) {
+           std::chrono::steady_clock::time_point deadline, const std::function<void()>& on_stdout) {
     const std::array<UniqueFd*, 2> pipes{&out, &err};
     const std::array<std::string*, 2> texts{&result.out, &result.err};
     std::array<char, 65536> buffer;
@@ -53,6 +53,9 @@ bool drain(UniqueFd& out, UniqueFd& err, CommandResult& result,
             const ssize_t n = ::read(fds[i].fd, buffer.data(), buffer.size());
             if (n > 0) {
                 texts[i]->append(buffer.data(), static_cast<std::size_t>(n));
+                if (i == 0 && on_stdout) {
+                    on_stdout();
+                }
             } else if (!(n < 0 && errno == EINTR)) {
                 pipes[i]->reset();
             }
@@ -63,7 +66,8 @@ bool drain(UniqueFd& out, UniqueFd& err, CommandResult& result,
 
 }  // namespace
 
-CommandResult run_resin(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+CommandResult run_resin(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
+                        const StdoutWatcher& watch_stdout) {
     auto [out_read, out_write] = make_pipe();
     auto [err_read, err_write] = make_pipe();
     posix_spawn_file_actions_t actions;
@@ -97,8 +101,12 @@ CommandResult run_resin(const std::vector<std::string>& args, std::chrono::milli
     err_write.reset();
 
     CommandResult result;
+    std::function<void()> on_stdout;
+    if (watch_stdout) {
+        on_stdout = [&] { watch_stdout(pid, result.out); };
+    }
     const bool finished =
-        drain(out_read, err_read, result, std::chrono::steady_clock::now() + timeout);
+        drain(out_read, err_read, result, std::chrono::steady_clock::now() + timeout, on_stdout);
     if (!finished) {
         ::kill(pid, SIGKILL);
     }

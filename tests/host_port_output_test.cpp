@@ -1,11 +1,20 @@
 // The output path: stdout and stderr kept apart, nothing lost, and never more sent (or read) than
 // the client granted.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 
 #include "support/port_expect.hpp"
 #include "support/processes.hpp"
+#include "support/temp_dir.hpp"
+
+extern char** environ;
 
 namespace resin::test {
 namespace {
@@ -118,6 +127,71 @@ TEST(PortOutput, ResinsMemoryDoesNotGrowWithTheOutputItMoves) {
         << "resin's peak RSS grew from " << *baseline << " to " << *peak << " bytes";
     client.send(proto::CloseStdin{4});
     EXPECT_EQ(expect_packet<proto::ExitStatus>(client).reason, proto::ExitReason::exited);
+}
+
+// splice(2) refuses a file opened with O_APPEND: resin must fall back to copying, frames intact.
+TEST(PortOutput, APortThatCannotTakeSpliceGetsTheSameFramesByCopy) {
+    TempDir dir;
+    const std::string output_path = (dir.path() / "port-output").string();
+    // Numbered above 4, so the dup2s to 3 and 4 cannot overwrite one another.
+    auto above_4 = [](int fd) {
+        const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 10);
+        ::close(fd);
+        return moved;
+    };
+    const int output =
+        above_4(::open(output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    ASSERT_GE(output, 0);
+    int requests[2];
+    ASSERT_EQ(::pipe2(requests, O_CLOEXEC), 0);
+    requests[0] = above_4(requests[0]);
+    requests[1] = above_4(requests[1]);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, requests[0], 3);
+    posix_spawn_file_actions_adddup2(&actions, output, 4);
+    char resin[] = RESIN_BINARY;
+    char port[] = "--port";
+    char* argv[] = {resin, port, nullptr};
+    pid_t pid = -1;
+    ASSERT_EQ(::posix_spawn(&pid, RESIN_BINARY, &actions, nullptr, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(requests[0]);
+    ::close(output);
+
+    const std::uint64_t total = 3 * kMiB + 12345;
+    std::vector<std::uint8_t> frames;
+    for (const proto::Packet& packet : std::vector<proto::Packet>{
+             proto::Hello{1, proto::kProtocolVersion}, proto::GrantCredit{2, 0xFFFFFFFF},
+             proto::StartProcess{
+                 3, "head", {"-c", std::to_string(total), "/dev/zero"}, runnable_config()}}) {
+        proto::encode_frame(packet, frames);
+    }
+    ASSERT_EQ(::write(requests[1], frames.data(), frames.size()),
+              static_cast<ssize_t>(frames.size()));
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);  // resin exits after ExitStatus
+    ::close(requests[1]);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    std::ifstream in(output_path, std::ios::binary);
+    const std::vector<std::uint8_t> written{std::istreambuf_iterator<char>(in), {}};
+    proto::FrameReader reader;
+    reader.feed(written);
+    std::uint64_t received = 0;
+    std::optional<proto::Packet> last;
+    while (auto next = reader.next()) {
+        ASSERT_TRUE(std::holds_alternative<std::vector<std::uint8_t>>(*next));
+        auto decoded = proto::decode_packet(std::get<std::vector<std::uint8_t>>(*next));
+        ASSERT_TRUE(std::holds_alternative<proto::Packet>(decoded));
+        last = std::get<proto::Packet>(std::move(decoded));
+        if (const auto* data = std::get_if<proto::DataOut>(&*last)) {
+            received += data->data.size();
+        }
+    }
+    EXPECT_EQ(reader.buffered(), 0u);
+    EXPECT_EQ(received, total);
+    ASSERT_TRUE(last && std::holds_alternative<proto::ExitStatus>(*last));
 }
 
 }  // namespace

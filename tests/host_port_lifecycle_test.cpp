@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 
 #include "support/port_expect.hpp"
 #include "support/processes.hpp"
@@ -14,6 +15,12 @@ namespace resin::test {
 namespace {
 
 using std::chrono::milliseconds;
+
+std::map<std::string, std::string> features_of_this_host() {
+    PortClient client;
+    const auto reply = handshake(client);
+    return {reply.features.begin(), reply.features.end()};
+}
 
 struct Started {
     pid_t pid;
@@ -90,6 +97,32 @@ TEST(PortLifecycle, TheWallTimeLimitEndsTheProcess) {
     EXPECT_EQ(exit.reason, proto::ExitReason::wall_time_limit);
     EXPECT_EQ(exit.signal, SIGKILL);
     EXPECT_GE(exit.wall_us, 200000u);
+}
+
+TEST(PortLifecycle, TheCpuTimeLimitEndsABusyProcess) {
+    PortClient client;
+    handshake(client);
+    start_process(client, 3, "/bin/sh", {"-c", "while :; do :; done"},
+                  runnable_config({.cpu_time_ms = 300}));
+    const auto exit = expect_packet<proto::ExitStatus>(client);
+    EXPECT_EQ(exit.reason, proto::ExitReason::cpu_time_limit);
+    // rusage counts in scheduler ticks, coarser than the cgroup resin polls.
+    EXPECT_GE(exit.cpu_user_us + exit.cpu_system_us, 200000u);
+}
+
+TEST(PortLifecycle, TheMemoryLimitEndsTheWholeTree) {
+    if (!features_of_this_host().at("limits.memory_bytes").starts_with("cgroup")) {
+        GTEST_SKIP() << "no memory cgroup: the limit is a per-process RLIMIT_AS here";
+    }
+    PortClient client;
+    handshake(client);
+    // A subshell holds 200 MB of command substitution; the OOM killer ends it, and the command
+    // itself would carry on if resin did not end the rest of the tree.
+    start_process(client, 3, "/bin/sh",
+                  {"-c", "(x=$(head -c 200000000 /dev/zero | tr '\\0' a)); exec sleep 1000"},
+                  runnable_config({.memory_bytes = 32 * 1024 * 1024}));
+    const auto exit = expect_packet<proto::ExitStatus>(client);
+    EXPECT_EQ(exit.reason, proto::ExitReason::memory_limit) << exit.detail;
 }
 
 // The grandchild leaves the command's session and process group and is re-parented: only killing

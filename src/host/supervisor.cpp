@@ -8,7 +8,9 @@ Supervisor::Supervisor(boost::asio::io_context& io, sandbox::Sandbox& sandbox,
                        const sandbox::Limits& limits, ExitHandler on_exit)
     : sandbox_(sandbox),
       exit_watch_(io, sandbox.exit_fd()),
+      oom_watch_(io),
       wall_timer_(io),
+      cpu_timer_(io),
       stop_timer_(io),
       on_exit_(std::move(on_exit)) {
     exit_watch_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
@@ -25,10 +27,18 @@ Supervisor::Supervisor(boost::asio::io_context& io, sandbox::Sandbox& sandbox,
             }
         });
     }
+    if (sandbox.oom_event_fd() >= 0) {
+        oom_watch_.assign(sandbox.oom_event_fd());
+        watch_oom_events();
+    }
+    check_cpu_time_after(sandbox_.check_cpu_time());
 }
 
 Supervisor::~Supervisor() {
     (void)exit_watch_.release();
+    if (oom_watch_.is_open()) {
+        (void)oom_watch_.release();
+    }
 }
 
 void Supervisor::signal(int sig) {
@@ -61,10 +71,38 @@ void Supervisor::terminate(sandbox::EndCause cause) {
     }
 }
 
+void Supervisor::watch_oom_events() {
+    oom_watch_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                          [this](const boost::system::error_code& error) {
+                              if (!error && !ended_) {
+                                  sandbox_.on_oom_event();
+                                  watch_oom_events();
+                              }
+                          });
+}
+
+// The sandbox says when its tree could have spent the rest of its CPU time; nullopt: nothing to
+// watch (no limit, or it has ended the tree).
+void Supervisor::check_cpu_time_after(std::optional<std::chrono::microseconds> delay) {
+    if (!delay) {
+        return;
+    }
+    cpu_timer_.expires_after(*delay);
+    cpu_timer_.async_wait([this](const boost::system::error_code& error) {
+        if (!error && !ended_) {
+            check_cpu_time_after(sandbox_.check_cpu_time());
+        }
+    });
+}
+
 void Supervisor::on_exit_fd_readable() {
     ended_ = true;
     wall_timer_.cancel();
+    cpu_timer_.cancel();
     stop_timer_.cancel();
+    if (oom_watch_.is_open()) {
+        oom_watch_.cancel();
+    }
     on_exit_(sandbox_.reap());
 }
 

@@ -1,4 +1,5 @@
-// Watches one running sandbox: its exit (the pidfd, never SIGCHLD), the wall-time limit, and a
+// Watches one running sandbox: its exit (the pidfd, never SIGCHLD), the limits resin enforces from
+// its event loop (wall time, CPU time polled from the cgroup, a cgroup v1 OOM event), and a
 // client's stop (SIGTERM, then the whole tree killed after a grace period). Shared by port and CLI
 // mode.
 #pragma once
@@ -35,11 +36,16 @@ class Supervisor {
 
   private:
     void on_exit_fd_readable();
+    void watch_oom_events();
+    void check_cpu_time_after(std::optional<std::chrono::microseconds> delay);
 
     sandbox::Sandbox& sandbox_;
     // Borrows the sandbox's pidfd: released, not closed, on destruction.
     boost::asio::posix::stream_descriptor exit_watch_;
+    // Borrows the sandbox's OOM eventfd, when it has one.
+    boost::asio::posix::stream_descriptor oom_watch_;
     boost::asio::steady_timer wall_timer_;
+    boost::asio::steady_timer cpu_timer_;
     boost::asio::steady_timer stop_timer_;
     bool stop_pending_ = false;
     bool ended_ = false;

@@ -17,8 +17,12 @@ std::string runnable_config(const ConfigExtras& extras) {
         }
         config["filesystem"]["mounts"] = mounts;
     }
-    if (extras.wall_time_ms) {
-        config["limits"]["wall_time_ms"] = *extras.wall_time_ms;
+    for (const auto& [key, limit] : {std::pair{"wall_time_ms", extras.wall_time_ms},
+                                     std::pair{"cpu_time_ms", extras.cpu_time_ms},
+                                     std::pair{"memory_bytes", extras.memory_bytes}}) {
+        if (limit) {
+            config["limits"][key] = *limit;
+        }
     }
     return config.dump();
 }

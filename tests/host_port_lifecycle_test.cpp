@@ -116,12 +116,14 @@ TEST(PortLifecycle, TheMemoryLimitEndsTheWholeTree) {
     }
     PortClient client;
     handshake(client);
+    // Credit: the shell may say on stderr what was killed, and ExitStatus waits for that.
+    client.send(proto::GrantCredit{2, 0xFFFFFFFF});
     // A subshell holds 200 MB of command substitution; the OOM killer ends it, and the command
     // itself would carry on if resin did not end the rest of the tree.
     start_process(client, 3, "/bin/sh",
                   {"-c", "(x=$(head -c 200000000 /dev/zero | tr '\\0' a)); exec sleep 1000"},
                   runnable_config({.memory_bytes = 32 * 1024 * 1024}));
-    const auto exit = expect_packet<proto::ExitStatus>(client);
+    const auto exit = collect_until_exit(client, 3).exit;
     EXPECT_EQ(exit.reason, proto::ExitReason::memory_limit) << exit.detail;
 }
 

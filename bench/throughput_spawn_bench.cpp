@@ -281,7 +281,7 @@ double median_of(const std::vector<SpawnPhases>& runs, double (*field)(const Spa
 int main(int argc, char** argv) {
     const int throughput_runs = argc > 1 ? std::atoi(argv[1]) : 7;
     const int spawn_runs = argc > 2 ? std::atoi(argv[2]) : 300;
-    const std::string config = test::runnable_config();
+    const std::string config = test::default_profile_json();
     const double gib = static_cast<double>(kBytes) / (1024.0 * 1024 * 1024);
 
     if (throughput_runs > 0) {

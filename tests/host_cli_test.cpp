@@ -17,10 +17,12 @@ namespace {
 class Cli : public testing::Test {
   protected:
     std::string config_file(const ConfigExtras& extras = {}) {
-        return dir_.write_file("config.json", runnable_config(extras));
+        write_file(dir_ / "config.json", default_profile_json(extras));
+        return dir_ / "config.json";
     }
     std::string write(const std::string& name, const std::string& contents) {
-        return dir_.write_file(name, contents);
+        write_file(dir_ / name, contents);
+        return dir_ / name;
     }
     TempDir dir_;
 };
@@ -118,7 +120,7 @@ TEST_F(Cli, UsageErrorsExit125WithOneLine) {
 }
 
 TEST_F(Cli, TheWallTimeLimitEndsTheCommand) {
-    const auto report = dir_.path() / "report.json";
+    const auto report = dir_ / "report.json";
     const auto result = run_resin(
         {"--config", config_file({.wall_time_ms = 200}), "--report", report, "sleep", "1000"});
     EXPECT_EQ(result.exit_code, 128 + SIGKILL);
@@ -127,7 +129,7 @@ TEST_F(Cli, TheWallTimeLimitEndsTheCommand) {
 }
 
 TEST_F(Cli, ReportWritesHowTheCommandEndedAsJson) {
-    const auto report = dir_.path() / "report.json";
+    const auto report = dir_ / "report.json";
     const auto result =
         run_resin({"--config", config_file(), "--report", report, "/bin/sh", "-c", "exit 3"});
     EXPECT_EQ(result.exit_code, 3);
@@ -155,10 +157,10 @@ TEST_F(Cli, ReportDashWritesTheJsonToStderr) {
 }
 
 TEST_F(Cli, AnUnwritableReportPathFailsBeforeTheCommandRuns) {
-    const auto marker = dir_.path() / "ran";
+    const auto marker = dir_ / "ran";
     const auto result =
         run_resin({"--config", config_file({.mounts = {dir_.path()}}), "--report",
-                   "/no/such/dir/report.json", "/bin/sh", "-c", "echo > " + marker.string()});
+                   "/no/such/dir/report.json", "/bin/sh", "-c", "echo > " + marker});
     EXPECT_EQ(result.exit_code, 125);
     expect_one_failure_line(result);
     EXPECT_FALSE(std::filesystem::exists(marker));

@@ -4,8 +4,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "support/host_processes.hpp"
 #include "support/port_expect.hpp"
-#include "support/processes.hpp"
 #include "support/temp_dir.hpp"
 
 namespace resin::test {
@@ -71,7 +71,8 @@ TEST(PortErrors, AnOversizedFrameLengthIsFatalAndKillsTheProcess) {
     const auto error = expect_error(client, 0, proto::ErrorCode::packet_too_large);
     EXPECT_TRUE(error.fatal);
     expect_resin_exits_after_fatal_report(client);
-    EXPECT_TRUE(wait_until_gone(static_cast<pid_t>(started.os_pid), std::chrono::seconds(10)));
+    EXPECT_TRUE(wait_until_gone({static_cast<pid_t>(started.os_pid)},
+                                Clock::now() + std::chrono::seconds(10)));
 }
 
 TEST(PortErrors, AZeroFrameLengthIsFatal) {
@@ -100,7 +101,7 @@ TEST(PortErrors, ASecondStartProcessWhileRunningIsUnexpected) {
     PortClient client;
     handshake(client);
     start_process(client, 2, "sleep", {"1000"});
-    client.send(proto::StartProcess{3, "/bin/true", {}, runnable_config()});
+    client.send(proto::StartProcess{3, "/bin/true", {}, default_profile_json()});
     EXPECT_FALSE(expect_error(client, 3, proto::ErrorCode::unexpected_packet).fatal);
     client.send(proto::KillProcess{4, SIGKILL});
     const auto exit = expect_packet<proto::ExitStatus>(client);
@@ -111,17 +112,18 @@ TEST(PortErrors, ASecondStartProcessWhileRunningIsUnexpected) {
 TEST(PortErrors, AMissingExecutableIsReportedAndTheClientMayTryAgain) {
     PortClient client;
     handshake(client);
-    client.send(proto::StartProcess{2, "/no/such/command", {}, runnable_config()});
+    client.send(proto::StartProcess{2, "/no/such/command", {}, default_profile_json()});
     EXPECT_FALSE(expect_error(client, 2, proto::ErrorCode::executable_not_found).fatal);
     expect_a_process_still_runs(client, 3);
 }
 
 TEST(PortErrors, ANonExecutableFileIsPermissionDenied) {
     TempDir dir;
-    const auto script = dir.write_file("script", "#!/bin/sh\necho hi\n");
+    const auto script = dir / "script";
+    write_file(script, "#!/bin/sh\necho hi\n");
     PortClient client;
     handshake(client);
-    client.send(proto::StartProcess{2, script, {}, runnable_config({.mounts = {dir.path()}})});
+    client.send(proto::StartProcess{2, script, {}, default_profile_json({.mounts = {dir.path()}})});
     expect_error(client, 2, proto::ErrorCode::permission_denied);
 }
 
@@ -144,9 +146,11 @@ TEST(PortErrors, AnUnknownProfileToExtendIsAnInvalidConfigAtExtends) {
 TEST(PortErrors, ANulByteInAnArgumentIsAnInvalidRequest) {
     PortClient client;
     handshake(client);
-    client.send(proto::StartProcess{2, "/bin/echo", {std::string("a\0b", 3)}, runnable_config()});
+    client.send(
+        proto::StartProcess{2, "/bin/echo", {std::string("a\0b", 3)}, default_profile_json()});
     expect_error(client, 2, proto::ErrorCode::invalid_request);
-    client.send(proto::StartProcess{3, std::string("/bin/echo\0x", 11), {}, runnable_config()});
+    client.send(
+        proto::StartProcess{3, std::string("/bin/echo\0x", 11), {}, default_profile_json()});
     expect_error(client, 3, proto::ErrorCode::invalid_request);
     expect_a_process_still_runs(client, 4);
 }

@@ -5,11 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <map>
 
+#include "support/host_processes.hpp"
 #include "support/port_expect.hpp"
-#include "support/processes.hpp"
+#include "support/temp_dir.hpp"
 
 namespace resin::test {
 namespace {
@@ -92,7 +92,7 @@ TEST(PortLifecycle, StopEndsAtTermWhenTheProcessHeedsIt) {
 TEST(PortLifecycle, TheWallTimeLimitEndsTheProcess) {
     PortClient client;
     handshake(client);
-    start_process(client, 3, "sleep", {"1000"}, runnable_config({.wall_time_ms = 200}));
+    start_process(client, 3, "sleep", {"1000"}, default_profile_json({.wall_time_ms = 200}));
     const auto exit = expect_packet<proto::ExitStatus>(client);
     EXPECT_EQ(exit.reason, proto::ExitReason::wall_time_limit);
     EXPECT_EQ(exit.signal, SIGKILL);
@@ -103,7 +103,7 @@ TEST(PortLifecycle, TheCpuTimeLimitEndsABusyProcess) {
     PortClient client;
     handshake(client);
     start_process(client, 3, "/bin/sh", {"-c", "while :; do :; done"},
-                  runnable_config({.cpu_time_ms = 300}));
+                  default_profile_json({.cpu_time_ms = 300}));
     const auto exit = expect_packet<proto::ExitStatus>(client);
     EXPECT_EQ(exit.reason, proto::ExitReason::cpu_time_limit);
     // rusage counts in scheduler ticks, coarser than the cgroup resin polls.
@@ -122,7 +122,7 @@ TEST(PortLifecycle, TheMemoryLimitEndsTheWholeTree) {
     // itself would carry on if resin did not end the rest of the tree.
     start_process(client, 3, "/bin/sh",
                   {"-c", "(x=$(head -c 200000000 /dev/zero | tr '\\0' a)); exec sleep 1000"},
-                  runnable_config({.memory_bytes = 32 * 1024 * 1024}));
+                  default_profile_json({.memory_bytes = 32 * 1024 * 1024}));
     const auto exit = collect_until_exit(client, 3).exit;
     EXPECT_EQ(exit.reason, proto::ExitReason::memory_limit) << exit.detail;
 }
@@ -130,27 +130,23 @@ TEST(PortLifecycle, TheMemoryLimitEndsTheWholeTree) {
 // The grandchild leaves the command's session and process group and is re-parented: only killing
 // the whole sandbox reaches it.
 TEST(PortLifecycle, ClosingThePortKillsADetachedDoubleForkedGrandchild) {
-    const std::string marker = "9" + std::to_string(::getpid()) + ".5";  // a unique sleep time
+    const std::string marker = unique_token() + ".5";  // a sleep time no other process uses
     PortClient client;
     const auto command =
         start_and_read_line(client, "setsid sh -c 'sleep " + marker +
                                         " </dev/null >/dev/null 2>&1 & echo $!'; exec sleep 1000");
-    const auto grandchild = find_process_with_argument(marker, milliseconds(10000));
-    ASSERT_TRUE(grandchild) << "no process runs `sleep " << marker << "`";
-    std::ifstream status("/proc/" + std::to_string(*grandchild) + "/status");
-    std::string field;
-    std::string namespace_pids;
-    while (std::getline(status, field)) {
-        if (field.starts_with("NSpid:")) {
-            namespace_pids = field;
-        }
-    }
+    const auto found = wait_for_processes({"sleep", marker}, 1, Clock::now() + milliseconds(10000));
+    ASSERT_EQ(found.size(), 1u) << "no process runs `sleep " << marker << "`";
+    const pid_t grandchild = found.front();
+    const std::string status = read_file("/proc/" + std::to_string(grandchild) + "/status");
+    const auto nspid = status.find("NSpid:");
+    ASSERT_NE(nspid, std::string::npos) << "the grandchild is gone already";
+    const std::string namespace_pids = status.substr(nspid, status.find('\n', nspid) - nspid);
     EXPECT_TRUE(namespace_pids.ends_with("\t" + command.first_line))
         << "the command printed " << command.first_line << ", the grandchild is " << namespace_pids;
 
     client.close_port();
-    EXPECT_TRUE(wait_until_gone(*grandchild, milliseconds(10000)));
-    EXPECT_TRUE(wait_until_gone(command.pid, milliseconds(10000)));
+    EXPECT_TRUE(wait_until_gone({grandchild, command.pid}, Clock::now() + milliseconds(10000)));
     const auto resin_status = client.wait_exit();
     ASSERT_TRUE(resin_status);
     EXPECT_TRUE(WIFEXITED(*resin_status) && WEXITSTATUS(*resin_status) == 0);
@@ -164,7 +160,7 @@ TEST(PortLifecycle, SigtermToResinEndsTheSandboxAndResin) {
     ASSERT_TRUE(status);
     EXPECT_TRUE(WIFEXITED(*status));
     EXPECT_EQ(WEXITSTATUS(*status), 128 + SIGTERM);
-    EXPECT_TRUE(wait_until_gone(command.pid, milliseconds(10000)));
+    EXPECT_TRUE(wait_until_gone({command.pid}, Clock::now() + milliseconds(10000)));
 }
 
 TEST(PortLifecycle, SigintToResinIsIgnored) {

@@ -10,8 +10,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "support/host_processes.hpp"
 #include "support/port_expect.hpp"
-#include "support/processes.hpp"
 #include "support/temp_dir.hpp"
 
 extern char** environ;
@@ -115,16 +115,15 @@ TEST(PortOutput, ResinsMemoryDoesNotGrowWithTheOutputItMoves) {
     // `read` keeps the command (and so resin) alive after the output, until CloseStdin.
     start_process(client, 3, "/bin/sh",
                   {"-c", "head -c " + std::to_string(total) + " /dev/zero; read line"});
-    const auto baseline = peak_rss_bytes(client.pid());
-    ASSERT_TRUE(baseline);
+    const std::uint64_t baseline = peak_rss_bytes(client.pid());
+    ASSERT_GT(baseline, 0u);
     std::uint64_t received = 0;
     while (received < total && !testing::Test::HasFailure()) {
         received += expect_packet<proto::DataOut>(client).data.size();
     }
-    const auto peak = peak_rss_bytes(client.pid());
-    ASSERT_TRUE(peak);
-    EXPECT_LT(*peak - *baseline, 8 * kMiB)
-        << "resin's peak RSS grew from " << *baseline << " to " << *peak << " bytes";
+    const std::uint64_t peak = peak_rss_bytes(client.pid());
+    EXPECT_LT(peak - baseline, 8 * kMiB)
+        << "resin's peak RSS grew from " << baseline << " to " << peak << " bytes";
     client.send(proto::CloseStdin{4});
     EXPECT_EQ(expect_packet<proto::ExitStatus>(client).reason, proto::ExitReason::exited);
 }
@@ -132,7 +131,7 @@ TEST(PortOutput, ResinsMemoryDoesNotGrowWithTheOutputItMoves) {
 // splice(2) refuses a file opened with O_APPEND: resin must fall back to copying, frames intact.
 TEST(PortOutput, APortThatCannotTakeSpliceGetsTheSameFramesByCopy) {
     TempDir dir;
-    const std::string output_path = (dir.path() / "port-output").string();
+    const std::string output_path = dir / "port-output";
     // Numbered above 4, so the dup2s to 3 and 4 cannot overwrite one another.
     auto above_4 = [](int fd) {
         const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 10);
@@ -164,7 +163,7 @@ TEST(PortOutput, APortThatCannotTakeSpliceGetsTheSameFramesByCopy) {
     for (const proto::Packet& packet : std::vector<proto::Packet>{
              proto::Hello{1, proto::kProtocolVersion}, proto::GrantCredit{2, 0xFFFFFFFF},
              proto::StartProcess{
-                 3, "head", {"-c", std::to_string(total), "/dev/zero"}, runnable_config()}}) {
+                 3, "head", {"-c", std::to_string(total), "/dev/zero"}, default_profile_json()}}) {
         proto::encode_frame(packet, frames);
     }
     ASSERT_EQ(::write(requests[1], frames.data(), frames.size()),

@@ -4,7 +4,7 @@
 
 namespace resin::test {
 
-std::string runnable_config(const ConfigExtras& extras) {
+std::string default_profile_json(const ConfigExtras& extras) {
     nlohmann::json config = {{"extends", "default"}};
     if (!extras.mounts.empty()) {
         // A merge patch replaces the profile's whole list: name the system directories again.

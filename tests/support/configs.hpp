@@ -17,6 +17,6 @@ struct ConfigExtras {
 
 // The host's /usr, /bin, /lib and /lib64 read-only, and no syscall filter (the seccomp layer has
 // not landed, and a config asking for one is refused rather than run unfiltered).
-std::string runnable_config(const ConfigExtras& extras = {});
+std::string default_profile_json(const ConfigExtras& extras = {});
 
 }  // namespace resin::test

@@ -40,7 +40,7 @@ proto::HelloReply handshake(PortClient& client, std::uint32_t request_id = 1);
 proto::ProcessStarted start_process(PortClient& client, std::uint32_t request_id,
                                     const std::string& executable,
                                     const std::vector<std::string>& args,
-                                    const std::string& config = runnable_config());
+                                    const std::string& config = default_profile_json());
 
 struct ProcessOutput {
     std::string out;
@@ -55,6 +55,6 @@ ProcessOutput collect_until_exit(PortClient& client, std::uint32_t request_id);
 // Handshake, unlimited credit, start, and collect everything until ExitStatus.
 ProcessOutput run_to_exit(PortClient& client, const std::string& executable,
                           const std::vector<std::string>& args,
-                          const std::string& config = runnable_config());
+                          const std::string& config = default_profile_json());
 
 }  // namespace resin::test

@@ -2,7 +2,6 @@
 // the client granted.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,9 +11,8 @@
 
 #include "support/host_processes.hpp"
 #include "support/port_expect.hpp"
+#include "support/spawn_resin.hpp"
 #include "support/temp_dir.hpp"
-
-extern char** environ;
 
 namespace resin::test {
 namespace {
@@ -132,31 +130,13 @@ TEST(PortOutput, ResinsMemoryDoesNotGrowWithTheOutputItMoves) {
 TEST(PortOutput, APortThatCannotTakeSpliceGetsTheSameFramesByCopy) {
     TempDir dir;
     const std::string output_path = dir / "port-output";
-    // Numbered above 4, so the dup2s to 3 and 4 cannot overwrite one another.
-    auto above_4 = [](int fd) {
-        const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 10);
-        ::close(fd);
-        return moved;
-    };
-    const int output =
-        above_4(::open(output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-    ASSERT_GE(output, 0);
-    int requests[2];
-    ASSERT_EQ(::pipe2(requests, O_CLOEXEC), 0);
-    requests[0] = above_4(requests[0]);
-    requests[1] = above_4(requests[1]);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, requests[0], 3);
-    posix_spawn_file_actions_adddup2(&actions, output, 4);
-    char resin[] = RESIN_BINARY;
-    char port[] = "--port";
-    char* argv[] = {resin, port, nullptr};
-    pid_t pid = -1;
-    ASSERT_EQ(::posix_spawn(&pid, RESIN_BINARY, &actions, nullptr, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(requests[0]);
-    ::close(output);
+    sandbox::UniqueFd output(
+        ::open(output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    ASSERT_TRUE(output);
+    auto [resin_in, requests] = high_pipe();
+    const pid_t pid = spawn_resin({"--port"}, {{resin_in.get(), 3}, {output.get(), 4}});
+    resin_in.reset();
+    output.reset();
 
     const std::uint64_t total = 3 * kMiB + 12345;
     std::vector<std::uint8_t> frames;
@@ -166,11 +146,11 @@ TEST(PortOutput, APortThatCannotTakeSpliceGetsTheSameFramesByCopy) {
                  3, "head", {"-c", std::to_string(total), "/dev/zero"}, default_profile_json()}}) {
         proto::encode_frame(packet, frames);
     }
-    ASSERT_EQ(::write(requests[1], frames.data(), frames.size()),
+    ASSERT_EQ(::write(requests.get(), frames.data(), frames.size()),
               static_cast<ssize_t>(frames.size()));
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);  // resin exits after ExitStatus
-    ::close(requests[1]);
+    requests.reset();
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
     std::ifstream in(output_path, std::ios::binary);

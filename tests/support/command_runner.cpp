@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,21 +12,12 @@
 #include <stdexcept>
 
 #include "sandbox/unique_fd.hpp"
-
-extern char** environ;
+#include "support/spawn_resin.hpp"
 
 namespace resin::test {
 namespace {
 
 using sandbox::UniqueFd;
-
-std::pair<UniqueFd, UniqueFd> make_pipe() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) {
-        throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
-    }
-    return {UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
 
 // Reads both pipes to end-of-file, or until the deadline.
 bool drain(UniqueFd& out, UniqueFd& err, CommandResult& result,
@@ -68,35 +58,11 @@ bool drain(UniqueFd& out, UniqueFd& err, CommandResult& result,
 
 CommandResult run_resin(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
                         const StdoutWatcher& watch_stdout) {
-    auto [out_read, out_write] = make_pipe();
-    auto [err_read, err_write] = make_pipe();
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, out_write.get(), 1);
-    posix_spawn_file_actions_adddup2(&actions, err_write.get(), 2);
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t all;
-    sigfillset(&all);
-    posix_spawnattr_setsigdefault(&attributes, &all);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
-
-    std::vector<std::string> words{RESIN_BINARY};
-    words.insert(words.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& word : words) {
-        argv.push_back(word.data());
-    }
-    argv.push_back(nullptr);
-    pid_t pid = -1;
-    const int error =
-        ::posix_spawn(&pid, RESIN_BINARY, &actions, &attributes, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
-    if (error != 0) {
-        throw std::runtime_error(std::string("posix_spawn resin: ") + std::strerror(error));
-    }
+    auto [out_read, out_write] = high_pipe();
+    auto [err_read, err_write] = high_pipe();
+    UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    const pid_t pid =
+        spawn_resin(args, {{null.get(), 0}, {out_write.get(), 1}, {err_write.get(), 2}});
     out_write.reset();
     err_write.reset();
 

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,27 +12,12 @@
 #include <stdexcept>
 
 #include "proto/codec.hpp"
-
-extern char** environ;
+#include "support/spawn_resin.hpp"
 
 namespace resin::test {
 namespace {
 
 constexpr std::size_t kReadSize = 1024 * 1024;
-
-// A pipe whose ends are close-on-exec and numbered above fd 4, so they never collide with the 3
-// and 4 they are dup2'd to in the child.
-std::pair<sandbox::UniqueFd, sandbox::UniqueFd> high_pipe() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) {
-        throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
-    }
-    sandbox::UniqueFd read(::fcntl(fds[0], F_DUPFD_CLOEXEC, 10));
-    sandbox::UniqueFd write(::fcntl(fds[1], F_DUPFD_CLOEXEC, 10));
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return {std::move(read), std::move(write)};
-}
 
 int remaining_ms(std::chrono::steady_clock::time_point deadline) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -43,30 +27,10 @@ int remaining_ms(std::chrono::steady_clock::time_point deadline) {
 
 }  // namespace
 
-PortClient::PortClient(const std::string& resin_binary) : buffer_(kReadSize) {
+PortClient::PortClient() : buffer_(kReadSize) {
     auto [resin_in, to_resin] = high_pipe();
     auto [from_resin, resin_out] = high_pipe();
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, resin_in.get(), 3);
-    posix_spawn_file_actions_adddup2(&actions, resin_out.get(), 4);
-    // Default dispositions, as a port's program gets them, whatever this test process ignores.
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t all;
-    sigfillset(&all);
-    posix_spawnattr_setsigdefault(&attributes, &all);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
-    std::string arg0 = resin_binary;
-    std::string port_flag = "--port";
-    char* argv[] = {arg0.data(), port_flag.data(), nullptr};
-    const int error =
-        ::posix_spawn(&pid_, resin_binary.c_str(), &actions, &attributes, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
-    if (error != 0) {
-        throw std::runtime_error("posix_spawn " + resin_binary + ": " + std::strerror(error));
-    }
+    pid_ = spawn_resin({"--port"}, {{resin_in.get(), 3}, {resin_out.get(), 4}});
     pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
     to_resin_ = std::move(to_resin);
     from_resin_ = std::move(from_resin);

@@ -22,8 +22,8 @@ inline constexpr std::chrono::milliseconds kReplyTimeout{30000};
 
 class PortClient {
   public:
-    // Spawns `resin --port`. `resin_binary` defaults to the one under test.
-    explicit PortClient(const std::string& resin_binary = RESIN_BINARY);
+    // Spawns `resin --port`.
+    PortClient();
     PortClient(const PortClient&) = delete;
     PortClient& operator=(const PortClient&) = delete;
     // Closes the port and reaps resin (killing it if it does not exit on its own).

@@ -130,8 +130,8 @@ TEST(PortOutput, ResinsMemoryDoesNotGrowWithTheOutputItMoves) {
 TEST(PortOutput, APortThatCannotTakeSpliceGetsTheSameFramesByCopy) {
     TempDir dir;
     const std::string output_path = dir / "port-output";
-    sandbox::UniqueFd output(
-        ::open(output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    sandbox::UniqueFd output = high_fd(sandbox::UniqueFd(
+        ::open(output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)));
     ASSERT_TRUE(output);
     auto [resin_in, requests] = high_pipe();
     const pid_t pid = spawn_resin({"--port"}, {{resin_in.get(), 3}, {output.get(), 4}});

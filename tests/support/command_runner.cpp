@@ -60,7 +60,7 @@ CommandResult run_resin(const std::vector<std::string>& args, std::chrono::milli
                         const StdoutWatcher& watch_stdout) {
     auto [out_read, out_write] = high_pipe();
     auto [err_read, err_write] = high_pipe();
-    UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    UniqueFd null = high_fd(UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
     const pid_t pid =
         spawn_resin(args, {{null.get(), 0}, {out_write.get(), 1}, {err_write.get(), 2}});
     out_write.reset();

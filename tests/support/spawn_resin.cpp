@@ -13,16 +13,16 @@ extern char** environ;
 
 namespace resin::test {
 
+sandbox::UniqueFd high_fd(sandbox::UniqueFd fd) {
+    return sandbox::UniqueFd(fd ? ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 10) : -1);
+}
+
 std::pair<sandbox::UniqueFd, sandbox::UniqueFd> high_pipe() {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) {
         throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
     }
-    sandbox::UniqueFd read(::fcntl(fds[0], F_DUPFD_CLOEXEC, 10));
-    sandbox::UniqueFd write(::fcntl(fds[1], F_DUPFD_CLOEXEC, 10));
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return {std::move(read), std::move(write)};
+    return {high_fd(sandbox::UniqueFd(fds[0])), high_fd(sandbox::UniqueFd(fds[1]))};
 }
 
 pid_t spawn_resin(const std::vector<std::string>& args, const FdMap& fds) {

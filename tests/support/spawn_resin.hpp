@@ -11,8 +11,9 @@
 
 namespace resin::test {
 
-// A close-on-exec pipe {read, write} whose ends are numbered above 4, so they can be mapped onto
-// any of resin's descriptors 0 to 4.
+// `fd` renumbered above 4 (close-on-exec), so it can be mapped onto any of resin's 0 to 4.
+sandbox::UniqueFd high_fd(sandbox::UniqueFd fd);
+// A close-on-exec pipe {read, write} whose ends are numbered above 4.
 std::pair<sandbox::UniqueFd, sandbox::UniqueFd> high_pipe();
 
 // {a descriptor of this process, the number it gets in resin}. The sources must not be among the

@@ -119,6 +119,13 @@ TEST_F(Cli, UsageErrorsExit125WithOneLine) {
     }
 }
 
+TEST_F(Cli, PortModeWithoutAPortOnFds3And4Exits125WithOneLine) {
+    const auto result = run_resin({"--port"});  // the runner maps fds 0-2 only
+    EXPECT_EQ(result.exit_code, 125);
+    expect_one_failure_line(result);
+    EXPECT_NE(result.err.find("fds 3 and 4"), std::string::npos) << result.err;
+}
+
 TEST_F(Cli, TheWallTimeLimitEndsTheCommand) {
     const auto report = dir_ / "report.json";
     const auto result = run_resin(

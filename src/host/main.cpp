@@ -90,11 +90,14 @@ int main(int argc, char** argv) {
     app.prefix_command();
     Arguments args;
     app.add_flag("--port", args.port, "Speak the port protocol on fds 3 and 4");
-    app.add_option("--config", args.config, "Run COMMAND in the sandbox this profile describes");
+    app.add_option("--config", args.config, "Run COMMAND in the sandbox this profile describes")
+        ->type_name("FILE");
     app.add_option("--report", args.report,
-                   "After the run, write how it ended as JSON to PATH (- for stderr)");
+                   "After the run, write how it ended as JSON to PATH (- for stderr)")
+        ->type_name("PATH");
     app.add_option("--check-config", args.check_config,
-                   "Print the effective config of FILE, or its errors");
+                   "Print the effective config of FILE, or its errors")
+        ->type_name("FILE");
     app.add_flag("--features", args.features, "Print what this host can enforce");
     try {
         app.parse(argc, argv);

@@ -25,6 +25,12 @@ void ignore_forever(boost::asio::signal_set& signals) {
 }  // namespace
 
 int run_port_mode() {
+    // First, before anything opens a descriptor that could take the number 3 or 4.
+    auto port = take_over_port_fds();
+    if (!port) {
+        print_failure(port.error().message);
+        return kExitResinFailure;
+    }
     boost::asio::io_context io(1);
     // SIGINT: a Ctrl-C in iex reaches the port's process group and must not end sandboxes. SIGPIPE:
     // a closed port is an EPIPE to handle, not a death. Caught and dropped rather than set to
@@ -32,12 +38,6 @@ int run_port_mode() {
     boost::asio::signal_set ignored(io, SIGINT, SIGPIPE);
     ignore_forever(ignored);
     boost::asio::signal_set ending(io, SIGTERM, SIGHUP);
-
-    auto port = take_over_port_fds();
-    if (!port) {
-        print_failure(port.error().message);
-        return kExitResinFailure;
-    }
     PortSession session(io, std::move(port).value(), sandbox::probe_host());
     ending.async_wait([&session](const boost::system::error_code& error, int signal) {
         if (!error) {

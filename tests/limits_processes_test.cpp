@@ -31,7 +31,7 @@ void expect_host_can_fork() {
 
 // Runs fork_until_refused(64) and reads its count while its children are all alive.
 std::string fork_as_far_as_allowed(const sandbox::Config& config) {
-    auto launched = launch(config, fork_until_refused(64));
+    auto launched = launch(config, fork_until_refused(64, AfterCount::hold));
     EXPECT_TRUE(launched) << launched.error().message;
     if (!launched) {
         return "";

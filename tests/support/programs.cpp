@@ -69,7 +69,8 @@ while 1 + children < limit:
         os._exit(0)
     children += 1
 print(1 + children, refusal, flush=True)
-os.read(hold_r, 1)
+if sys.argv[2] == "hold":
+    os.read(hold_r, 1)
 )py";
 
 // One listing of /proc is no snapshot: processes come and go while it is read, so it can count more
@@ -116,8 +117,9 @@ Argv hog_threads(unsigned threads) {
             std::to_string(threads)};
 }
 
-Argv fork_until_refused(unsigned limit) {
-    return {kPython, "-c", kForkUntilRefused, std::to_string(limit)};
+Argv fork_until_refused(unsigned limit, AfterCount after) {
+    return {kPython, "-c", kForkUntilRefused, std::to_string(limit),
+            after == AfterCount::hold ? "hold" : "exit"};
 }
 
 Argv stress_ng(const Argv& args) {

@@ -29,8 +29,10 @@ Argv hog_processes(unsigned processes);
 Argv hog_threads(unsigned threads);
 
 // Forks children that stay alive until it has `limit` of them or fork fails; then prints
-// "<processes in its tree, itself included> <errno name or 'none'>" and waits to be killed.
-Argv fork_until_refused(unsigned limit);
+// "<processes in its tree, itself included> <errno name or 'none'>" and waits to be killed (hold)
+// or exits 0, which ends the sandbox and the children with it.
+enum class AfterCount { hold, exit };
+Argv fork_until_refused(unsigned limit, AfterCount after);
 
 // stress-ng (Debian's, from /usr/bin: tests/install-deps.sh installs it) with `args`, its temporary
 // files in the sandbox's /tmp.

@@ -228,8 +228,9 @@ defmodule Lacca do
 
   @doc """
   What lacca knows about a Lacca process: `:status` (`:running`, `:exited` or `:failed`), the
-  command's `:os_pid`, resin's `:resin_os_pid`, `:mode`, `:owner`, and the `:features` resin reported
-  (what this host enforces, by config key).
+  command's `:os_pid`, resin's `:resin_os_pid`, `:mode`, `:owner`, `:pending_output` (bytes received
+  and not yet read, or streamed and not yet acknowledged), and the `:features` resin reported (what
+  this host enforces, by config key).
   """
   @spec info(server()) :: {:ok, map()} | {:error, Error.t()}
   def info(server) do

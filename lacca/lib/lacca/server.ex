@@ -183,7 +183,8 @@ defmodule Lacca.Server do
       resin_os_pid: state.resin_os_pid,
       mode: state.mode,
       features: state.features,
-      owner: state.owner
+      owner: state.owner,
+      pending_output: state.credit.held
     }
 
     {:reply, info, state}
@@ -233,8 +234,9 @@ defmodule Lacca.Server do
     {:stop, :normal, close_port(state)}
   end
 
-  # A linked remote caller exited (a local one is the GenServer's parent and handled by it).
-  def handle_info({:EXIT, _pid, reason}, state), do: {:stop, reason, state}
+  # A linked remote owner exited (a local one is the GenServer's parent, handled by GenServer).
+  def handle_info({:EXIT, _pid, reason}, state),
+    do: {:stop, {:shutdown, {:owner_exited, reason}}, state}
 
   def handle_info(_stale, state), do: {:noreply, state}
 

@@ -261,8 +261,11 @@ defmodule Lacca.Server do
     {:noreply, start_done(state, :ok)}
   end
 
+  # ExitStatus is resin's last word: lacca closes the port, which is what ends a resin that waits
+  # for it. (A resin that exits on its own after ExitStatus races with any packet lacca is writing
+  # then: an Erlang port that meets EPIPE closes at once and drops what it has not read yet.)
   defp handle_packet({:exit_status, id, status}, %{start_id: id} = state) do
-    exited(state, {:ok, Exit.from_status(status, state.os_pid)})
+    exited(close_port(state), {:ok, Exit.from_status(status, state.os_pid)})
   end
 
   defp handle_packet({:hello_reply, _id, version, features}, state) do

@@ -71,6 +71,27 @@ class ProfileLoader : public testing::Test {
     SearchPath search_path() const { return {{dir.path() / "first", dir.path() / "second"}}; }
 };
 
+TEST_F(ProfileLoader, AKeyRepeatedInAnObjectIsRefusedNotSilentlyOverridden) {
+    // Without the check the second "mode" would win and the sandbox would get the host's network.
+    const auto errors = load_errors(load_config_text(
+        R"({"network": {"mode": "none", "mode": "host"}})", kRequest, search_path()));
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].pointer, "/network/mode");
+    expect_contains(errors[0].message, "twice");
+
+    const auto nested = load_errors(load_config_text(
+        R"({"filesystem": {"mounts": [{"path": "/a"}, {"path": "/b", "access": "ro", "access": "rw"}]}})",
+        kRequest, search_path()));
+    ASSERT_EQ(nested.size(), 1u);
+    EXPECT_EQ(nested[0].pointer, "/filesystem/mounts/1/access");
+}
+
+TEST_F(ProfileLoader, TheSameKeyInDifferentObjectsIsFine) {
+    load_ok(load_config_text(R"({"filesystem": {"mounts": [{"path": "/a"}, {"path": "/b"}]},
+                                 "env": {"set": {"path": "x"}}})",
+                             kRequest, search_path()));
+}
+
 TEST_F(ProfileLoader, FileWithoutExtends) {
     const auto file = dir.write("p.json", R"({"limits": {"processes": 4}})");
     const LoadedConfig loaded = load_ok(load_config_file(file, search_path()));

@@ -3,6 +3,7 @@
 // limit".
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -93,5 +94,11 @@ struct Config {
 };
 
 inline constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
+
+// A cleared environment that neither sets nor keeps PATH gets kDefaultPath.
+inline bool needs_default_path(const Env& env) {
+    return env.clear && env.set.count("PATH") == 0 &&
+           std::find(env.keep.begin(), env.keep.end(), "PATH") == env.keep.end();
+}
 
 }  // namespace resin::sandbox

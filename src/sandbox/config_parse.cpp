@@ -286,9 +286,7 @@ Env parse_env(const JsonValue& value) {
         }
     }
     // A kept PATH is resin's own; only a cleared environment without one gets the default.
-    const bool path_given = env.set.contains("PATH") ||
-                            std::find(env.keep.begin(), env.keep.end(), "PATH") != env.keep.end();
-    if (env.clear && !path_given) {
+    if (needs_default_path(env)) {
         env.set.emplace("PATH", kDefaultPath);
     }
     return env;

@@ -44,6 +44,12 @@ std::vector<std::string> build_environment(const Env& env) {
                 put(name, value);
             }
         }
+        // A kept PATH is resin's own, even when resin has none; only an environment that names no
+        // PATH at all gets the default (the parser shows it too, for configs built in code it is
+        // here).
+        if (needs_default_path(env)) {
+            put("PATH", kDefaultPath);
+        }
     } else {
         for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
             const char* equals = std::strchr(*entry, '=');

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <optional>
+#include <set>
 
 #include "sandbox/config_parse.hpp"
 #include "sandbox/json_reader.hpp"
@@ -29,9 +31,76 @@ struct ChainLink {
 };
 using Chain = std::vector<ChainLink>;
 
+// Finds a key repeated within one JSON object: nlohmann::json would keep the last value silently,
+// so a second "mode" could quietly override the first.
+class DuplicateKeyFinder {
+  public:
+    bool operator()(int, Json::parse_event_t event, Json& parsed) {
+        switch (event) {
+            case Json::parse_event_t::object_start:
+            case Json::parse_event_t::array_start:
+                frames_.push_back(
+                    Frame{child_pointer(), event == Json::parse_event_t::array_start, 0, {}, {}});
+                break;
+            case Json::parse_event_t::key: {
+                Frame& frame = frames_.back();
+                frame.key = parsed.get<std::string>();
+                if (!frame.keys.insert(frame.key).second && !duplicate_) {
+                    duplicate_ = frame.pointer + "/" + escape_pointer_token(frame.key);
+                }
+                break;
+            }
+            case Json::parse_event_t::object_end:
+            case Json::parse_event_t::array_end:
+                frames_.pop_back();
+                next_array_item();
+                break;
+            case Json::parse_event_t::value:
+                next_array_item();
+                break;
+        }
+        return true;
+    }
+
+    const std::optional<std::string>& duplicate() const { return duplicate_; }
+
+  private:
+    struct Frame {
+        std::string pointer;
+        bool array = false;
+        std::size_t index = 0;
+        std::set<std::string> keys;
+        std::string key;
+    };
+
+    std::string child_pointer() const {
+        if (frames_.empty()) {
+            return "";
+        }
+        const Frame& frame = frames_.back();
+        return frame.pointer + "/" +
+               (frame.array ? std::to_string(frame.index) : escape_pointer_token(frame.key));
+    }
+
+    void next_array_item() {
+        if (!frames_.empty() && frames_.back().array) {
+            ++frames_.back().index;
+        }
+    }
+
+    std::vector<Frame> frames_;
+    std::optional<std::string> duplicate_;
+};
+
 ParsedDocument parse_json_text(std::string_view text, const std::string& source) {
     try {
-        return Json::parse(text);
+        DuplicateKeyFinder finder;
+        Json document = Json::parse(text, std::ref(finder));
+        if (finder.duplicate()) {
+            return ConfigError{source, *finder.duplicate(),
+                               "this key appears twice in the same object; say it once"};
+        }
+        return document;
     } catch (const Json::parse_error& error) {
         // what() is "[json.exception.parse_error.101] parse error at line 3, column 5: ...".
         std::string_view message = error.what();

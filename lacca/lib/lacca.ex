@@ -268,7 +268,13 @@ defmodule Lacca do
     opts = Keyword.merge(opts, mode: :stream, owner: self())
 
     with {:ok, pid} <- start(executable, args, opts) do
-      Result.collect(pid, stdin, into, stderr)
+      Result.collect(
+        pid,
+        stdin,
+        into,
+        stderr,
+        Keyword.get(opts, :window, Options.default_window())
+      )
     end
   end
 

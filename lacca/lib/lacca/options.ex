@@ -35,6 +35,9 @@ defmodule Lacca.Options do
     :protocol_version
   ]
 
+  @spec default_window() :: pos_integer()
+  def default_window, do: @default_window
+
   @spec validate(keyword()) :: {:ok, t()} | {:error, Error.t()}
   def validate(opts) when is_list(opts) do
     case Keyword.keys(opts) -- @known do

@@ -17,20 +17,31 @@ defmodule Lacca.Result do
   @type t :: %__MODULE__{stdout: Collectable.t(), stderr: binary() | nil, exit: Exit.t()}
 
   @doc false
-  # Runs in the caller of Lacca.run/3, the owner of the streaming Lacca process `pid`.
-  @spec collect(pid(), iodata(), Collectable.t(), :collect | :stdout | :discard) ::
+  # Runs in the caller of Lacca.run/3, the owner of the streaming Lacca process `pid`. Output is
+  # acknowledged in batches of a quarter of the window: one ack per chunk would double the Lacca
+  # process's work for nothing, since it grants credit in such batches anyway.
+  @spec collect(pid(), iodata(), Collectable.t(), :collect | :stdout | :discard, pos_integer()) ::
           {:ok, t()} | {:error, Error.t()}
-  def collect(pid, stdin, into, stderr_mode) do
+  def collect(pid, stdin, into, stderr_mode, window) do
     ref = Process.monitor(pid)
     # A command may exit without reading its stdin, as with System.cmd/3; what it leaves unread is
-    # dropped and the errors that says so (`:no_process`, or `:noproc` once the exit is delivered)
+    # dropped, and the errors that say so (`:no_process`, or `:noproc` once the exit is delivered)
     # are not the run's.
     _ = Lacca.write_stdin(pid, stdin)
     _ = Lacca.close_stdin(pid)
     {acc, into_fun} = Collectable.into(into)
 
+    state = %{
+      acc: acc,
+      into_fun: into_fun,
+      stderr: [],
+      stderr_mode: stderr_mode,
+      unacked: 0,
+      ack_every: max(div(window, 4), 1)
+    }
+
     try do
-      loop(pid, ref, {acc, into_fun}, [], stderr_mode)
+      loop(pid, ref, state)
     catch
       kind, reason ->
         Process.exit(pid, :kill)
@@ -38,37 +49,41 @@ defmodule Lacca.Result do
     end
   end
 
-  defp loop(pid, ref, {acc, into_fun} = out, err, stderr_mode) do
+  defp loop(pid, ref, state) do
     receive do
-      {:lacca, ^pid, {:stdout, data}} ->
-        acc = push(acc, into_fun, data)
-        Lacca.ack(pid, data)
-        loop(pid, ref, {acc, into_fun}, err, stderr_mode)
-
-      {:lacca, ^pid, {:stderr, data}} ->
-        Lacca.ack(pid, data)
-
-        case stderr_mode do
-          :collect -> loop(pid, ref, out, [err | data], stderr_mode)
-          :stdout -> loop(pid, ref, {push(acc, into_fun, data), into_fun}, err, stderr_mode)
-          :discard -> loop(pid, ref, out, err, stderr_mode)
-        end
+      {:lacca, ^pid, {stream, data}} when stream in [:stdout, :stderr] ->
+        state = state |> take(stream, data) |> ack(pid, byte_size(data))
+        loop(pid, ref, state)
 
       {:lacca, ^pid, {:exit, exit}} ->
         Process.demonitor(ref, [:flush])
-        stderr = if stderr_mode == :collect, do: IO.iodata_to_binary(err)
-        {:ok, %__MODULE__{stdout: into_fun.(acc, :done), stderr: stderr, exit: exit}}
+        stderr = if state.stderr_mode == :collect, do: IO.iodata_to_binary(state.stderr)
+        stdout = state.into_fun.(state.acc, :done)
+        {:ok, %__MODULE__{stdout: stdout, stderr: stderr, exit: exit}}
 
       {:lacca, ^pid, {:error, error}} ->
         Process.demonitor(ref, [:flush])
-        into_fun.(acc, :halt)
+        state.into_fun.(state.acc, :halt)
         {:error, error}
 
       {:DOWN, ^ref, :process, ^pid, reason} ->
-        into_fun.(acc, :halt)
+        state.into_fun.(state.acc, :halt)
         {:error, Error.new(:noproc, "the Lacca process exited: #{inspect(reason)}")}
     end
   end
 
-  defp push(acc, into_fun, data), do: into_fun.(acc, {:cont, data})
+  defp take(state, :stdout, data), do: push(state, data)
+  defp take(%{stderr_mode: :stdout} = state, :stderr, data), do: push(state, data)
+  defp take(%{stderr_mode: :discard} = state, :stderr, _data), do: state
+  defp take(state, :stderr, data), do: %{state | stderr: [state.stderr | data]}
+
+  defp push(state, data), do: %{state | acc: state.into_fun.(state.acc, {:cont, data})}
+
+  defp ack(%{unacked: unacked, ack_every: every} = state, pid, bytes)
+       when unacked + bytes >= every do
+    Lacca.ack(pid, unacked + bytes)
+    %{state | unacked: 0}
+  end
+
+  defp ack(state, _pid, bytes), do: %{state | unacked: state.unacked + bytes}
 end

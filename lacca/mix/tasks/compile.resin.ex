@@ -158,7 +158,16 @@ defmodule Mix.Tasks.Compile.Resin do
     binary = Path.join([build_dir, "src", "host", "resin"])
     before = mtime(binary)
     jobs = Integer.to_string(System.schedulers_online())
-    cmake!(["--build", build_dir, "--target", "resin", "--parallel", jobs], "build")
+    build = ["--build", build_dir, "--target", "resin", "--parallel", jobs]
+
+    # The first build takes minutes, so its progress is shown; later ones are quiet unless they fail.
+    if before == nil do
+      Mix.shell().info("Building resin (C++); the first build takes a few minutes")
+      cmake!(build, "build", IO.stream(:stdio, :line))
+    else
+      cmake!(build, "build")
+    end
+
     if mtime(binary) != before, do: Mix.shell().info("Compiled resin (C++)")
     binary
   end
@@ -187,10 +196,13 @@ defmodule Mix.Tasks.Compile.Resin do
     end
   end
 
-  defp cmake!(args, step) do
-    case System.cmd("cmake", args, stderr_to_stdout: true) do
+  defp cmake!(args, step, into \\ "") do
+    case System.cmd("cmake", args, stderr_to_stdout: true, into: into) do
       {_output, 0} ->
         :ok
+
+      {%IO.Stream{}, _status} ->
+        Mix.raise(toolchain_message("cmake could not #{step} it (see its output above)."))
 
       {output, _status} ->
         tail = output |> String.split("\n") |> Enum.take(-40) |> Enum.join("\n")

@@ -147,9 +147,10 @@ defmodule Lacca do
   @doc """
   Writes `data` to the command's stdin.
 
-  resin queues up to 16 MiB for a command that does not read; beyond that a write is refused with
-  `:stdin_overflow`. resin reports such errors asynchronously: an error about an earlier write,
-  `close_stdin/1` or `kill/2` is returned by the next of these calls.
+  After `close_stdin/1` a write returns `{:error, %Lacca.Error{reason: :stdin_closed}}`. resin queues
+  up to 16 MiB for a command that does not read (protocol version 1 has no flow control for stdin);
+  a write beyond that is dropped whole. resin reports this asynchronously, so the error
+  (`:stdin_overflow`) is returned by the next write, and by every write after it: stdin has a hole.
   """
   @spec write_stdin(server(), iodata()) :: :ok | {:error, Error.t()}
   def write_stdin(server, data), do: call(server, {:write, data})

@@ -62,12 +62,21 @@ defmodule LaccaTest do
       assert {:ok, %Exit{reason: :exited, exit_code: 0}} = Lacca.await_exit(pid)
     end
 
-    test "writing after close_stdin is an error, reported by the next call" do
+    test "writing after close_stdin is an error" do
       {:ok, pid} = Lacca.start("sleep", [marker()])
       :ok = Lacca.close_stdin(pid)
-      :ok = Lacca.write_stdin(pid, "late")
+      assert {:error, %Error{reason: :stdin_closed}} = Lacca.write_stdin(pid, "late")
+      assert :ok = Lacca.close_stdin(pid)
+      Lacca.stop(pid, 0)
+    end
 
-      assert {:error, %Error{reason: :stdin_closed}} =
+    test "a write resin had to drop fails every later write" do
+      {:ok, pid} = Lacca.start("sleep", [marker()])
+      chunk = :binary.copy("x", 4 * 1024 * 1024)
+      # sleep never reads: the fifth 4 MiB write goes over resin's 16 MiB queue.
+      for _ <- 1..5, do: :ok = Lacca.write_stdin(pid, chunk)
+
+      assert {:error, %Error{reason: :stdin_overflow}} =
                eventually(fn ->
                  case Lacca.write_stdin(pid, "") do
                    :ok -> nil
@@ -75,6 +84,7 @@ defmodule LaccaTest do
                  end
                end)
 
+      assert {:error, %Error{reason: :stdin_overflow}} = Lacca.write_stdin(pid, "more")
       Lacca.stop(pid, 0)
     end
 

@@ -13,6 +13,8 @@ defmodule Lacca.Server do
 
   use GenServer
 
+  require Logger
+
   alias Lacca.{Credit, Error, Exit, Protocol, Resin}
 
   @stop_margin_ms 5_000
@@ -31,10 +33,10 @@ defmodule Lacca.Server do
     :os_pid,
     :outcome,
     :fatal_error,
-    :async_error,
     :stop_waiter,
     next_id: 1,
     phase: :starting,
+    stdin: :open,
     features: %{},
     buffers: %{stdout: {[], 0}, stderr: {[], 0}},
     readers: %{stdout: [], stderr: []},
@@ -161,20 +163,35 @@ defmodule Lacca.Server do
     {:stop, :normal, outcome, close_port(state)}
   end
 
-  def handle_call({:write, data}, _from, state) do
-    request(state, fn state ->
+  def handle_call({:write, data}, _from, %{phase: :running, stdin: :open} = state) do
+    state =
       data
       |> IO.iodata_to_binary()
       |> chunks(Protocol.max_data_in_payload())
       |> Enum.reduce(state, fn chunk, state -> send_packet(state, &{:data_in, &1, chunk}) end)
-    end)
+
+    {:reply, :ok, state}
   end
 
-  def handle_call(:close_stdin, _from, state),
-    do: request(state, &send_packet(&1, fn id -> {:close_stdin, id} end))
+  def handle_call({:write, _data}, _from, %{phase: :running, stdin: :closed} = state),
+    do: {:reply, {:error, Error.new(:stdin_closed, "stdin is closed")}, state}
 
-  def handle_call({:kill, signal}, _from, state),
-    do: request(state, &send_packet(&1, fn id -> {:kill_process, id, signal} end))
+  def handle_call({:write, _data}, _from, %{phase: :running, stdin: {:failed, error}} = state),
+    do: {:reply, {:error, error}, state}
+
+  def handle_call(:close_stdin, _from, %{phase: :running, stdin: :closed} = state),
+    do: {:reply, :ok, state}
+
+  def handle_call(:close_stdin, _from, %{phase: :running} = state) do
+    {:reply, :ok, %{send_packet(state, &{:close_stdin, &1}) | stdin: :closed}}
+  end
+
+  def handle_call({:kill, signal}, _from, %{phase: :running} = state),
+    do: {:reply, :ok, send_packet(state, &{:kill_process, &1, signal})}
+
+  def handle_call({:write, _data}, _from, state), do: not_running(state)
+  def handle_call(:close_stdin, _from, state), do: not_running(state)
+  def handle_call({:kill, _signal}, _from, state), do: not_running(state)
 
   def handle_call(:info, _from, state) do
     info = %{
@@ -285,9 +302,23 @@ defmodule Lacca.Server do
     {:noreply, %{state | fatal_error: Error.from_report(report)}}
   end
 
-  # An error about a write, kill or close: returned by the next such call.
-  defp handle_packet({:error_report, _id, report}, state) do
-    {:noreply, %{state | async_error: state.async_error || Error.from_report(report)}}
+  # resin dropped a DataIn (or refused one after CloseStdin): the stdin stream has a hole, so every
+  # later write fails with this error.
+  defp handle_packet({:error_report, _id, %{code: code} = report}, %{stdin: stdin} = state)
+       when code in [:stdin_overflow, :stdin_closed] do
+    stdin = if match?({:failed, _}, stdin), do: stdin, else: {:failed, Error.from_report(report)}
+    {:noreply, %{state | stdin: stdin}}
+  end
+
+  # A request that raced with the command's exit; its outcome is on the way.
+  defp handle_packet({:error_report, _id, %{code: :no_process}}, state), do: {:noreply, state}
+
+  defp handle_packet({:error_report, id, report}, state) do
+    Logger.error(
+      "resin refused lacca's request #{id}: #{Exception.message(Error.from_report(report))}"
+    )
+
+    {:noreply, state}
   end
 
   defp handle_packet(packet, state) do
@@ -358,15 +389,9 @@ defmodule Lacca.Server do
 
   ## Requests
 
-  defp request(%{phase: :running, async_error: nil} = state, send_fun),
-    do: {:reply, :ok, send_fun.(state)}
-
-  defp request(%{phase: :running, async_error: error} = state, _send_fun),
-    do: {:reply, {:error, error}, %{state | async_error: nil}}
-
-  defp request(state, _send_fun) do
-    {:reply, {:error, Error.new(:no_process, "the command is not running (#{state.phase})")},
-     state}
+  defp not_running(state) do
+    error = Error.new(:no_process, "the command is not running (#{state.phase})")
+    {:reply, {:error, error}, state}
   end
 
   # A port that has just died raises here; its exit status is already on its way to this process.

@@ -98,7 +98,9 @@ defmodule Lacca.Server do
       {:error, %Error{}} = error -> error
     end
   catch
+    # Unlinked first, so that start_link's caller gets the error, not the kill.
     :exit, {:timeout, _} ->
+      Process.unlink(pid)
       Process.exit(pid, :kill)
       {:error, Error.new(:timeout, "the sandbox did not start within #{timeout} ms")}
 

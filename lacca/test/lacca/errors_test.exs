@@ -114,11 +114,13 @@ defmodule Lacca.ErrorsTest do
       spawn_monitor(fn ->
         send(test, {:result, Lacca.start_link("no-such-command")})
         send(test, {:result, Lacca.start_link("true", [], config: [limits: [processes: 0]])})
+        send(test, {:result, Lacca.start_link("true", [], start_timeout: 0)})
         receive do: (:done -> :ok)
       end)
 
     assert_receive {:result, {:error, %Error{reason: :executable_not_found}}}, 10_000
     assert_receive {:result, {:error, %Error{reason: :invalid_config}}}, 10_000
+    assert_receive {:result, {:error, %Error{reason: :timeout}}}, 10_000
     assert Process.alive?(caller)
     send(caller, :done)
     assert_receive {:DOWN, ^ref, :process, ^caller, :normal}

@@ -92,6 +92,7 @@ defmodule LaccaTest do
       case Lacca.read_stdout(pid) do
         {:ok, data} -> read_all(pid, [acc | data])
         :eof -> IO.iodata_to_binary(acc)
+        {:error, error} -> raise error
       end
     end
   end

@@ -14,9 +14,10 @@ defmodule Lacca.FlowControlTest do
     {:ok, pid} =
       Lacca.start("head", ["-c", "#{64 * @mib}", "/dev/zero"], mode: :stream, window: @window)
 
-    # Take everything that arrives without acknowledging: it must stop at the window.
-    received = drain_unacked(pid, 0)
+    # Take what arrives without acknowledging: a whole window, and then nothing more.
+    received = receive_unacked(pid, 0)
     assert received == @window
+    refute_receive {:lacca, ^pid, {:stdout, _}}, 300
     assert {:ok, %{status: :running, pending_output: @window}} = Lacca.info(pid)
 
     Lacca.ack(pid, received)
@@ -62,11 +63,13 @@ defmodule Lacca.FlowControlTest do
     assert [digest.md5, "-"] == String.split(md5sum)
   end
 
-  defp drain_unacked(pid, received) do
+  defp receive_unacked(pid, received) when received >= @window, do: received
+
+  defp receive_unacked(pid, received) do
     receive do
-      {:lacca, ^pid, {:stdout, data}} -> drain_unacked(pid, received + byte_size(data))
+      {:lacca, ^pid, {:stdout, data}} -> receive_unacked(pid, received + byte_size(data))
     after
-      300 -> received
+      10_000 -> received
     end
   end
 
@@ -78,6 +81,9 @@ defmodule Lacca.FlowControlTest do
 
       {:lacca, ^pid, {:exit, %Exit{exit_code: 0}}} ->
         received
+
+      {:lacca, ^pid, {:error, error}} ->
+        raise error
     end
   end
 
@@ -85,6 +91,7 @@ defmodule Lacca.FlowControlTest do
     case Lacca.read_stdout(pid) do
       {:ok, data} -> read_count(pid, count + byte_size(data))
       :eof -> count
+      {:error, error} -> raise error
     end
   end
 
@@ -107,6 +114,9 @@ defmodule Lacca.FlowControlTest do
 
       {:lacca, ^pid, {:exit, _}} ->
         {bytes, max(peak, waiting)}
+
+      {:lacca, ^pid, {:error, error}} ->
+        raise error
     end
   end
 end

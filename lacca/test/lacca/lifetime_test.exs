@@ -95,12 +95,15 @@ defmodule Lacca.LifetimeTest do
 
   @tag :capture_log
   test "with on_exit: :stop the Lacca process ends with the command, abnormally if it failed" do
-    {:ok, ok} = Lacca.start("true", [], on_exit: :stop)
+    # Each command waits for a line, so that the monitor is in place before it exits.
+    {:ok, ok} = Lacca.start("sh", ["-c", "read x"], on_exit: :stop)
     ok_ref = Process.monitor(ok)
+    :ok = Lacca.write_stdin(ok, "\n")
     assert_receive {:DOWN, ^ok_ref, :process, ^ok, :normal}, 5_000
 
-    {:ok, failed} = Lacca.start("sh", ["-c", "exit 4"], on_exit: :stop)
+    {:ok, failed} = Lacca.start("sh", ["-c", "read x; exit 4"], on_exit: :stop)
     failed_ref = Process.monitor(failed)
+    :ok = Lacca.write_stdin(failed, "\n")
     assert_receive {:DOWN, ^failed_ref, :process, ^failed, {:exit, %Exit{exit_code: 4}}}, 5_000
   end
 

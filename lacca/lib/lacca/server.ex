@@ -230,8 +230,7 @@ defmodule Lacca.Server do
   end
 
   def handle_info({:EXIT, port, reason}, %{port: port} = state) do
-    error = Error.new(:resin_exited, "the port to resin closed: #{inspect(reason)}")
-    resin_gone(%{state | port: nil}, error)
+    resin_gone(%{state | port: nil}, port_closed_error(reason))
   end
 
   # The port of a resin already handled (its exit status came first).
@@ -418,6 +417,21 @@ defmodule Lacca.Server do
   end
 
   ## Ending
+
+  # The BEAM closes a port at once when a write to it fails, dropping what it has not read yet.
+  defp port_closed_error(:epipe) do
+    Error.new(
+      :resin_exited,
+      "resin exited while lacca was writing to it (epipe); output it sent last may be lost",
+      details: %{port_exit: :epipe}
+    )
+  end
+
+  defp port_closed_error(reason) do
+    Error.new(:resin_exited, "the port to resin closed: #{inspect(reason)}",
+      details: %{port_exit: reason}
+    )
+  end
 
   defp start_done(%{start_waiter: nil} = state, result), do: %{state | start_result: result}
 

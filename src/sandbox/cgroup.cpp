@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -28,6 +29,11 @@ std::string start_time_of(const std::string& pid) {
     for (int index = 3; index <= 22 && fields >> field; ++index) {
     }
     return field;
+}
+
+bool all_digits(const std::string& text) {
+    return !text.empty() &&
+           std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 CgroupSupport probe_cgroup_v1(const CgroupLayout& layout) {
@@ -97,6 +103,11 @@ std::vector<std::string> stale_sandbox_cgroups(const std::string& directory) {
         const std::string pid =
             name.substr(std::string(kPrefix).size(), dash - std::string(kPrefix).size());
         const std::string started = name.substr(dash + 1);
+        // Only resin-<digits>-<digits> is a sandbox cgroup: anything else beside them (a
+        // "resin-web-1.service" of someone else's) is not resin's to kill and remove.
+        if (!all_digits(pid) || !all_digits(started)) {
+            continue;
+        }
         if (start_time_of(pid) != started) {
             stale.push_back(directory + "/" + name);
         }

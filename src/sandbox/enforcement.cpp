@@ -137,6 +137,12 @@ std::vector<std::pair<std::string, std::string>> enforcement_features(
     for (const auto& rule : kRules) {
         features.emplace_back(rule.key, host.user_namespaces ? rule.mechanism(host) : kUnavailable);
     }
+    // Which cgroup layout the host has and, when resin can use none of it, why: the rlimit
+    // fallbacks above are then in force (docs/limits.md).
+    features.emplace_back("cgroup.version", to_string(host.cgroup_layout.version));
+    if (!host.cgroups.any() && !host.cgroups.why_not.empty()) {
+        features.emplace_back("cgroup.unavailable_because", host.cgroups.why_not);
+    }
     return features;
 }
 

@@ -18,6 +18,8 @@ inline constexpr const char* kUnavailable = "unavailable";
 // that nothing on this host can enforce.
 Result<void> check_enforceable(const Config& config, const HostCapabilities& host);
 
+// Each key's mechanism, then cgroup.version and, when resin can use no cgroup,
+// cgroup.unavailable_because.
 std::vector<std::pair<std::string, std::string>> enforcement_features(const HostCapabilities& host);
 
 }  // namespace resin::sandbox

@@ -211,7 +211,7 @@ defmodule Lacca do
   Stops the command and its Lacca process: `SIGTERM`, then `SIGKILL` if it has not ended after
   `grace_ms`. Returns how it ended; if it had already exited, returns that exit.
 
-  Output not yet read is discarded.
+  Output not yet read is discarded, and in `mode: :stream` no message follows the call.
   """
   @spec stop(server(), non_neg_integer()) :: {:ok, Exit.t()} | {:error, Error.t()}
   def stop(server, grace_ms \\ @default_stop_grace_ms)

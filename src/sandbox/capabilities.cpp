@@ -97,8 +97,7 @@ int drop_init_privileges() {
     if (int err = set_process_sets({}); err != 0) {
         return err;
     }
-    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 ||
-        ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
         return errno;
     }
     return 0;

@@ -211,6 +211,12 @@ bool peer_has_hung_up(int socket) {
     if (peer_has_hung_up(kStatusFd)) {
         ::_exit(126);
     }
+    // Not dumpable before the command exists (that euid change may have reset it, and when the
+    // uid is unchanged it never changed): the command must not be able to open init's memory, not
+    // even in the instant between init dropping its capabilities and anything after.
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        fail_child(ErrorKind::internal, errno, "", "making the sandbox's init not dumpable");
+    }
     if (int err = enter_cgroup_namespace(); err != 0) {
         fail_child(ErrorKind::spawn_failed, err, "", "creating the cgroup namespace");
     }
@@ -324,8 +330,9 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
         sandbox->cpu_parallelism_ = cpu_parallelism(limits);
     }
     sandbox->rlimit_cpu_ = plan.rlimit_cpu_seconds.has_value();
-    sandbox->seccomp_kills_ =
-        !plan.seccomp.empty() && plan.config.syscalls.action == SyscallAction::kill;
+    sandbox->seccomp_kills_other_abis_ =
+        plan.config.syscalls.policy == SyscallPolicy::default_policy &&
+        plan.config.syscalls.action != SyscallAction::kill;
     if (::write(sync.write.get(), "g", 1) != 1) {
         return system_error(ErrorKind::spawn_failed, "starting the sandbox's init", errno);
     }

@@ -136,9 +136,9 @@ ExitReport Sandbox::reap() {
         report.reason = reason_for(*end_cause_);
     } else if (end.seccomp_kill && end.seccomp_kill->was_command) {
         report.reason = ExitReason::seccomp;
-    } else if (seccomp_kills_ && report.signal == SIGSYS) {
+    } else if (seccomp_kills_other_abis_ && report.signal == SIGSYS) {
         report.reason = ExitReason::seccomp;
-        report.detail = "ioctl TIOCSTI or TIOCLINUX";
+        report.detail = "a syscall of another ABI (i386 or x32)";
     } else if (tree.oom_killed) {
         report.reason = ExitReason::memory_limit;
     } else if (rlimit_cpu_ && report.signal == SIGXCPU) {

@@ -78,7 +78,9 @@ class Sandbox {
     std::optional<std::uint64_t> cpu_time_limit_us_;  // enforced by polling the cgroup
     unsigned cpu_parallelism_ = 1;                    // how fast the tree can burn CPU time
     bool rlimit_cpu_ = false;                         // SIGXCPU means the cpu_time limit
-    bool seccomp_kills_ = false;  // syscalls.action "kill": SIGSYS means the ioctl guard
+    // The default policy under "errno" or "log": SIGSYS means a syscall of another ABI (under
+    // "kill" every denial is reported by the sandbox's init, named).
+    bool seccomp_kills_other_abis_ = false;
     bool reaped_ = false;
 };
 

@@ -1,13 +1,16 @@
 #include "sandbox/seccomp_policy.hpp"
 
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -24,7 +27,7 @@ namespace {
 // userfaultfd, io_uring_*, ptrace, process_vm_readv/writev, pidfd_getfd, kcmp, kexec_*,
 // init/finit/delete_module, open_by_handle_at, name_to_handle_at, acct, swapon/off, reboot,
 // settimeofday, clock_settime, clock_adjtime, adjtimex, syslog, iopl, ioperm, quotactl, vhangup,
-// NUMA placement, fanotify.
+// NUMA placement, fanotify; and, by argument, ioctl TIOCSTI and TIOCLINUX and socket(AF_VSOCK).
 constexpr const char* kAllowed[] = {
     // files and descriptors
     "read",
@@ -386,18 +389,22 @@ constexpr std::uint64_t kCloneNamespaceFlags = CLONE_NEWNS | CLONE_NEWCGROUP | C
                                                CLONE_NEWNET;
 constexpr std::uint64_t kUnshareNamespaceFlags = kCloneNamespaceFlags | CLONE_NEWTIME;
 constexpr std::uint64_t kDeniedIoctls[] = {TIOCSTI, TIOCLINUX};
+// Socket families a network namespace does not isolate. AF_VSOCK reaches the hypervisor host of a
+// virtual machine (CID 2) and shares one port space across namespaces: a sandbox with network
+// "none" could still talk to, or listen for, the machine's host.
+constexpr std::uint64_t kDeniedSocketFamilies[] = {AF_VSOCK};
 
 struct ContextDeleter {
     void operator()(void* ctx) const { seccomp_release(ctx); }
 };
 using Context = std::unique_ptr<void, ContextDeleter>;
 
-// The kernel allows one notification listener per filter chain: the allowlist has it, and the ioctl
-// guard kills outright.
-std::uint32_t deny_action(SyscallAction action, bool notify) {
+// Under "kill" a denial goes to the notification listener, so that the sandbox's init learns
+// which syscall it was before it kills the caller.
+std::uint32_t deny_action(SyscallAction action) {
     switch (action) {
         case SyscallAction::kill:
-            return notify ? SCMP_ACT_NOTIFY : SCMP_ACT_KILL_PROCESS;
+            return SCMP_ACT_NOTIFY;
         case SyscallAction::errno_eperm:
             return SCMP_ACT_ERRNO(EPERM);
         case SyscallAction::log:
@@ -414,14 +421,13 @@ Error libseccomp_error(const std::string& what, int rc) {
     return system_error(ErrorKind::internal, "libseccomp: " + what, -rc);
 }
 
-Result<Context> new_context(std::uint32_t default_action) {
+// `bad_arch`: the verdict for a syscall of another ABI than the ones the context covers.
+Result<Context> new_context(std::uint32_t default_action, std::uint32_t bad_arch) {
     Context ctx(seccomp_init(default_action));
     if (!ctx) {
         return Error{ErrorKind::internal, "libseccomp: seccomp_init failed", "", 0};
     }
-    // Another ABI than the native one is never a way around the filter.
-    if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-        rc != 0) {
+    if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, bad_arch); rc != 0) {
         return libseccomp_error("setting the bad-architecture action", rc);
     }
     if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2); rc != 0) {
@@ -465,8 +471,15 @@ Result<void> add_rule(void* ctx, std::uint32_t action, const std::string& name,
     return success();
 }
 
+// Another ABI than the native one is never a way around the allowlist: under "kill" it is
+// killed like any denial (and named, with its ABI), otherwise killed outright.
+std::uint32_t foreign_abi_action(SyscallAction action) {
+    return action == SyscallAction::kill ? SCMP_ACT_NOTIFY : SCMP_ACT_KILL_PROCESS;
+}
+
 Result<SeccompFilter> allowlist_filter(const Syscalls& syscalls) {
-    RESIN_TRY(Context ctx, new_context(deny_action(syscalls.action, true)));
+    RESIN_TRY(Context ctx,
+              new_context(deny_action(syscalls.action), foreign_abi_action(syscalls.action)));
     for (const char* name : kAllowed) {
         if (!listed(syscalls.deny, name)) {
             RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ALLOW, name));
@@ -498,33 +511,96 @@ Result<SeccompFilter> allowlist_filter(const Syscalls& syscalls) {
     return export_program(ctx.get(), syscalls.action == SyscallAction::kill);
 }
 
-// A filter of its own, because the allowlist allows ioctl unconditionally.
-Result<std::optional<SeccompFilter>> ioctl_guard_filter(const Syscalls& syscalls) {
-    if (listed(syscalls.allow, "ioctl") || listed(syscalls.deny, "ioctl")) {
+// The argument rules for syscalls the allowlist allows unconditionally (ioctl, socket): a program
+// of their own, because libseccomp lets an unconditional rule silently override conditional ones.
+// Its verdict for everything else, other ABIs included, is "allow", which chain() turns into "ask
+// the allowlist". A syscall that `allow` or `deny` names keeps no argument rule. Empty if no rule
+// is left.
+Result<std::optional<SeccompFilter>> argument_guard(const Syscalls& syscalls) {
+    const auto guarded = [&syscalls](const char* name) {
+        return !listed(syscalls.allow, name) && !listed(syscalls.deny, name);
+    };
+    if (!guarded("ioctl") && !guarded("socket")) {
         return std::optional<SeccompFilter>();
     }
-    RESIN_TRY(Context ctx, new_context(SCMP_ACT_ALLOW));
+    RESIN_TRY(Context ctx, new_context(SCMP_ACT_ALLOW, SCMP_ACT_ALLOW));
+    // The kernel reads these arguments as 32 bits: compare only those, or high bits bypass the
+    // rule (CVE-2019-10063).
     for (std::uint64_t request : kDeniedIoctls) {
-        // The kernel reads the request as 32 bits: compare only those, or high bits bypass it.
-        RESIN_TRYV(add_rule(ctx.get(), deny_action(syscalls.action, false), "ioctl",
-                            {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, request)}));
+        if (guarded("ioctl")) {
+            RESIN_TRYV(add_rule(ctx.get(), deny_action(syscalls.action), "ioctl",
+                                {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, request)}));
+        }
+    }
+    for (std::uint64_t family : kDeniedSocketFamilies) {
+        if (guarded("socket")) {
+            RESIN_TRYV(add_rule(ctx.get(), deny_action(syscalls.action), "socket",
+                                {SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, family)}));
+        }
     }
     RESIN_TRY(SeccompFilter filter, export_program(ctx.get(), false));
     return std::optional<SeccompFilter>(std::move(filter));
 }
 
-// policy "none" with a deny list: only those, in every ABI this machine can run.
+// One program that runs `first` and, wherever `first` would allow, goes on to `second`: so that
+// one filter, the one with the notification listener (the kernel allows one per process), sees
+// every denial. libseccomp's programs only return constants, so each "return allow" of `first`
+// becomes a jump to its end, where `second` begins.
+Result<SeccompFilter> chain(SeccompFilter first, const SeccompFilter& second) {
+    const std::size_t length = first.program.size();
+    for (std::size_t i = 0; i < length; ++i) {
+        sock_filter& insn = first.program[i];
+        if (BPF_CLASS(insn.code) != BPF_RET) {
+            continue;
+        }
+        if (BPF_RVAL(insn.code) != BPF_K) {
+            return Error{ErrorKind::internal, "seccomp: cannot chain a filter that returns A", "",
+                         0};
+        }
+        if (insn.k == SECCOMP_RET_ALLOW) {
+            insn = sock_filter{static_cast<std::uint16_t>(BPF_JMP | BPF_JA), 0, 0,
+                               static_cast<std::uint32_t>(length - i - 1)};
+        }
+    }
+    first.program.insert(first.program.end(), second.program.begin(), second.program.end());
+    if (first.program.size() > BPF_MAXINSNS) {
+        return Error{ErrorKind::internal, "seccomp: the chained filter is too long", "", 0};
+    }
+    first.notify = second.notify;
+    return first;
+}
+
+// policy "none" with a deny list: only those, in every ABI this machine can run (an ABI libseccomp
+// cannot add gets the deny verdict as a whole).
 Result<SeccompFilter> deny_only_filter(const Syscalls& syscalls) {
-    RESIN_TRY(Context ctx, new_context(SCMP_ACT_ALLOW));
+    RESIN_TRY(Context ctx, new_context(SCMP_ACT_ALLOW, deny_action(syscalls.action)));
     for (std::uint32_t arch : {SCMP_ARCH_X86, SCMP_ARCH_X32}) {
         if (seccomp_arch_native() == SCMP_ARCH_X86_64 && seccomp_arch_add(ctx.get(), arch) != 0) {
             return Error{ErrorKind::internal, "libseccomp: adding the i386/x32 ABIs", "", 0};
         }
     }
     for (const auto& name : syscalls.deny) {
-        RESIN_TRYV(add_rule(ctx.get(), deny_action(syscalls.action, true), name));
+        RESIN_TRYV(add_rule(ctx.get(), deny_action(syscalls.action), name));
     }
     return export_program(ctx.get(), syscalls.action == SyscallAction::kill);
+}
+
+std::string abi_name(std::uint32_t arch) {
+    switch (arch) {
+        case SCMP_ARCH_X86:
+            return "i386";
+        case SCMP_ARCH_X32:
+            return "x32";
+        case SCMP_ARCH_X86_64:
+            return "x86-64";
+        case SCMP_ARCH_ARM:
+            return "arm";
+        case SCMP_ARCH_AARCH64:
+            return "aarch64";
+    }
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "0x%x", arch);
+    return std::string("audit arch ") + hex;
 }
 
 }  // namespace
@@ -538,11 +614,11 @@ Result<SeccompFilters> compile_seccomp_filters(const Syscalls& syscalls) {
         }
         return filters;
     }
-    RESIN_TRY(auto guard, ioctl_guard_filter(syscalls));
-    if (guard) {
-        filters.push_back(std::move(*guard));
-    }
     RESIN_TRY(SeccompFilter allowlist, allowlist_filter(syscalls));
+    RESIN_TRY(auto guard, argument_guard(syscalls));
+    if (guard) {
+        RESIN_TRY(allowlist, chain(std::move(*guard), allowlist));
+    }
     filters.push_back(std::move(allowlist));
     return filters;
 }
@@ -559,12 +635,16 @@ Result<SeccompFilters> seccomp_filters_for(const Syscalls& syscalls) {
 }
 
 std::string syscall_name(std::uint32_t arch, int number) {
-    char* name = seccomp_syscall_resolve_num_arch(arch, number);
-    if (name == nullptr) {
-        return "syscall " + std::to_string(number);
-    }
-    std::string result = name;
+    // x32 shares x86-64's audit arch and marks its numbers with bit 30.
+    constexpr int kX32SyscallBit = 0x40000000;
+    const std::uint32_t abi =
+        arch == SCMP_ARCH_X86_64 && (number & kX32SyscallBit) != 0 ? SCMP_ARCH_X32 : arch;
+    char* name = seccomp_syscall_resolve_num_arch(abi, number);
+    std::string result = name != nullptr ? name : "syscall " + std::to_string(number);
     std::free(name);
+    if (abi != seccomp_arch_native()) {
+        result += " (" + abi_name(abi) + " ABI)";
+    }
     return result;
 }
 

@@ -4,12 +4,13 @@
 // policy "default" is an allowlist of what ordinary programs need, for the native ABI only (an
 // i386 or x32 call is killed), where clone and unshare are allowed only without namespace flags,
 // clone3 answers ENOSYS so libc falls back to clone, and personality only takes its harmless
-// values; stacked with a filter that refuses ioctl TIOCSTI and TIOCLINUX (compared on the low 32
-// bits: CVE-2019-10063). The kernel applies the most restrictive verdict. They are separate because
-// libseccomp silently lets an unconditional rule (ioctl allowed) override conditional ones with
-// another action. `deny` removes names from the allowlist; `allow` adds them and lifts their
-// conditions. policy "none" installs nothing unless `deny` names something: then one filter denying
-// exactly those, in every ABI of the machine.
+// values; preceded, in the same program, by a guard that refuses ioctl TIOCSTI and TIOCLINUX and
+// socket(AF_VSOCK) (compared on the low 32 bits: CVE-2019-10063). The guard is compiled on its own
+// because libseccomp silently lets an unconditional rule (ioctl allowed) override conditional ones
+// with another action, and then chained in front of the allowlist so that one filter, with the one
+// notification listener the kernel allows, sees every denial. `deny` removes names from the
+// allowlist; `allow` adds them and lifts their conditions. policy "none" installs nothing unless
+// `deny` names something: then one filter denying exactly those, in every ABI of the machine.
 #pragma once
 
 #include <linux/filter.h>
@@ -27,7 +28,7 @@ struct SeccompFilter {
     std::vector<sock_filter> program;
     // Denials go to a listener (SECCOMP_RET_USER_NOTIF) so the sandbox's init can learn which
     // syscall it was before it kills the caller: the "kill" action. The kernel allows one listener
-    // per process, so at most one filter has it; the ioctl guard kills outright.
+    // per process, so at most one filter has it.
     bool notify = false;
 };
 
@@ -44,7 +45,8 @@ Result<SeccompFilters> seccomp_filters_for(const Syscalls& syscalls);
 // (seccomp_filters_generate.cpp). Empty if the build did not embed them.
 const SeccompFilters& embedded_default_filters(SyscallAction action);
 
-// The name of syscall `number` in the ABI `arch` (an AUDIT_ARCH_* value), or "syscall <number>".
+// The name of syscall `number` in the ABI `arch` (an AUDIT_ARCH_* value), or "syscall <number>";
+// followed by the ABI, e.g. "getpid (i386 ABI)", when it is not the native one.
 std::string syscall_name(std::uint32_t arch, int number);
 
 }  // namespace resin::sandbox

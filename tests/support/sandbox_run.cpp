@@ -102,7 +102,12 @@ bool privileged() {
 }
 
 sandbox::Result<Launched> launch(const sandbox::Config& config, const Argv& argv) {
-    RESIN_TRY(const sandbox::Plan plan, sandbox::make_plan(config, sandbox::probe_host()));
+    return launch(config, argv, sandbox::probe_host());
+}
+
+sandbox::Result<Launched> launch(const sandbox::Config& config, const Argv& argv,
+                                 const sandbox::HostCapabilities& host) {
+    RESIN_TRY(const sandbox::Plan plan, sandbox::make_plan(config, host));
     RESIN_TRY(auto out, make_pipe());
     RESIN_TRY(auto err, make_pipe());
     UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));

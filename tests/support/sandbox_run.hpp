@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sandbox/config.hpp"
+#include "sandbox/host_probe.hpp"
 #include "sandbox/sandbox.hpp"
 
 namespace resin::test {
@@ -45,6 +46,10 @@ struct Launched {
 };
 
 sandbox::Result<Launched> launch(const sandbox::Config& config, const Argv& argv);
+
+// launch() as if on a host with `host`'s capabilities, e.g. one without Landlock.
+sandbox::Result<Launched> launch(const sandbox::Config& config, const Argv& argv,
+                                 const sandbox::HostCapabilities& host);
 
 // Reads stdout and stderr to end-of-file, waits for the sandbox to end and reaps it. Past the
 // deadline the sandbox is killed and the test fails.

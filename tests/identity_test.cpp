@@ -202,7 +202,24 @@ TEST(Identity, RlimitsAreTheConfiguredOnesAndCoreIsZero) {
     ASSERT_EQ(inside.exit_code, 0) << inside.err;
     EXPECT_EQ(limit(inside.out, "Max open files"), "64 64");
     EXPECT_EQ(limit(inside.out, "Max file size"), "4096 4096");
-    EXPECT_EQ(limit(inside.out, "Max core file size"), "0 0");
+    EXPECT_EQ(limit(inside.out, "Max core file size"),
+              sandbox::probe_host().core_dumps_piped ? "1 1" : "0 0");
+}
+
+TEST(Identity, PipedCoreDumpsAreSkippedWithRlimitCoreOne) {
+    // A core_pattern "|program" runs that program as host root whatever RLIMIT_CORE is, except 1.
+    sandbox::HostCapabilities host = sandbox::probe_host();
+    host.core_dumps_piped = false;
+    auto plain = launch(runnable_config(), {"/bin/cat", "/proc/self/limits"}, host);
+    ASSERT_TRUE(plain) << plain.error().message;
+    const RunResult unpiped = finish(plain.value());
+    ASSERT_EQ(limit(unpiped.out, "Max core file size"), "0 0") << "control: " << unpiped.err;
+
+    host.core_dumps_piped = true;
+    auto piped = launch(runnable_config(), {"/bin/cat", "/proc/self/limits"}, host);
+    ASSERT_TRUE(piped) << piped.error().message;
+    const RunResult inside = finish(piped.value());
+    EXPECT_EQ(limit(inside.out, "Max core file size"), "1 1") << inside.err;
 }
 
 TEST(Identity, WritingPastTheFileSizeLimitFails) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <sstream>
 
@@ -81,8 +82,11 @@ Result<std::unique_ptr<SandboxCgroup>> create_sandbox_cgroup(const CgroupLayout&
 }
 
 std::string sandbox_cgroup_name() {
+    // One resin runs one sandbox at a time, but a failed start may be retried and the library may
+    // run several: the sequence number keeps their names apart.
+    static std::atomic<unsigned> sequence{0};
     const std::string pid = std::to_string(::getpid());
-    return kPrefix + pid + "-" + start_time_of(pid);
+    return kPrefix + pid + "-" + start_time_of(pid) + "-" + std::to_string(sequence++);
 }
 
 std::vector<std::string> stale_sandbox_cgroups(const std::string& directory) {
@@ -96,19 +100,17 @@ std::vector<std::string> stale_sandbox_cgroups(const std::string& directory) {
         if (name.rfind(kPrefix, 0) != 0) {
             continue;
         }
-        const auto dash = name.find('-', std::string(kPrefix).size());
-        if (dash == std::string::npos) {
+        // Only resin-<pid>-<start time>-<sequence>, all digits, is a sandbox cgroup: anything else
+        // beside them (someone's "resin-web-1.service") is not resin's to kill and remove.
+        std::vector<std::string> parts;
+        std::istringstream fields(name.substr(std::string(kPrefix).size()));
+        for (std::string part; std::getline(fields, part, '-');) {
+            parts.push_back(part);
+        }
+        if (parts.size() != 3 || !std::all_of(parts.begin(), parts.end(), all_digits)) {
             continue;
         }
-        const std::string pid =
-            name.substr(std::string(kPrefix).size(), dash - std::string(kPrefix).size());
-        const std::string started = name.substr(dash + 1);
-        // Only resin-<digits>-<digits> is a sandbox cgroup: anything else beside them (a
-        // "resin-web-1.service" of someone else's) is not resin's to kill and remove.
-        if (!all_digits(pid) || !all_digits(started)) {
-            continue;
-        }
-        if (start_time_of(pid) != started) {
+        if (start_time_of(parts[0]) != parts[1]) {
             stale.push_back(directory + "/" + name);
         }
     }

@@ -60,7 +60,7 @@ Result<std::unique_ptr<SandboxCgroup>> create_sandbox_cgroup(const CgroupLayout&
                                                              const CgroupSupport& support,
                                                              const Limits& limits);
 
-// The name of this resin's sandbox cgroups: resin-<pid>-<start time>, so a sweep can tell whether
+// The name of a new sandbox cgroup: resin-<pid>-<start time>-<n>, so a sweep can tell whether
 // their owner is still alive even after its pid was reused.
 std::string sandbox_cgroup_name();
 // The sandbox cgroups in `directory` whose owning resin is gone (killed before it could clean up).

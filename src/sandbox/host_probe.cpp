@@ -53,6 +53,8 @@ HostCapabilities probe_host() {
     host.landlock_abi = abi > 0 ? static_cast<int>(abi) : 0;
     std::uint32_t notify = SECCOMP_RET_USER_NOTIF;
     host.seccomp = ::syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &notify) == 0;
+    std::ifstream core_pattern("/proc/sys/kernel/core_pattern");
+    host.core_dumps_piped = core_pattern.get() == '|';
     host.cgroup_layout = detect_cgroup_layout();
     host.cgroups = probe_cgroup_support(host.cgroup_layout);
     return host;

@@ -191,6 +191,7 @@ Result<Plan> make_plan(const Config& config, const HostCapabilities& host) {
     RESIN_TRY(plan.mounts, plan_mounts(config.filesystem));
     plan.new_network_namespace = config.network.mode != NetworkMode::host;
     plan_limits(plan);
+    plan.rlimit_core = host.core_dumps_piped ? 1 : 0;
     RESIN_TRY(plan.seccomp, seccomp_filters_for(config.syscalls));
     return plan;
 }

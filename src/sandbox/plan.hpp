@@ -52,6 +52,9 @@ struct Plan {
     std::optional<std::uint64_t> rlimit_address_space;
     std::optional<std::uint64_t> rlimit_cpu_seconds;
     std::optional<std::uint64_t> rlimit_processes;
+    // No core dumps: 0, or 1 where core_pattern pipes them to a program, since the kernel runs that
+    // program as host root whatever RLIMIT_CORE is, except for the value 1.
+    std::uint64_t rlimit_core = 0;
     SeccompFilters seccomp;  // installed in this order; empty: no filter
 };
 

@@ -24,7 +24,7 @@ int apply_rlimits(const Plan& plan, const char** failed_resource) {
     };
     const auto& limits = plan.config.limits;
     const Step steps[] = {
-        {"RLIMIT_CORE", RLIMIT_CORE, 0},
+        {"RLIMIT_CORE", RLIMIT_CORE, plan.rlimit_core},
         {"RLIMIT_NOFILE", RLIMIT_NOFILE, limits.open_files},
         {"RLIMIT_FSIZE", RLIMIT_FSIZE, limits.file_size_bytes},
         {"RLIMIT_AS", RLIMIT_AS, plan.rlimit_address_space},

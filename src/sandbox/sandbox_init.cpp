@@ -12,6 +12,8 @@
 #include <optional>
 
 #include "sandbox/launch_channel.hpp"
+#include "sandbox/pidfd.hpp"
+#include "sandbox/unique_fd.hpp"
 
 namespace resin::sandbox {
 namespace {
@@ -120,12 +122,20 @@ class Supervisor {
         if (seccomp_notify_receive(listener_, notification_) != 0) {
             return;  // the caller died meanwhile
         }
-        const auto offender = static_cast<pid_t>(notification_->pid);
-        const bool is_command = thread_group_of(offender) == command_;
+        // The notification names the calling thread; pin its whole process, then make sure the
+        // notification is still pending: only then is the pidfd sure to be the caller's process and
+        // not a newer one that reused its pid.
+        const auto thread = static_cast<pid_t>(notification_->pid);
+        const pid_t process = thread_group_of(thread);
+        UniqueFd target(open_pidfd(process));
+        if (!target || seccomp_notify_id_valid(listener_, notification_->id) != 0) {
+            return;  // the caller died meanwhile
+        }
+        const bool is_command = process == command_;
         if (!offence_ || (is_command && !offence_->was_command)) {
             offence_ = SeccompKill{notification_->data.nr, notification_->data.arch, is_command};
         }
-        ::kill(offender, SIGKILL);
+        signal_pidfd(target.get(), SIGKILL);
         response_->id = notification_->id;
         response_->error = -EPERM;
         seccomp_notify_respond(listener_, response_);  // may fail: the caller is already gone

@@ -392,7 +392,10 @@ constexpr std::uint64_t kDeniedIoctls[] = {TIOCSTI, TIOCLINUX};
 // Socket families a network namespace does not isolate. AF_VSOCK reaches the hypervisor host of a
 // virtual machine (CID 2) and shares one port space across namespaces: a sandbox with network
 // "none" could still talk to, or listen for, the machine's host.
-constexpr std::uint64_t kDeniedSocketFamilies[] = {AF_VSOCK};
+// vsock is not network-namespaced (it reaches the hypervisor and the host's vsock ports); AF_ALG
+// exposes the kernel's crypto API, a rich source of kernel bugs, and ordinary programs never need
+// it.
+constexpr std::uint64_t kDeniedSocketFamilies[] = {AF_VSOCK, AF_ALG};
 
 struct ContextDeleter {
     void operator()(void* ctx) const { seccomp_release(ctx); }

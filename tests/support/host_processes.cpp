@@ -94,6 +94,12 @@ bool is_alive(pid_t pid) {
            stat[comm_end + 2] != 'Z' && stat[comm_end + 2] != 'X';
 }
 
+std::uint64_t peak_rss_bytes(pid_t pid) {
+    const std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
+    const auto field = status.find("\nVmHWM:");
+    return field == std::string::npos ? 0 : std::stoull(status.substr(field + 7)) * 1024;
+}
+
 void wait_to_be_killed() {
     for (;;) {
         ::pause();

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ bool wait_until_gone(const std::vector<pid_t>& pids, Clock::time_point deadline)
 
 // Running or stopped: it exists and is not a zombie.
 bool is_alive(pid_t pid);
+
+// Its peak resident set size (VmHWM), or 0 if that cannot be read.
+std::uint64_t peak_rss_bytes(pid_t pid);
 
 // Blocks until a signal ends the process.
 [[noreturn]] void wait_to_be_killed();

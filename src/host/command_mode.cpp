@@ -1,0 +1,139 @@
+#include "host/command_mode.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "host/config_source.hpp"
+#include "host/exit_codes.hpp"
+#include "host/exit_report_json.hpp"
+#include "host/failure.hpp"
+#include "host/supervisor.hpp"
+#include "sandbox/plan.hpp"
+#include "sandbox/sandbox.hpp"
+
+namespace resin::host {
+namespace {
+
+struct FileCloser {
+    void operator()(std::FILE* file) const {
+        if (file != stderr) {
+            std::fclose(file);
+        }
+    }
+};
+using ReportFile = std::unique_ptr<std::FILE, FileCloser>;
+
+int exit_code_for(sandbox::ErrorKind kind) {
+    switch (kind) {
+        case sandbox::ErrorKind::executable_not_found:
+            return kExitNotFound;
+        case sandbox::ErrorKind::permission_denied:
+            return kExitNotExecutable;
+        default:
+            return kExitResinFailure;
+    }
+}
+
+int exit_code_of(const sandbox::ExitReport& report) {
+    return report.signal != 0 ? kExitSignalBase + report.signal : report.exit_code;
+}
+
+std::optional<sandbox::Config> load_config(const std::string& path) {
+    auto loaded = load_file_config(path);
+    if (auto* errors = std::get_if<std::vector<sandbox::ConfigError>>(&loaded)) {
+        std::string line = sandbox::format(errors->front());
+        if (errors->size() > 1) {
+            line += " (and " + std::to_string(errors->size() - 1) +
+                    " more: see resin --check-config " + path + ")";
+        }
+        print_failure(line);
+        return std::nullopt;
+    }
+    return std::get<sandbox::Config>(std::move(loaded));
+}
+
+// Opened before the command runs, so an unwritable path fails before anything is started.
+std::optional<ReportFile> open_report(const std::optional<std::string>& path) {
+    if (!path) {
+        return ReportFile();
+    }
+    if (*path == "-") {
+        return ReportFile(stderr);
+    }
+    ReportFile file(std::fopen(path->c_str(), "we"));
+    if (!file) {
+        print_failure("cannot write the report to " + *path + ": " + std::strerror(errno));
+        return std::nullopt;
+    }
+    return file;
+}
+
+bool write_report(std::FILE* file, const sandbox::ExitReport& report) {
+    const std::string text = exit_report_json(report).dump() + "\n";
+    return std::fwrite(text.data(), 1, text.size(), file) == text.size() && std::fflush(file) == 0;
+}
+
+}  // namespace
+
+int run_command(const CommandOptions& options) {
+    auto config = load_config(options.config_path);
+    if (!config) {
+        return kExitResinFailure;
+    }
+    auto report_file = open_report(options.report_path);
+    if (!report_file) {
+        return kExitResinFailure;
+    }
+
+    boost::asio::io_context io(1);
+    // Installed before the launch, so a Ctrl-C can never end resin and leave the sandbox running.
+    boost::asio::signal_set forwarded(io, SIGINT, SIGTERM, SIGHUP);
+    forwarded.add(SIGQUIT);
+
+    auto plan = sandbox::make_plan(*config, sandbox::probe_host());
+    if (!plan) {
+        print_failure(plan.error().message);
+        return exit_code_for(plan.error().kind);
+    }
+    const sandbox::Command command{options.command.front(),
+                                   {options.command.begin() + 1, options.command.end()}};
+    auto launched = sandbox::Sandbox::launch(plan.value(), command, sandbox::Stdio{});
+    if (!launched) {
+        print_failure(launched.error().message);
+        return exit_code_for(launched.error().kind);
+    }
+    sandbox::Sandbox& sandbox = *launched.value();
+
+    std::optional<sandbox::ExitReport> report;
+    Supervisor supervisor(io, sandbox, plan.value().config.limits, [&](sandbox::ExitReport ended) {
+        report = std::move(ended);
+        io.stop();
+    });
+    std::function<void()> forward_next_signal = [&] {
+        forwarded.async_wait([&](const boost::system::error_code& error, int signal) {
+            if (!error) {
+                supervisor.signal(signal);
+                forward_next_signal();
+            }
+        });
+    };
+    forward_next_signal();
+    io.run();
+
+    if (*report_file && !write_report(report_file->get(), *report)) {
+        print_failure("cannot write the report to " + *options.report_path + ": " +
+                      std::strerror(errno));
+        return kExitResinFailure;
+    }
+    return exit_code_of(*report);
+}
+
+}  // namespace resin::host

@@ -1,0 +1,55 @@
+#include "host/pipes.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace resin::host {
+namespace {
+
+constexpr int kPipeBytes = 1024 * 1024;
+
+sandbox::Result<sandbox::Pipe> make_pipe() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+        return sandbox::system_error(sandbox::ErrorKind::spawn_failed, "pipe2", errno);
+    }
+    return sandbox::Pipe{sandbox::UniqueFd(fds[0]), sandbox::UniqueFd(fds[1])};
+}
+
+}  // namespace
+
+void ChildStdioPipes::close_child_ends() {
+    in.read.reset();
+    out.write.reset();
+    err.write.reset();
+}
+
+sandbox::Result<ChildStdioPipes> make_child_stdio_pipes() {
+    ChildStdioPipes pipes;
+    RESIN_TRY(pipes.in, make_pipe());
+    RESIN_TRY(pipes.out, make_pipe());
+    RESIN_TRY(pipes.err, make_pipe());
+    // Only resin's ends: the command gets ordinary blocking descriptors.
+    for (int fd : {pipes.in.write.get(), pipes.out.read.get(), pipes.err.read.get()}) {
+        RESIN_TRYV(set_nonblocking(fd));
+    }
+    try_enlarge_pipe(pipes.out.read.get());
+    try_enlarge_pipe(pipes.err.read.get());
+    return pipes;
+}
+
+sandbox::Result<void> set_nonblocking(int fd) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+        return sandbox::system_error(sandbox::ErrorKind::internal, "fcntl(O_NONBLOCK)", errno);
+    }
+    return sandbox::success();
+}
+
+void try_enlarge_pipe(int fd) {
+    (void)::fcntl(fd, F_SETPIPE_SZ, kPipeBytes);
+}
+
+}  // namespace resin::host

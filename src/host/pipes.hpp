@@ -1,0 +1,29 @@
+// Pipes between resin and the sandboxed command, with resin's ends non-blocking.
+#pragma once
+
+#include "sandbox/result.hpp"
+#include "sandbox/sandbox.hpp"
+#include "sandbox/unique_fd.hpp"
+
+namespace resin::host {
+
+// The command's stdin, stdout and stderr pipes. resin keeps `in.write`, `out.read` and `err.read`
+// (non-blocking); the other ends go to Sandbox::launch and are closed once it returns.
+struct ChildStdioPipes {
+    sandbox::Pipe in;
+    sandbox::Pipe out;
+    sandbox::Pipe err;
+
+    sandbox::Stdio child_ends() const { return {in.read.get(), out.write.get(), err.write.get()}; }
+    void close_child_ends();
+};
+
+sandbox::Result<ChildStdioPipes> make_child_stdio_pipes();
+
+sandbox::Result<void> set_nonblocking(int fd);
+
+// Asks for a 1 MiB pipe buffer, so each wakeup moves more bytes. Not every fd is a pipe, and an
+// unprivileged user may be capped lower: failure changes only speed.
+void try_enlarge_pipe(int fd);
+
+}  // namespace resin::host

@@ -1,0 +1,349 @@
+#include "host/port_session.hpp"
+
+#include <algorithm>
+#include <boost/asio/buffer.hpp>
+#include <chrono>
+#include <variant>
+
+#include "host/config_source.hpp"
+#include "host/exit_codes.hpp"
+#include "host/features.hpp"
+#include "host/output_forwarder.hpp"
+#include "host/pipes.hpp"
+#include "host/protocol_mapping.hpp"
+#include "host/stdin_feeder.hpp"
+#include "host/supervisor.hpp"
+#include "proto/codec.hpp"
+#include "sandbox/plan.hpp"
+#include "sandbox/sandbox.hpp"
+
+namespace resin::host {
+namespace {
+
+constexpr std::size_t kReadBufferSize = 64 * 1024;
+// Replies waiting for a client that does not read: beyond this, resin stops reading its requests.
+constexpr std::size_t kMaxQueuedReplyBytes = 1024 * 1024;
+constexpr int kMaxSignal = 64;
+
+bool contains_nul(const std::string& text) {
+    return text.find('\0') != std::string::npos;
+}
+
+}  // namespace
+
+struct PortSession::Process {
+    Process(boost::asio::io_context& io, PortSession& session, std::uint32_t id,
+            std::unique_ptr<sandbox::Sandbox> launched, ChildStdioPipes& pipes,
+            const sandbox::Limits& limits)
+        : request_id(id),
+          sandbox(std::move(launched)),
+          stdin_feeder(io, std::move(pipes.in.write)),
+          output(io, session.writer_, session.credit_, id, std::move(pipes.out.read),
+                 std::move(pipes.err.read), [&session] { session.on_output_ended(); }),
+          supervisor(io, *sandbox, limits, [&session](sandbox::ExitReport report) {
+              session.on_process_exit(std::move(report));
+          }) {}
+
+    std::uint32_t request_id;
+    std::unique_ptr<sandbox::Sandbox> sandbox;
+    StdinFeeder stdin_feeder;
+    OutputForwarder output;
+    Supervisor supervisor;
+    std::optional<sandbox::ExitReport> exit_report;
+    bool output_ended = false;
+};
+
+PortSession::PortSession(boost::asio::io_context& io, PortFds port, sandbox::HostCapabilities host)
+    : io_(io),
+      host_(host),
+      writer_(io, std::move(port.out),
+              {[this] { on_writer_drained(); }, [this] { exit_now(kExitOk); }}),
+      port_in_(io, port.in.release()),
+      read_buffer_(kReadBufferSize) {}
+
+PortSession::~PortSession() = default;
+
+void PortSession::start() {
+    read_port();
+}
+
+void PortSession::shut_down(int signal) {
+    exit_now(kExitSignalBase + signal);
+}
+
+void PortSession::read_port() {
+    port_in_.async_read_some(boost::asio::buffer(read_buffer_),
+                             [this](const boost::system::error_code& error, std::size_t count) {
+                                 if (error == boost::asio::error::operation_aborted) {
+                                     return;
+                                 }
+                                 if (error) {
+                                     // End-of-file: the client closed the port or died.
+                                     exit_now(kExitOk);
+                                     return;
+                                 }
+                                 on_port_bytes(count);
+                             });
+}
+
+void PortSession::on_port_bytes(std::size_t count) {
+    // Once closing, requests are discarded: reading goes on only to notice the client leaving.
+    if (state_ != State::closing) {
+        frames_.feed({read_buffer_.data(), count});
+        handle_frames();
+    }
+    if (writer_.queued_bytes() > kMaxQueuedReplyBytes) {
+        reading_paused_ = true;
+        return;
+    }
+    read_port();
+}
+
+void PortSession::handle_frames() {
+    while (state_ != State::closing) {
+        auto next = frames_.next();
+        if (!next) {
+            return;
+        }
+        if (const auto* framing = std::get_if<proto::DecodeError>(&*next)) {
+            fail_fatally(framing->request_id, framing->code, framing->message);
+            return;
+        }
+        auto decoded = proto::decode_packet(std::get<std::vector<std::uint8_t>>(*next));
+        if (auto* error = std::get_if<proto::DecodeError>(&decoded)) {
+            if (state_ == State::awaiting_hello) {
+                fail_fatally(error->request_id, error->code, std::move(error->message));
+            } else {
+                report(error->request_id, error->code, std::move(error->message));
+            }
+            continue;
+        }
+        handle(std::get<proto::Packet>(std::move(decoded)));
+    }
+}
+
+void PortSession::handle(proto::Packet packet) {
+    const std::uint32_t id = proto::request_id(packet);
+    const bool handshaken = state_ != State::awaiting_hello;
+    const bool is_hello = std::holds_alternative<proto::Hello>(packet);
+    if (id == 0) {
+        const char* message = "request id 0 is reserved for reports no request caused";
+        handshaken ? report(0, proto::ErrorCode::invalid_request, message)
+                   : fail_fatally(0, proto::ErrorCode::invalid_request, message);
+        return;
+    }
+    if (!handshaken && !is_hello) {
+        fail_fatally(id, proto::ErrorCode::unexpected_packet,
+                     std::string(to_string(proto::packet_type(packet))) + " before Hello");
+        return;
+    }
+    if (handshaken && is_hello) {
+        report(id, proto::ErrorCode::unexpected_packet, "a second Hello");
+        return;
+    }
+    std::visit(
+        [this, id](auto&& request) {
+            using T = std::decay_t<decltype(request)>;
+            if constexpr (std::is_same_v<T, proto::Hello>) {
+                on_hello(request);
+            } else if constexpr (std::is_same_v<T, proto::StartProcess>) {
+                on_start(request);
+            } else if constexpr (std::is_same_v<T, proto::KillProcess>) {
+                on_kill(request);
+            } else if constexpr (std::is_same_v<T, proto::StopProcess>) {
+                on_stop(request);
+            } else if constexpr (std::is_same_v<T, proto::DataIn>) {
+                on_data_in(std::move(request));
+            } else if constexpr (std::is_same_v<T, proto::CloseStdin>) {
+                on_close_stdin(request);
+            } else if constexpr (std::is_same_v<T, proto::GrantCredit>) {
+                on_grant(request);
+            } else {
+                report(id, proto::ErrorCode::unexpected_packet,
+                       std::string(to_string(proto::packet_type(request))) +
+                           " is sent by resin, not to it");
+            }
+        },
+        std::move(packet));
+}
+
+void PortSession::on_hello(const proto::Hello& hello) {
+    if (hello.version != proto::kProtocolVersion) {
+        fail_fatally(hello.request_id, proto::ErrorCode::version_mismatch,
+                     "resin speaks protocol version " + std::to_string(proto::kProtocolVersion) +
+                         ", not " + std::to_string(hello.version));
+        return;
+    }
+    state_ = State::ready;
+    writer_.send(proto::HelloReply{hello.request_id, proto::kProtocolVersion, feature_list(host_)});
+}
+
+void PortSession::on_start(const proto::StartProcess& request) {
+    const std::uint32_t id = request.request_id;
+    if (state_ == State::running) {
+        report(id, proto::ErrorCode::unexpected_packet,
+               "a process is already running: one resin runs one process");
+        return;
+    }
+    if (contains_nul(request.executable) ||
+        std::any_of(request.args.begin(), request.args.end(), contains_nul)) {
+        report(id, proto::ErrorCode::invalid_request, "executable or argument contains a NUL byte");
+        return;
+    }
+    auto loaded = load_request_config(request.config, id);
+    if (auto* errors = std::get_if<std::vector<sandbox::ConfigError>>(&loaded)) {
+        std::string message = errors->front().message;
+        for (std::size_t i = 1; i < errors->size(); ++i) {
+            message += "; " + (*errors)[i].pointer + ": " + (*errors)[i].message;
+        }
+        report(id, proto::ErrorCode::invalid_config, std::move(message), errors->front().pointer);
+        return;
+    }
+    auto plan = sandbox::make_plan(std::get<sandbox::Config>(loaded), host_);
+    if (!plan) {
+        report(id, plan.error());
+        return;
+    }
+    auto pipes = make_child_stdio_pipes();
+    if (!pipes) {
+        report(id, pipes.error());
+        return;
+    }
+    auto launched = sandbox::Sandbox::launch(plan.value(), {request.executable, request.args},
+                                             pipes.value().child_ends());
+    pipes.value().close_child_ends();
+    if (!launched) {
+        report(id, launched.error());
+        return;
+    }
+    const auto pid = static_cast<std::uint32_t>(launched.value()->command_pid());
+    process_ = std::make_unique<Process>(io_, *this, id, std::move(launched).value(), pipes.value(),
+                                         plan.value().config.limits);
+    state_ = State::running;
+    writer_.send(proto::ProcessStarted{id, pid});
+    process_->output.pump();
+}
+
+bool PortSession::has_process(std::uint32_t request_id) {
+    if (state_ != State::running) {
+        report(request_id, proto::ErrorCode::no_process, "no process is running");
+        return false;
+    }
+    return true;
+}
+
+void PortSession::on_kill(const proto::KillProcess& request) {
+    if (request.signal < 1 || request.signal > kMaxSignal) {
+        report(request.request_id, proto::ErrorCode::invalid_request,
+               "signal " + std::to_string(request.signal) + " is not in 1..64");
+        return;
+    }
+    if (has_process(request.request_id)) {
+        process_->supervisor.signal(request.signal);
+    }
+}
+
+void PortSession::on_stop(const proto::StopProcess& request) {
+    if (has_process(request.request_id)) {
+        process_->supervisor.stop(std::chrono::milliseconds(request.grace_ms));
+    }
+}
+
+void PortSession::on_data_in(proto::DataIn request) {
+    if (!has_process(request.request_id)) {
+        return;
+    }
+    const std::size_t size = request.data.size();
+    if (auto refused = process_->stdin_feeder.feed(std::move(request.data))) {
+        report(request.request_id, *refused,
+               *refused == proto::ErrorCode::stdin_closed
+                   ? "DataIn after CloseStdin"
+                   : "DataIn of " + std::to_string(size) + " bytes would queue more than " +
+                         std::to_string(kMaxQueuedStdinBytes) + " bytes for stdin");
+    }
+}
+
+void PortSession::on_close_stdin(const proto::CloseStdin& request) {
+    if (has_process(request.request_id)) {
+        process_->stdin_feeder.close_when_written();
+    }
+}
+
+void PortSession::on_grant(const proto::GrantCredit& request) {
+    credit_.grant(request.bytes);
+    if (process_) {
+        process_->output.pump();
+    }
+}
+
+void PortSession::report(std::uint32_t request_id, proto::ErrorCode code, std::string message,
+                         std::string json_pointer) {
+    writer_.send(
+        proto::ErrorReport{request_id, code, false, std::move(message), std::move(json_pointer)});
+}
+
+void PortSession::report(std::uint32_t request_id, const sandbox::Error& error) {
+    report(request_id, error_code_for(error.kind), error.message, error.pointer);
+}
+
+void PortSession::fail_fatally(std::uint32_t request_id, proto::ErrorCode code,
+                               std::string message) {
+    state_ = State::closing;
+    if (process_) {
+        process_->output.stop();
+        process_->supervisor.terminate(sandbox::EndCause::killed);
+    }
+    writer_.send(proto::ErrorReport{request_id, code, true, std::move(message), ""});
+    exit_when_flushed(kExitResinFailure);
+}
+
+void PortSession::on_process_exit(sandbox::ExitReport report) {
+    process_->exit_report = std::move(report);
+    send_exit_status_once_complete();
+}
+
+void PortSession::on_output_ended() {
+    process_->output_ended = true;
+    send_exit_status_once_complete();
+}
+
+// ExitStatus goes last, after every byte of output: the client never loses output to the exit.
+void PortSession::send_exit_status_once_complete() {
+    if (state_ != State::running || !process_->exit_report || !process_->output_ended) {
+        return;
+    }
+    state_ = State::closing;
+    writer_.send(exit_status_of(*process_->exit_report, process_->request_id));
+    exit_when_flushed(kExitOk);
+}
+
+void PortSession::on_writer_drained() {
+    if (exit_code_when_flushed_) {
+        exit_now(*exit_code_when_flushed_);
+        return;
+    }
+    if (reading_paused_) {
+        reading_paused_ = false;
+        read_port();
+    }
+    if (process_) {
+        process_->output.pump();
+    }
+}
+
+void PortSession::exit_when_flushed(int exit_code) {
+    exit_code_when_flushed_ = exit_code;
+    if (writer_.idle()) {
+        exit_now(exit_code);
+    }
+}
+
+void PortSession::exit_now(int exit_code) {
+    if (process_) {
+        process_->supervisor.terminate(sandbox::EndCause::killed);
+    }
+    exit_code_ = exit_code;
+    io_.stop();
+}
+
+}  // namespace resin::host

@@ -1,0 +1,80 @@
+// One client on the port: the session state machine of docs/protocol.md. Reads requests from fd 3,
+// answers through the PortWriter, runs at most one sandboxed process, and ends resin when the
+// process has been reported, the client goes away, or the stream breaks.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "host/output_credit.hpp"
+#include "host/port_fds.hpp"
+#include "host/port_writer.hpp"
+#include "proto/frame_reader.hpp"
+#include "sandbox/exit_report.hpp"
+#include "sandbox/host_probe.hpp"
+#include "sandbox/result.hpp"
+
+namespace resin::host {
+
+class PortSession {
+  public:
+    PortSession(boost::asio::io_context& io, PortFds port, sandbox::HostCapabilities host);
+    PortSession(const PortSession&) = delete;
+    PortSession& operator=(const PortSession&) = delete;
+    ~PortSession();
+
+    void start();
+    // SIGTERM or SIGHUP: the sandbox's tree is killed and resin exits.
+    void shut_down(int signal);
+    // Valid once the io_context has stopped.
+    int exit_code() const { return exit_code_; }
+
+  private:
+    enum class State { awaiting_hello, ready, running, closing };
+    struct Process;
+
+    void read_port();
+    void on_port_bytes(std::size_t count);
+    void handle_frames();
+    void handle(proto::Packet packet);
+    void on_hello(const proto::Hello& hello);
+    void on_start(const proto::StartProcess& request);
+    void on_kill(const proto::KillProcess& request);
+    void on_stop(const proto::StopProcess& request);
+    void on_data_in(proto::DataIn request);
+    void on_close_stdin(const proto::CloseStdin& request);
+    void on_grant(const proto::GrantCredit& request);
+    bool has_process(std::uint32_t request_id);
+
+    void report(std::uint32_t request_id, proto::ErrorCode code, std::string message,
+                std::string json_pointer = {});
+    void report(std::uint32_t request_id, const sandbox::Error& error);
+    void fail_fatally(std::uint32_t request_id, proto::ErrorCode code, std::string message);
+
+    void on_process_exit(sandbox::ExitReport report);
+    void on_output_ended();
+    void send_exit_status_once_complete();
+    void on_writer_drained();
+    void exit_when_flushed(int exit_code);
+    void exit_now(int exit_code);
+
+    boost::asio::io_context& io_;
+    sandbox::HostCapabilities host_;
+    PortWriter writer_;
+    boost::asio::posix::stream_descriptor port_in_;
+    proto::FrameReader frames_;
+    std::vector<std::uint8_t> read_buffer_;
+    bool reading_paused_ = false;
+    State state_ = State::awaiting_hello;
+    OutputCredit credit_;
+    std::unique_ptr<Process> process_;
+    std::optional<int> exit_code_when_flushed_;
+    int exit_code_ = 0;
+};
+
+}  // namespace resin::host

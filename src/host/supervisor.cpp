@@ -1,0 +1,109 @@
+#include "host/supervisor.hpp"
+
+#include <csignal>
+
+namespace resin::host {
+
+Supervisor::Supervisor(boost::asio::io_context& io, sandbox::Sandbox& sandbox,
+                       const sandbox::Limits& limits, ExitHandler on_exit)
+    : sandbox_(sandbox),
+      exit_watch_(io, sandbox.exit_fd()),
+      oom_watch_(io),
+      wall_timer_(io),
+      cpu_timer_(io),
+      stop_timer_(io),
+      on_exit_(std::move(on_exit)) {
+    exit_watch_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                           [this](const boost::system::error_code& error) {
+                               if (error != boost::asio::error::operation_aborted) {
+                                   on_exit_fd_readable();
+                               }
+                           });
+    if (limits.wall_time_ms) {
+        wall_timer_.expires_after(std::chrono::milliseconds(*limits.wall_time_ms));
+        wall_timer_.async_wait([this](const boost::system::error_code& error) {
+            if (!error) {
+                terminate(sandbox::EndCause::wall_time_limit);
+            }
+        });
+    }
+    if (sandbox.oom_event_fd() >= 0) {
+        oom_watch_.assign(sandbox.oom_event_fd());
+        watch_oom_events();
+    }
+    check_cpu_time_after(sandbox_.check_cpu_time());
+}
+
+Supervisor::~Supervisor() {
+    (void)exit_watch_.release();
+    if (oom_watch_.is_open()) {
+        (void)oom_watch_.release();
+    }
+}
+
+void Supervisor::signal(int sig) {
+    if (!ended_) {
+        sandbox_.signal(sig);
+    }
+}
+
+void Supervisor::stop(std::chrono::milliseconds grace) {
+    if (ended_) {
+        return;
+    }
+    sandbox_.signal(SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    if (stop_pending_ && stop_timer_.expiry() <= deadline) {
+        return;
+    }
+    stop_pending_ = true;
+    stop_timer_.expires_at(deadline);
+    stop_timer_.async_wait([this](const boost::system::error_code& error) {
+        if (!error) {
+            terminate(sandbox::EndCause::killed);
+        }
+    });
+}
+
+void Supervisor::terminate(sandbox::EndCause cause) {
+    if (!ended_) {
+        sandbox_.terminate(cause);
+    }
+}
+
+void Supervisor::watch_oom_events() {
+    oom_watch_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                          [this](const boost::system::error_code& error) {
+                              if (!error && !ended_) {
+                                  sandbox_.on_oom_event();
+                                  watch_oom_events();
+                              }
+                          });
+}
+
+// The sandbox says when its tree could have spent the rest of its CPU time; nullopt: nothing to
+// watch (no limit, or it has ended the tree).
+void Supervisor::check_cpu_time_after(std::optional<std::chrono::microseconds> delay) {
+    if (!delay) {
+        return;
+    }
+    cpu_timer_.expires_after(*delay);
+    cpu_timer_.async_wait([this](const boost::system::error_code& error) {
+        if (!error && !ended_) {
+            check_cpu_time_after(sandbox_.check_cpu_time());
+        }
+    });
+}
+
+void Supervisor::on_exit_fd_readable() {
+    ended_ = true;
+    wall_timer_.cancel();
+    cpu_timer_.cancel();
+    stop_timer_.cancel();
+    if (oom_watch_.is_open()) {
+        oom_watch_.cancel();
+    }
+    on_exit_(sandbox_.reap());
+}
+
+}  // namespace resin::host

@@ -1,0 +1,85 @@
+// The handshake: Hello first, the version checked, the features advertised, request id 0 refused.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <map>
+#include <sstream>
+
+#include "support/command_runner.hpp"
+#include "support/port_expect.hpp"
+
+namespace resin::test {
+namespace {
+
+std::map<std::string, std::string> features_printed_by_cli() {
+    std::map<std::string, std::string> features;
+    std::istringstream lines(run_resin({"--features"}).out);
+    std::string key;
+    std::string mechanism;
+    while (std::getline(lines, key, '\t') && std::getline(lines, mechanism)) {
+        features[key] = mechanism;
+    }
+    return features;
+}
+
+void expect_fatal_exit(PortClient& client) {
+    EXPECT_TRUE(client.port_closed_by_resin());
+    auto status = client.wait_exit();
+    ASSERT_TRUE(status);
+    EXPECT_TRUE(WIFEXITED(*status));
+    EXPECT_EQ(WEXITSTATUS(*status), 125);
+}
+
+TEST(PortHandshake, HelloReplyEchoesTheRequestAndAdvertisesWhatTheCliPrints) {
+    PortClient client;
+    const auto reply = handshake(client, 7);
+    EXPECT_EQ(reply.request_id, 7u);
+    EXPECT_EQ(reply.version, proto::kProtocolVersion);
+    const std::map<std::string, std::string> features(reply.features.begin(), reply.features.end());
+    std::string version = run_resin({"--version"}).out;
+    version.erase(version.find_last_not_of('\n') + 1);
+    EXPECT_EQ(features.at("resin.version"), version);
+    EXPECT_EQ(features.at("protocol.max_packet_size"), "1048576");
+    EXPECT_TRUE(features.count("limits.wall_time_ms"));
+    EXPECT_EQ(features, features_printed_by_cli());
+}
+
+TEST(PortHandshake, AnotherProtocolVersionIsAFatalVersionMismatch) {
+    PortClient client;
+    client.send(proto::Hello{1, 2});
+    const auto error = expect_error(client, 1, proto::ErrorCode::version_mismatch);
+    EXPECT_TRUE(error.fatal);
+    expect_fatal_exit(client);
+}
+
+TEST(PortHandshake, ARequestBeforeHelloIsFatal) {
+    PortClient client;
+    client.send(proto::GrantCredit{5, 100});
+    const auto error = expect_error(client, 5, proto::ErrorCode::unexpected_packet);
+    EXPECT_TRUE(error.fatal);
+    expect_fatal_exit(client);
+}
+
+TEST(PortHandshake, RequestIdZeroIsRefusedAndTheSessionGoesOn) {
+    PortClient client;
+    handshake(client);
+    client.send(proto::GrantCredit{0, 0xFFFFFFFF});
+    const auto error = expect_error(client, 0, proto::ErrorCode::invalid_request);
+    EXPECT_FALSE(error.fatal);
+    client.send(proto::GrantCredit{2, 0xFFFFFFFF});
+    start_process(client, 3, "/bin/sh", {"-c", "echo alive"});
+    const auto output = collect_until_exit(client, 3);
+    EXPECT_EQ(output.out, "alive\n");
+}
+
+TEST(PortHandshake, ASecondHelloIsUnexpectedButNotFatal) {
+    PortClient client;
+    handshake(client, 1);
+    client.send(proto::Hello{2, proto::kProtocolVersion});
+    EXPECT_FALSE(expect_error(client, 2, proto::ErrorCode::unexpected_packet).fatal);
+    client.send(proto::KillProcess{3, 9});
+    expect_error(client, 3, proto::ErrorCode::no_process);
+}
+
+}  // namespace
+}  // namespace resin::test

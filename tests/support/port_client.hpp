@@ -1,0 +1,67 @@
+// A client of `resin --port`, as an Erlang port would be: spawns the real resin binary with its fds
+// 3 and 4 connected to pipes and speaks the protocol through src/proto. Every receive is bounded by
+// a timeout, so a hung resin fails a test instead of hanging it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "proto/frame_reader.hpp"
+#include "proto/packets.hpp"
+#include "sandbox/unique_fd.hpp"
+
+namespace resin::test {
+
+inline constexpr std::chrono::milliseconds kReplyTimeout{30000};
+
+class PortClient {
+  public:
+    // Spawns `resin --port`.
+    PortClient();
+    PortClient(const PortClient&) = delete;
+    PortClient& operator=(const PortClient&) = delete;
+    // Closes the port and reaps resin (killing it if it does not exit on its own).
+    ~PortClient();
+
+    pid_t pid() const { return pid_; }
+    // resin's packets, for a caller that parses the stream itself (the benchmark).
+    int from_resin_fd() const { return from_resin_.get(); }
+
+    void send(const proto::Packet& packet);
+    void send_bytes(std::span<const std::uint8_t> bytes);
+
+    // The next packet; nullopt if none arrives in time, resin closed the port, or it sent bytes
+    // that do not decode. last_error() says which.
+    std::optional<proto::Packet> receive(std::chrono::milliseconds timeout = kReplyTimeout);
+    const std::string& last_error() const { return last_error_; }
+    // True if resin sends nothing (and does not close the port) within `quiet`.
+    bool stays_quiet_for(std::chrono::milliseconds quiet);
+    // True once resin has closed its end of the port (end-of-file on fd 4).
+    bool port_closed_by_resin(std::chrono::milliseconds timeout = kReplyTimeout);
+
+    // End-of-file on resin's fd 3, as when the Erlang port is closed.
+    void close_port();
+    // resin's wait status, or nullopt if it is still running after `timeout`.
+    std::optional<int> wait_exit(std::chrono::milliseconds timeout = kReplyTimeout);
+
+  private:
+    enum class Fill { bytes, end_of_file, timeout };
+    Fill fill(std::chrono::steady_clock::time_point deadline);
+
+    pid_t pid_ = -1;
+    sandbox::UniqueFd pidfd_;
+    sandbox::UniqueFd to_resin_;
+    sandbox::UniqueFd from_resin_;
+    proto::FrameReader frames_;
+    std::vector<std::uint8_t> buffer_;
+    std::optional<int> exit_status_;
+    std::string last_error_;
+};
+
+}  // namespace resin::test

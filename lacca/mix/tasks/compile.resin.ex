@@ -32,6 +32,7 @@ defmodule Mix.Tasks.Compile.Resin do
 
   @install_command "apt-get install -y cmake g++ make pkg-config libboost-dev nlohmann-json3-dev " <>
                      "libseccomp-dev libcap-dev libcli11-dev"
+  @cmake_options ["-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DRESIN_BUILD_TESTS=OFF"]
   @tools [{"cmake", ["cmake"]}, {"a C++ compiler", ["c++", "g++"]}, {"make", ["make"]}] ++
            [{"pkg-config", ["pkg-config"]}]
 
@@ -139,20 +140,11 @@ defmodule Mix.Tasks.Compile.Resin do
       )
     end
 
+    configure = ["-S", source, "-B", build_dir] ++ @cmake_options
+
     unless File.exists?(Path.join(build_dir, "CMakeCache.txt")) do
       Mix.shell().info("Configuring resin (C++) in #{Path.relative_to_cwd(build_dir)}")
-
-      cmake!(
-        [
-          "-S",
-          source,
-          "-B",
-          build_dir,
-          "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
-          "-DRESIN_BUILD_TESTS=OFF"
-        ],
-        "configure"
-      )
+      cmake!(configure, "configure")
     end
 
     binary = Path.join([build_dir, "src", "host", "resin"])
@@ -161,11 +153,16 @@ defmodule Mix.Tasks.Compile.Resin do
     build = ["--build", build_dir, "--target", "resin", "--parallel", jobs]
 
     # The first build takes minutes, so its progress is shown; later ones are quiet unless they fail.
-    if before == nil do
-      Mix.shell().info("Building resin (C++); the first build takes a few minutes")
-      cmake!(build, "build", IO.stream(:stdio, :line))
-    else
-      cmake!(build, "build")
+    output = if before == nil, do: IO.stream(:stdio, :line), else: ""
+
+    if before == nil,
+      do: Mix.shell().info("Building resin (C++); the first build takes a few minutes")
+
+    # CMake reconfigures by itself when a CMakeLists.txt changes, not when one appears (a new
+    # directory the build adds only if it exists): one failed build is retried after configuring.
+    with {:error, _} <- cmake(build, output) do
+      cmake!(configure, "configure")
+      cmake!(build, "build", output)
     end
 
     if mtime(binary) != before, do: Mix.shell().info("Compiled resin (C++)")
@@ -196,15 +193,22 @@ defmodule Mix.Tasks.Compile.Resin do
     end
   end
 
-  defp cmake!(args, step, into \\ "") do
+  defp cmake(args, into) do
     case System.cmd("cmake", args, stderr_to_stdout: true, into: into) do
-      {_output, 0} ->
+      {_output, 0} -> :ok
+      {output, _status} -> {:error, output}
+    end
+  end
+
+  defp cmake!(args, step, into \\ "") do
+    case cmake(args, into) do
+      :ok ->
         :ok
 
-      {%IO.Stream{}, _status} ->
+      {:error, %IO.Stream{}} ->
         Mix.raise(toolchain_message("cmake could not #{step} it (see its output above)."))
 
-      {output, _status} ->
+      {:error, output} ->
         tail = output |> String.split("\n") |> Enum.take(-40) |> Enum.join("\n")
         Mix.raise(toolchain_message("cmake could not #{step} it:\n\n#{tail}"))
     end

@@ -21,7 +21,6 @@ defmodule Lacca.Server do
 
   defstruct [
     :port,
-    :resin_os_pid,
     :owner,
     :owner_ref,
     :mode,
@@ -125,8 +124,7 @@ defmodule Lacca.Server do
     # A remote owner links here (the caller did Process.link); a local one linked in start_link.
     with {:ok, path} <- Resin.path(opts.resin),
          {:ok, port} <- Resin.open(path) do
-      {:os_pid, resin_os_pid} = Port.info(port, :os_pid) || {:os_pid, nil}
-      state = %{state | port: port, resin_os_pid: resin_os_pid}
+      state = %{state | port: port}
       state = send_packet(state, &{:hello, &1, opts.protocol_version})
       state = grant(state)
       state = send_packet(state, &{:start_process, &1, executable, args, opts.config_json})
@@ -199,7 +197,7 @@ defmodule Lacca.Server do
     info = %{
       status: state.phase,
       os_pid: state.os_pid,
-      resin_os_pid: state.resin_os_pid,
+      resin_os_pid: state.port && Resin.os_pid(state.port),
       mode: state.mode,
       features: state.features,
       owner: state.owner,

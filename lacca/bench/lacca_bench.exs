@@ -28,7 +28,7 @@ defmodule Lacca.Bench do
   def throughput do
     head = System.find_executable("head")
     args = ["-c", Integer.to_string(@gib), "/dev/zero"]
-    rounds = 5
+    rounds = 7
 
     IO.puts(
       "\n## stdout throughput: 1 GiB of head -c #{@gib} /dev/zero, best of #{rounds} interleaved rounds"

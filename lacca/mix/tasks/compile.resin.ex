@@ -117,14 +117,15 @@ defmodule Mix.Tasks.Compile.Resin do
     end
   end
 
-  # Mix links `_build/<env>/lib/lacca/priv` to `priv/`, or copies it when building embedded (before
-  # this compiler ran): then the copy needs the fresh files too.
+  # Mix links `_build/<env>/lib/lacca/priv` to `priv/` (or copies it, building embedded) before the
+  # compilers run, and only if `priv/` exists: in a fresh checkout it did not, until now.
   defp sync_app_priv(priv) do
     app_priv = Path.join(Mix.Project.app_path(), "priv")
 
     case File.lstat(app_priv) do
       {:ok, %File.Stat{type: :directory}} -> File.cp_r!(priv, app_priv)
-      _ -> :ok
+      {:ok, _link} -> :ok
+      {:error, :enoent} -> Mix.Project.build_structure()
     end
   end
 

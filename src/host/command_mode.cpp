@@ -100,14 +100,14 @@ int run_command(const CommandOptions& options) {
 
     auto plan = sandbox::make_plan(*config, sandbox::probe_host());
     if (!plan) {
-        print_failure(plan.error().message);
+        print_failure(plan.error());
         return exit_code_for(plan.error().kind);
     }
     const sandbox::Command command{options.command.front(),
                                    {options.command.begin() + 1, options.command.end()}};
     auto launched = sandbox::Sandbox::launch(plan.value(), command, sandbox::Stdio{});
     if (!launched) {
-        print_failure(launched.error().message);
+        print_failure(launched.error());
         return exit_code_for(launched.error().kind);
     }
     sandbox::Sandbox& sandbox = *launched.value();

@@ -40,10 +40,12 @@ class SandboxCgroup {
   public:
     virtual ~SandboxCgroup() = default;  // kills whatever is left and removes the cgroup(s)
 
-    // A directory fd for clone3's CLONE_INTO_CGROUP, or -1 if resin must attach the child itself.
+    // A directory fd for clone3's CLONE_INTO_CGROUP (v2), or -1.
     virtual int clone_into() const = 0;
-    // Moves `pid` in, before it runs any user code.
-    virtual Result<void> attach(pid_t pid) = 0;
+    // Files the sandbox's first process writes "0" to, to move itself in before it runs anything
+    // else (v1). A task moving itself skips the wait for an RCU grace period that moving another
+    // process costs (milliseconds per spawn). Empty when clone_into() does the job.
+    virtual std::vector<std::string> self_join_files() const = 0;
     // Readable when the OOM killer acted and resin must end the rest of the tree itself; -1 if the
     // kernel kills the whole group on its own.
     virtual int oom_event_fd() const = 0;

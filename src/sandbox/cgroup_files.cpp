@@ -83,6 +83,17 @@ bool path_exists(const std::string& path) {
     return ::stat(path.c_str(), &info) == 0;
 }
 
+int join_cgroups_self(const std::vector<std::string>& files, const char** failed) {
+    for (const auto& file : files) {
+        UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fd || ::write(fd.get(), "0", 1) != 1) {
+            *failed = file.c_str();
+            return errno;
+        }
+    }
+    return 0;
+}
+
 bool remove_cgroup_directory(const std::string& directory) {
     // Killed tasks leave the cgroup a moment after they are reaped; 200 x 1 ms bounds the wait.
     for (int attempt = 0; attempt < 200; ++attempt) {

@@ -19,6 +19,8 @@ std::optional<std::uint64_t> read_cgroup_u64(const std::string& path);
 std::optional<std::uint64_t> read_cgroup_key(const std::string& path, const std::string& key);
 std::vector<pid_t> read_cgroup_procs(const std::string& directory);
 bool path_exists(const std::string& path);
+// Child side: writes "0" (this task) to each file. Returns errno, or 0; `failed` names the file.
+int join_cgroups_self(const std::vector<std::string>& files, const char** failed);
 // rmdir, retrying while the last tasks finish exiting (bounded).
 bool remove_cgroup_directory(const std::string& directory);
 

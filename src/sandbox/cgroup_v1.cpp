@@ -92,11 +92,12 @@ class CgroupV1 final : public SandboxCgroup {
 
     int clone_into() const override { return -1; }
 
-    Result<void> attach(pid_t pid) override {
+    std::vector<std::string> self_join_files() const override {
+        std::vector<std::string> files;
         for (const auto& [controller, directory] : directories_) {
-            RESIN_TRYV(write_cgroup_file(directory + "/cgroup.procs", std::to_string(pid)));
+            files.push_back(directory + "/tasks");  // one thread: the process is single-threaded
         }
-        return success();
+        return files;
     }
 
     int oom_event_fd() const override { return oom_event_.get(); }

@@ -125,9 +125,7 @@ class CgroupV2 final : public SandboxCgroup {
 
     int clone_into() const override { return directory_fd_.get(); }
 
-    Result<void> attach(pid_t pid) override {
-        return write_cgroup_file(directory_ + "/cgroup.procs", std::to_string(pid));
-    }
+    std::vector<std::string> self_join_files() const override { return {}; }
 
     int oom_event_fd() const override { return -1; }
 

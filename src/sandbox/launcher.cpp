@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "sandbox/capabilities.hpp"
+#include "sandbox/cgroup_files.hpp"
 #include "sandbox/identity.hpp"
 #include "sandbox/landlock.hpp"
 #include "sandbox/launch_channel.hpp"
@@ -189,11 +190,20 @@ bool peer_has_hung_up(int socket) {
 
 // The sandbox's init: pid 1 of its pid namespace, from clone to supervising the command.
 [[noreturn]] void init_main(const Plan& plan, const ExecArguments& exec, const Stdio& stdio,
+                            const std::vector<std::string>& cgroup_join_files,
                             bool configure_own_network, int sync, int failure, int status) {
     // If resin dies, so does the sandbox: the kernel kills the rest of the pid namespace with us.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (!install_descriptors(stdio, sync, failure, status)) {
         report_setup_failure(failure, ErrorKind::internal, errno, "", "arranging descriptors");
+        ::_exit(126);
+    }
+    // Into the sandbox's cgroups before anything else, while resin writes the id maps. Still the
+    // kernel's uid of resin here, so the host's cgroup files are writable.
+    const char* cgroup_file = "";
+    if (int err = join_cgroups_self(cgroup_join_files, &cgroup_file); err != 0) {
+        report_setup_failure(kFailureFd, ErrorKind::spawn_failed, err, "",
+                             "joining the sandbox's cgroup (%s)", cgroup_file);
         ::_exit(126);
     }
     // Waiting for resin's go also closes the death-signal race: end-of-file means resin is gone.
@@ -288,6 +298,8 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
         RESIN_TRY(cgroup, create_sandbox_cgroup(plan.host.cgroup_layout, plan.host.cgroups,
                                                 plan.config.limits));
     }
+    const std::vector<std::string> cgroup_join_files =
+        cgroup ? cgroup->self_join_files() : std::vector<std::string>{};
     RESIN_TRY(NetworkSetup network, NetworkSetup::prepare(plan));
 
     int init_pidfd = -1;
@@ -301,8 +313,8 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     }
     const long pid = ::syscall(SYS_clone3, &args, sizeof args);
     if (pid == 0) {
-        init_main(plan, exec, stdio, network.clone_creates_namespace(), sync.read.get(),
-                  failure.write.get(), status[1].get());
+        init_main(plan, exec, stdio, cgroup_join_files, network.clone_creates_namespace(),
+                  sync.read.get(), failure.write.get(), status[1].get());
     }
     network.restore_resins_namespace();
     if (pid < 0) {
@@ -321,9 +333,6 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     status[1].reset();
 
     RESIN_TRYV(write_id_maps(sandbox->init_pid_, plan));
-    if (sandbox->cgroup_ && sandbox->cgroup_->clone_into() < 0) {
-        RESIN_TRYV(sandbox->cgroup_->attach(sandbox->init_pid_));
-    }
     const auto& limits = plan.config.limits;
     if (limits.cpu_time_ms && !plan.rlimit_cpu_seconds) {
         sandbox->cpu_time_limit_us_ = *limits.cpu_time_ms * 1000;

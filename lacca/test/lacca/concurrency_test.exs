@@ -28,6 +28,7 @@ defmodule Lacca.ConcurrencyTest do
 
     for {pid, n} <- Enum.with_index(pids) do
       assert Lacca.read_stdout(pid, 60_000) == {:ok, "#{n}\n"}
+      assert {:ok, %Lacca.Exit{exit_code: 0}} = Lacca.await_exit(pid, 60_000)
       assert {:ok, %Lacca.Exit{exit_code: 0}} = Lacca.stop(pid)
     end
   end

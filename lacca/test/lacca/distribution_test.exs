@@ -31,6 +31,7 @@ defmodule Lacca.DistributionTest do
     assert {:ok, _} = Lacca.read_stdout(pid)
     :ok = Lacca.write_stdin(pid, "hi\n")
     assert Lacca.read_stdout(pid) == {:ok, "got hi\n"}
+    assert {:ok, %Exit{exit_code: 0}} = Lacca.await_exit(pid, 10_000)
     assert {:ok, %Exit{exit_code: 0}} = Lacca.stop(pid)
   end
 

@@ -79,16 +79,24 @@ defmodule Lacca.ErrorsTest do
                Lacca.start("true", [], resin: "/nonexistent/resin")
     end
 
+    # These fake resins read lacca's first three packets before they end: a packet written to a
+    # port whose program has just gone makes it close with epipe, also a :resin_exited, but with
+    # no exit status to show.
     @tag :tmp_dir
     test "resin exiting before it answers", %{tmp_dir: dir} do
+      resin = script(dir, "resin-exits", "head -c #{first_packets_size()} <&3 >/dev/null; exit 3")
+
       assert {:error, %Error{reason: :resin_exited, details: %{exit_status: 3}}} =
-               Lacca.start("true", [], resin: script(dir, "resin-exits", "exit 3"))
+               Lacca.start("true", [], resin: resin)
     end
 
     @tag :tmp_dir
     test "resin killed before it answers", %{tmp_dir: dir} do
+      resin =
+        script(dir, "resin-crashes", "head -c #{first_packets_size()} <&3 >/dev/null; kill -9 $$")
+
       assert {:error, %Error{reason: :resin_crashed, details: %{signal: 9}}} =
-               Lacca.start("true", [], resin: script(dir, "resin-crashes", "kill -9 $$"))
+               Lacca.start("true", [], resin: resin)
     end
 
     test "a config that cannot be encoded, before anything starts" do
@@ -124,6 +132,19 @@ defmodule Lacca.ErrorsTest do
     assert Process.alive?(caller)
     send(caller, :done)
     assert_receive {:DOWN, ^ref, :process, ^caller, :normal}
+  end
+
+  # Hello, GrantCredit and StartProcess of `Lacca.start("true")`, with their length prefixes.
+  defp first_packets_size do
+    {:ok, config} = Lacca.Config.to_json(nil)
+
+    [
+      {:hello, 1, 1},
+      {:grant_credit, 2, 1},
+      {:start_process, 3, "true", [], config}
+    ]
+    |> Enum.map(&byte_size(Lacca.Protocol.frame(&1)))
+    |> Enum.sum()
   end
 
   defp script(dir, name, body) do

@@ -16,48 +16,42 @@ defmodule Lacca.LifetimeTest do
     eventually(fn -> find(marker) == [] end, 10_000, "the process tree to disappear")
   end
 
-  @tag :capture_log
-  test "a linked owner that crashes takes the whole OS process tree with it" do
-    marker = marker()
+  # Starts a tree from a new owner process, which then waits for :exit; returns both pids, with
+  # the Lacca process monitored and its tree running.
+  defp start_owned(start_fun, marker) do
     test = self()
 
     owner =
       spawn(fn ->
-        {:ok, pid} = Lacca.start_link("sh", tree(marker))
-        send(test, {:lacca, pid})
-        Process.sleep(:infinity)
-      end)
-
-    assert_receive {:lacca, lacca}, 15_000
-    lacca_ref = Process.monitor(lacca)
-    await_tree(marker)
-
-    Process.exit(owner, :kill)
-
-    assert_receive {:DOWN, ^lacca_ref, :process, ^lacca, :killed}, 5_000
-    await_gone(marker)
-  end
-
-  test "an unlinked Lacca process ends with its owner, like a port" do
-    marker = marker()
-    test = self()
-
-    owner =
-      spawn(fn ->
-        {:ok, pid} = Lacca.start("sh", tree(marker))
+        {:ok, pid} = start_fun.("sh", tree(marker))
         send(test, {:lacca, pid})
         receive do: (:exit -> :ok)
       end)
 
     assert_receive {:lacca, lacca}, 15_000
-    lacca_ref = Process.monitor(lacca)
+    Process.monitor(lacca)
     await_tree(marker)
+    {owner, lacca}
+  end
+
+  @tag :capture_log
+  test "a linked owner that crashes takes the whole OS process tree with it" do
+    marker = marker()
+    {owner, lacca} = start_owned(&Lacca.start_link/2, marker)
+
+    Process.exit(owner, :kill)
+
+    assert_receive {:DOWN, _, :process, ^lacca, :killed}, 5_000
+    await_gone(marker)
+  end
+
+  test "an unlinked Lacca process ends with its owner, like a port" do
+    marker = marker()
+    {owner, lacca} = start_owned(&Lacca.start/2, marker)
 
     send(owner, :exit)
 
-    assert_receive {:DOWN, ^lacca_ref, :process, ^lacca, {:shutdown, {:owner_exited, :normal}}},
-                   5_000
-
+    assert_receive {:DOWN, _, :process, ^lacca, {:shutdown, {:owner_exited, :normal}}}, 5_000
     await_gone(marker)
   end
 

@@ -16,6 +16,7 @@
 #include "host/exit_report_json.hpp"
 #include "host/failure.hpp"
 #include "host/supervisor.hpp"
+#include "sandbox/netns_pool.hpp"
 #include "sandbox/plan.hpp"
 #include "sandbox/sandbox.hpp"
 
@@ -132,6 +133,9 @@ int run_command(const CommandOptions& options) {
         print_failure("cannot write the report to " + *options.report_path + ": " +
                       std::strerror(errno));
         return kExitResinFailure;
+    }
+    if (plan.value().new_network_namespace) {
+        sandbox::NetnsPool::refill_detached(plan.value().host);  // for the next sandbox
     }
     return exit_code_of(*report);
 }

@@ -27,33 +27,20 @@ defmodule Lacca.Resin do
     end
   end
 
-  # resin exits right after ExitStatus, closing its end of the request pipe (fd 3) while lacca may
-  # still be writing a packet (a GrantCredit, a CloseStdin, a StopProcess). A write to a pipe with
-  # no reader fails with EPIPE, and an Erlang port that meets EPIPE closes at once, dropping the
-  # output and the ExitStatus it has not read yet. So resin runs under this shell, which keeps fd 3
-  # open after a clean exit and reads it until lacca closes the port, as it does on ExitStatus.
-  # Any other exit is passed on at once, so a crash is seen as one. The shell holds no pipe end
-  # resin needs to see closed: end-of-file on fd 3 still reaches resin when the BEAM goes away.
-  # cat reopens the pipe through /proc because resin left the shared description non-blocking.
-  # The shell is a no-op with a resin that waits for the port to close (see the lacca report).
-  @port_shim """
-  "$0" --port
-  status=$?
-  [ "$status" -eq 0 ] && exec cat /proc/self/fd/3 >/dev/null
-  exit "$status"
+  @doc """
+  Opens a port to `resin --port`. After the ExitStatus resin waits for the port to close, so the
+  Lacca process closes it as soon as it has the ExitStatus.
   """
-
-  @doc "Opens a port to `resin --port` (through the shell above)."
   @spec open(String.t()) :: {:ok, port()} | {:error, Error.t()}
   def open(path) do
     with :ok <- executable(path) do
       port =
-        Port.open({:spawn_executable, "/bin/sh"}, [
+        Port.open({:spawn_executable, path}, [
           :binary,
           :exit_status,
           :nouse_stdio,
           {:packet, 4},
-          args: ["-c", @port_shim, path]
+          args: ["--port"]
         ])
 
       {:ok, port}
@@ -80,15 +67,12 @@ defmodule Lacca.Resin do
      )}
   end
 
-  @doc "The pid of resin itself, the only child of the shell the port runs, if it is alive."
+  @doc "The pid of resin itself, if the port is open."
   @spec os_pid(port()) :: non_neg_integer() | nil
   def os_pid(port) do
-    with {:os_pid, shell} <- Port.info(port, :os_pid),
-         {:ok, children} <- File.read("/proc/#{shell}/task/#{shell}/children"),
-         [resin | _] <- String.split(children) do
-      String.to_integer(resin)
-    else
-      _ -> nil
+    case Port.info(port, :os_pid) do
+      {:os_pid, pid} -> pid
+      nil -> nil
     end
   end
 

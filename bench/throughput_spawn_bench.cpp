@@ -269,6 +269,7 @@ SpawnPhases resin_spawn(const std::string& config) {
             break;
         }
     }
+    client.close_port();  // resin exits once the client closes the port
     client.wait_exit();
     phases.to_resin_exit_ms = lap();
     return phases;

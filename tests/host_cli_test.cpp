@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -193,6 +194,38 @@ TEST_F(Cli, CheckConfigPrintsEachErrorWithItsPointerAndExits1) {
         EXPECT_TRUE(line.starts_with(config + ": /")) << line;
     }
     EXPECT_TRUE(result.out.empty());
+}
+
+TEST_F(Cli, CheckConfigChecksWhatThisHostWouldRefuseToo) {
+    // Valid JSON, valid config, but no such mount source here: the launch would refuse it, so the
+    // check does too, naming the field.
+    const auto config = config_file({.mounts = {"/no/such/resin-source"}});
+    const auto result = run_resin({"--check-config", config});
+    EXPECT_EQ(result.exit_code, 1);
+    EXPECT_TRUE(result.out.empty());
+    const auto lines = lines_of(result.err);
+    ASSERT_EQ(lines.size(), 1u) << result.err;
+    EXPECT_TRUE(lines[0].starts_with(config + ": /filesystem/mounts/")) << lines[0];
+    EXPECT_NE(lines[0].find("/no/such/resin-source"), std::string::npos) << lines[0];
+}
+
+TEST_F(Cli, CheckConfigSaysWhatEnforcesEachRestrictionItSets) {
+    const auto result = run_resin({"--check-config", config_file({.wall_time_ms = 1500})});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    const auto lines = lines_of(result.err);
+    EXPECT_NE(std::find(lines.begin(), lines.end(), "limits.wall_time_ms: enforced by host_timer"),
+              lines.end())
+        << result.err;
+    EXPECT_EQ(result.err.find("limits.memory_bytes"), std::string::npos)
+        << "a limit the config does not set is not listed";
+}
+
+TEST_F(Cli, ARefusedConfigNamesTheFieldInResinsFailureLine) {
+    const auto result =
+        run_resin({"--config", config_file({.mounts = {"/no/such/resin-source"}}), "/bin/true"});
+    EXPECT_EQ(result.exit_code, 125);
+    expect_one_failure_line(result);
+    EXPECT_TRUE(result.err.starts_with("resin: /filesystem/mounts/")) << result.err;
 }
 
 TEST_F(Cli, FeaturesPrintsOneKeyTabMechanismLinePerFeature) {

@@ -7,6 +7,7 @@
 
 #include <map>
 
+#include "proto/codec.hpp"
 #include "support/host_processes.hpp"
 #include "support/port_expect.hpp"
 #include "support/temp_dir.hpp"
@@ -150,6 +151,26 @@ TEST(PortLifecycle, ClosingThePortKillsADetachedDoubleForkedGrandchild) {
     const auto resin_status = client.wait_exit();
     ASSERT_TRUE(resin_status);
     EXPECT_TRUE(WIFEXITED(*resin_status) && WEXITSTATUS(*resin_status) == 0);
+}
+
+TEST(PortLifecycle, AfterExitStatusResinKeepsReadingUntilTheClientClosesThePort) {
+    // An Erlang port whose write meets EPIPE closes at once, dropping what it had not read yet: a
+    // client's packet in flight when the process ends must not find the pipe closed.
+    PortClient client;
+    EXPECT_EQ(run_to_exit(client, "/bin/true", {}).exit.reason, proto::ExitReason::exited);
+    // Far more than a pipe holds: every byte is written only if resin goes on reading.
+    std::vector<std::uint8_t> frames;
+    for (std::uint32_t i = 0; i < 200000; ++i) {
+        proto::encode_frame(proto::GrantCredit{100 + i, 1}, frames);
+    }
+    client.send_bytes(frames);
+    EXPECT_EQ(client.last_error(), "");
+    EXPECT_TRUE(client.stays_quiet_for(std::chrono::milliseconds(0)))
+        << "requests after ExitStatus are discarded, not answered";
+    client.close_port();
+    const auto status = client.wait_exit();
+    ASSERT_TRUE(status);
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
 }
 
 TEST(PortLifecycle, SigtermToResinEndsTheSandboxAndResin) {

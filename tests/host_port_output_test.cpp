@@ -29,6 +29,17 @@ TEST(PortOutput, StdoutAndStderrArriveOnTheirOwnStreams) {
     EXPECT_EQ(output.exit.exit_code, 0);
 }
 
+// The pipes belong to the sandbox's identity, so the command may reopen them by name (a shell's
+// `> /dev/stderr`, a converter told to write to /dev/stdout).
+TEST(PortOutput, TheCommandCanReopenItsOutputThroughDevStdoutAndDevStderr) {
+    PortClient client;
+    const auto output =
+        run_to_exit(client, "/bin/sh", {"-c", "echo out > /dev/stdout; echo err > /dev/stderr"});
+    EXPECT_EQ(output.out, "out\n");
+    EXPECT_EQ(output.err, "err\n");
+    EXPECT_EQ(output.exit.exit_code, 0);
+}
+
 TEST(PortOutput, OneGibibyteArrivesExactlyBeforeExitStatus) {
     PortClient client;
     handshake(client);
@@ -148,26 +159,33 @@ TEST(PortOutput, APortThatCannotTakeSpliceGetsTheSameFramesByCopy) {
     }
     ASSERT_EQ(::write(requests.get(), frames.data(), frames.size()),
               static_cast<ssize_t>(frames.size()));
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);  // resin exits after ExitStatus
-    requests.reset();
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
-    std::ifstream in(output_path, std::ios::binary);
-    const std::vector<std::uint8_t> written{std::istreambuf_iterator<char>(in), {}};
-    proto::FrameReader reader;
-    reader.feed(written);
+    // resin waits for the port to close after ExitStatus: read the file until it holds one.
     std::uint64_t received = 0;
     std::optional<proto::Packet> last;
-    while (auto next = reader.next()) {
-        ASSERT_TRUE(std::holds_alternative<std::vector<std::uint8_t>>(*next));
-        auto decoded = proto::decode_packet(std::get<std::vector<std::uint8_t>>(*next));
-        ASSERT_TRUE(std::holds_alternative<proto::Packet>(decoded));
-        last = std::get<proto::Packet>(std::move(decoded));
-        if (const auto* data = std::get_if<proto::DataOut>(&*last)) {
-            received += data->data.size();
+    proto::FrameReader reader;
+    std::size_t consumed = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!(last && std::holds_alternative<proto::ExitStatus>(*last)) &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::ifstream in(output_path, std::ios::binary);
+        const std::vector<std::uint8_t> written{std::istreambuf_iterator<char>(in), {}};
+        reader.feed(std::span(written).subspan(consumed));
+        consumed = written.size();
+        while (auto next = reader.next()) {
+            ASSERT_TRUE(std::holds_alternative<std::vector<std::uint8_t>>(*next));
+            auto decoded = proto::decode_packet(std::get<std::vector<std::uint8_t>>(*next));
+            ASSERT_TRUE(std::holds_alternative<proto::Packet>(decoded));
+            last = std::get<proto::Packet>(std::move(decoded));
+            if (const auto* data = std::get_if<proto::DataOut>(&*last)) {
+                received += data->data.size();
+            }
         }
     }
+    requests.reset();
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     EXPECT_EQ(reader.buffered(), 0u);
     EXPECT_EQ(received, total);
     ASSERT_TRUE(last && std::holds_alternative<proto::ExitStatus>(*last));

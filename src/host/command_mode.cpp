@@ -16,6 +16,7 @@
 #include "host/exit_report_json.hpp"
 #include "host/failure.hpp"
 #include "host/supervisor.hpp"
+#include "sandbox/netns_pool.hpp"
 #include "sandbox/plan.hpp"
 #include "sandbox/sandbox.hpp"
 
@@ -100,14 +101,14 @@ int run_command(const CommandOptions& options) {
 
     auto plan = sandbox::make_plan(*config, sandbox::probe_host());
     if (!plan) {
-        print_failure(plan.error().message);
+        print_failure(plan.error());
         return exit_code_for(plan.error().kind);
     }
     const sandbox::Command command{options.command.front(),
                                    {options.command.begin() + 1, options.command.end()}};
     auto launched = sandbox::Sandbox::launch(plan.value(), command, sandbox::Stdio{});
     if (!launched) {
-        print_failure(launched.error().message);
+        print_failure(launched.error());
         return exit_code_for(launched.error().kind);
     }
     sandbox::Sandbox& sandbox = *launched.value();
@@ -132,6 +133,9 @@ int run_command(const CommandOptions& options) {
         print_failure("cannot write the report to " + *options.report_path + ": " +
                       std::strerror(errno));
         return kExitResinFailure;
+    }
+    if (plan.value().new_network_namespace) {
+        sandbox::NetnsPool::refill_detached(plan.value().host);  // for the next sandbox
     }
     return exit_code_of(*report);
 }

@@ -3,9 +3,13 @@
 
 #include <string>
 
+#include "sandbox/result.hpp"
+
 namespace resin::host {
 
 // Prints "resin: <message>".
 void print_failure(const std::string& message);
+// "resin: /json/pointer: message" when the error names a config field.
+void print_failure(const sandbox::Error& error);
 
 }  // namespace resin::host

@@ -26,11 +26,19 @@ void ChildStdioPipes::close_child_ends() {
     err.write.reset();
 }
 
-sandbox::Result<ChildStdioPipes> make_child_stdio_pipes() {
+sandbox::Result<ChildStdioPipes> make_child_stdio_pipes(uid_t owner, gid_t group) {
     ChildStdioPipes pipes;
     RESIN_TRY(pipes.in, make_pipe());
     RESIN_TRY(pipes.out, make_pipe());
     RESIN_TRY(pipes.err, make_pipe());
+    if (owner != ::geteuid() || group != ::getegid()) {
+        for (int fd : {pipes.in.read.get(), pipes.out.write.get(), pipes.err.write.get()}) {
+            if (::fchown(fd, owner, group) != 0) {
+                return sandbox::system_error(sandbox::ErrorKind::internal,
+                                             "giving the stdio pipes to the sandbox's user", errno);
+            }
+        }
+    }
     // Only resin's ends: the command gets ordinary blocking descriptors.
     for (int fd : {pipes.in.write.get(), pipes.out.read.get(), pipes.err.read.get()}) {
         RESIN_TRYV(set_nonblocking(fd));

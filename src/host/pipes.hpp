@@ -1,6 +1,8 @@
 // Pipes between resin and the sandboxed command, with resin's ends non-blocking.
 #pragma once
 
+#include <sys/types.h>
+
 #include "sandbox/result.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sandbox/unique_fd.hpp"
@@ -18,7 +20,9 @@ struct ChildStdioPipes {
     void close_child_ends();
 };
 
-sandbox::Result<ChildStdioPipes> make_child_stdio_pipes();
+// The pipes belong to the sandbox's user (`owner`/`group` on the host), so that the command can
+// reopen its own stdio as /dev/stdout or /dev/fd/1: a pipe's inode is mode 0600.
+sandbox::Result<ChildStdioPipes> make_child_stdio_pipes(uid_t owner, gid_t group);
 
 sandbox::Result<void> set_nonblocking(int fd);
 

@@ -14,6 +14,7 @@
 #include "host/stdin_feeder.hpp"
 #include "host/supervisor.hpp"
 #include "proto/codec.hpp"
+#include "sandbox/netns_pool.hpp"
 #include "sandbox/plan.hpp"
 #include "sandbox/sandbox.hpp"
 
@@ -51,6 +52,7 @@ struct PortSession::Process {
     Supervisor supervisor;
     std::optional<sandbox::ExitReport> exit_report;
     bool output_ended = false;
+    bool needs_network_namespace = false;  // so the namespace pool wants a refill afterwards
 };
 
 PortSession::PortSession(boost::asio::io_context& io, PortFds port, sandbox::HostCapabilities host)
@@ -204,7 +206,7 @@ void PortSession::on_start(const proto::StartProcess& request) {
         report(id, plan.error());
         return;
     }
-    auto pipes = make_child_stdio_pipes();
+    auto pipes = make_child_stdio_pipes(plan.value().uid.outside, plan.value().gid.outside);
     if (!pipes) {
         report(id, pipes.error());
         return;
@@ -219,6 +221,7 @@ void PortSession::on_start(const proto::StartProcess& request) {
     const auto pid = static_cast<std::uint32_t>(launched.value()->command_pid());
     process_ = std::make_unique<Process>(io_, *this, id, std::move(launched).value(), pipes.value(),
                                          plan.value().config.limits);
+    process_->needs_network_namespace = plan.value().new_network_namespace;
     state_ = State::running;
     writer_.send(proto::ProcessStarted{id, pid});
     process_->output.pump();
@@ -314,13 +317,23 @@ void PortSession::send_exit_status_once_complete() {
     }
     state_ = State::closing;
     writer_.send(exit_status_of(*process_->exit_report, process_->request_id));
-    exit_when_flushed(kExitOk);
+    // resin now waits for the client to close the port (read_port exits on end-of-file): exiting at
+    // once would make the client's last writes fail with EPIPE, and an Erlang port that gets EPIPE
+    // closes at once, dropping output and the ExitStatus it had not read yet.
+    exit_status_sent_ = true;
 }
 
 void PortSession::on_writer_drained() {
     if (exit_code_when_flushed_) {
         exit_now(*exit_code_when_flushed_);
         return;
+    }
+    if (exit_status_sent_ && !netns_pool_refilled_) {
+        // Off the client's critical path: the exit report is out.
+        netns_pool_refilled_ = true;
+        if (process_->needs_network_namespace) {
+            sandbox::NetnsPool::refill_detached(host_);
+        }
     }
     if (reading_paused_) {
         reading_paused_ = false;

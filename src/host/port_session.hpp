@@ -74,6 +74,8 @@ class PortSession {
     OutputCredit credit_;
     std::unique_ptr<Process> process_;
     std::optional<int> exit_code_when_flushed_;
+    bool exit_status_sent_ = false;
+    bool netns_pool_refilled_ = false;
     int exit_code_ = 0;
 };
 

@@ -146,4 +146,15 @@ std::vector<std::pair<std::string, std::string>> enforcement_features(
     return features;
 }
 
+std::vector<std::pair<std::string, std::string>> enforcement_of(const Config& config,
+                                                                const HostCapabilities& host) {
+    std::vector<std::pair<std::string, std::string>> enforced;
+    for (const auto& rule : kRules) {
+        if (rule.is_set(config)) {
+            enforced.emplace_back(rule.key, rule.mechanism(host));
+        }
+    }
+    return enforced;
+}
+
 }  // namespace resin::sandbox

@@ -22,4 +22,9 @@ Result<void> check_enforceable(const Config& config, const HostCapabilities& hos
 // cgroup.unavailable_because.
 std::vector<std::pair<std::string, std::string>> enforcement_features(const HostCapabilities& host);
 
+// For the restrictions `config` sets: the key and what enforces it on this host (resin
+// --check-config shows it).
+std::vector<std::pair<std::string, std::string>> enforcement_of(const Config& config,
+                                                                const HostCapabilities& host);
+
 }  // namespace resin::sandbox

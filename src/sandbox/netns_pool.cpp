@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -115,11 +116,20 @@ void NetnsPool::refill_detached(const HostCapabilities& host) {
     if (!host.privileged || !host.user_namespaces) {
         return;
     }
-    const pid_t child = ::fork();
-    if (child != 0) {
+    // A double fork: the intermediate exits at once and is reaped here, the worker is adopted by
+    // init, so resin never holds a zombie and never waits for the (~1 ms) namespace creation.
+    const pid_t intermediate = ::fork();
+    if (intermediate < 0) {
+        return;
+    }
+    if (intermediate > 0) {
+        ::waitpid(intermediate, nullptr, 0);
         return;
     }
     ::close_range(0, ~0U, 0);  // never hold the port or a sandbox's pipes open
+    if (::fork() != 0) {
+        ::_exit(0);
+    }
     ::setsid();
     if (!ensure_directory()) {
         ::_exit(1);

@@ -18,9 +18,8 @@ class NetnsPool {
     // A fresh empty network namespace (lo down), or an invalid fd if none can be had from the pool.
     static UniqueFd claim(const HostCapabilities& host);
 
-    // Forks a detached process that tops the pool up to kTargetSize and returns at once. Call it
-    // off the client's critical path (after the exit report went out); resin must exit soon after,
-    // or reap the child itself, since the child is left to its parent's exit to be reaped.
+    // Starts a detached process that tops the pool up to kTargetSize, and returns at once. Call it
+    // off the client's critical path (after the exit report went out).
     static void refill_detached(const HostCapabilities& host);
 };
 

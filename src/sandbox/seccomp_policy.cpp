@@ -460,6 +460,12 @@ Result<SeccompFilter> export_program(void* ctx, bool notify) {
     return filter;
 }
 
+// libseccomp's SCMP_A<n> macros are C compound literals, which C++ does not have.
+scmp_arg_cmp masked_eq(unsigned int argument, std::uint64_t mask, std::uint64_t value) {
+    return scmp_arg_cmp{
+        .arg = argument, .op = SCMP_CMP_MASKED_EQ, .datum_a = mask, .datum_b = value};
+}
+
 Result<void> add_rule(void* ctx, std::uint32_t action, const std::string& name,
                       std::initializer_list<scmp_arg_cmp> conditions = {}) {
     const int number = seccomp_syscall_resolve_name(name.c_str());
@@ -497,8 +503,7 @@ Result<SeccompFilter> allowlist_filter(const Syscalls& syscalls) {
                                                              {"unshare", kUnshareNamespaceFlags}};
     for (const auto& [name, flags] : guarded) {
         if (!listed(syscalls.deny, name) && !listed(syscalls.allow, name)) {
-            RESIN_TRYV(
-                add_rule(ctx.get(), SCMP_ACT_ALLOW, name, {SCMP_A0(SCMP_CMP_MASKED_EQ, flags, 0)}));
+            RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ALLOW, name, {masked_eq(0, flags, 0)}));
         }
     }
     if (!listed(syscalls.deny, "clone3") && !listed(syscalls.allow, "clone3")) {
@@ -508,7 +513,7 @@ Result<SeccompFilter> allowlist_filter(const Syscalls& syscalls) {
     if (!listed(syscalls.deny, "personality") && !listed(syscalls.allow, "personality")) {
         for (std::uint32_t persona : kHarmlessPersonalities) {
             RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ALLOW, "personality",
-                                {SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, persona)}));
+                                {masked_eq(0, 0xffffffffu, persona)}));
         }
     }
     return export_program(ctx.get(), syscalls.action == SyscallAction::kill);
@@ -532,13 +537,13 @@ Result<std::optional<SeccompFilter>> argument_guard(const Syscalls& syscalls) {
     for (std::uint64_t request : kDeniedIoctls) {
         if (guarded("ioctl")) {
             RESIN_TRYV(add_rule(ctx.get(), deny_action(syscalls.action), "ioctl",
-                                {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, request)}));
+                                {masked_eq(1, 0xffffffffu, request)}));
         }
     }
     for (std::uint64_t family : kDeniedSocketFamilies) {
         if (guarded("socket")) {
             RESIN_TRYV(add_rule(ctx.get(), deny_action(syscalls.action), "socket",
-                                {SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, family)}));
+                                {masked_eq(0, 0xffffffffu, family)}));
         }
     }
     RESIN_TRY(SeccompFilter filter, export_program(ctx.get(), false));

@@ -1,0 +1,94 @@
+defmodule Lacca.Error do
+  @moduledoc """
+  Why a lacca call failed: returned as `{:error, %Lacca.Error{}}`, and raisable.
+
+  `reason` is an atom to match on; `message` is one line for a human; `json_pointer` names the
+  offending config field (RFC 6901) for config errors; `details` carries what else is known.
+
+      case Lacca.start("sleep", ["1"], config: [limits: [memory_bytes: 12]]) do
+        {:ok, pid} -> pid
+        {:error, %Lacca.Error{reason: :invalid_config, json_pointer: pointer, message: message}} ->
+          raise "bad config at \#{pointer}: \#{message}"
+      end
+
+  ## Reasons reported by resin
+
+  These are the protocol's error codes (`docs/protocol.md`):
+
+    * `:invalid_config` — the config does not validate; `json_pointer` says where.
+    * `:unsupported_config` — a valid config asks for a restriction this host cannot enforce; resin
+      fails closed rather than run without it.
+    * `:executable_not_found` — the command does not exist in the sandbox (or in its `PATH`).
+    * `:permission_denied` — the command exists but cannot be executed.
+    * `:spawn_failed` — building the sandbox or starting the command failed.
+    * `:version_mismatch` — lacca and resin speak different protocol versions (also detected by
+      lacca from resin's reply); rebuild both from the same sources.
+    * `:invalid_request` — a well-formed request with an invalid value (a NUL byte in an argument).
+    * `:no_process` — a request about a process that is not running (it has exited).
+    * `:stdin_closed` — `Lacca.write_stdin/2` after `Lacca.close_stdin/1`.
+    * `:stdin_overflow` — more than 16 MiB of stdin queued for a command that does not read it.
+    * `:malformed_packet`, `:packet_too_large`, `:unknown_packet_type`, `:unexpected_packet`,
+      `:internal_error` — a protocol or resin failure; these indicate a bug.
+
+  ## Reasons of lacca's own
+
+    * `:resin_not_found` — the resin executable is missing or cannot be run (`details.path`).
+    * `:resin_exited` — resin exited before reporting how the command ended (`details.exit_status`).
+    * `:resin_crashed` — resin was killed by a signal (`details.signal`), e.g. `kill -9`. Its
+      sandbox dies with it.
+    * `:timeout` — the call's timeout passed; nothing was lost, the call may be repeated.
+    * `:noproc` — the Lacca process is not alive (it was stopped, or its owner exited).
+    * `:not_buffered` — `read_stdout/2` or `read_stderr/2` on a process whose output is streamed
+      or discarded.
+  """
+
+  alias Lacca.Protocol
+
+  defexception [:reason, :message, json_pointer: nil, details: %{}]
+
+  @type reason ::
+          Protocol.error_code()
+          | :resin_not_found
+          | :resin_exited
+          | :resin_crashed
+          | :timeout
+          | :noproc
+          | :not_buffered
+
+  @type t :: %__MODULE__{
+          reason: reason(),
+          message: String.t(),
+          json_pointer: String.t() | nil,
+          details: map()
+        }
+
+  @doc "Builds an error; `opts` may set `:json_pointer` and `:details`."
+  @spec new(reason(), String.t(), keyword()) :: t()
+  def new(reason, message, opts \\ []) do
+    %__MODULE__{
+      reason: reason,
+      message: message,
+      json_pointer: opts[:json_pointer],
+      details: Keyword.get(opts, :details, %{})
+    }
+  end
+
+  @doc "Converts resin's `ErrorReport` into an error."
+  @spec from_report(Protocol.error_report()) :: t()
+  def from_report(%{code: code, message: message, json_pointer: pointer, fatal: fatal}) do
+    %__MODULE__{
+      reason: code,
+      message: message,
+      json_pointer: if(pointer == "", do: nil, else: pointer),
+      details: %{fatal: fatal}
+    }
+  end
+
+  @impl true
+  def message(%__MODULE__{reason: reason, message: message, json_pointer: pointer})
+      when pointer in [nil, ""],
+      do: "#{reason}: #{message}"
+
+  def message(%__MODULE__{reason: reason, message: message, json_pointer: pointer}),
+    do: "#{reason}: #{pointer}: #{message}"
+end

@@ -1,0 +1,83 @@
+defmodule Lacca.Exit do
+  @moduledoc """
+  How a sandboxed command ended, with the resources it used.
+
+  resin reports the exit only after every byte of output has been delivered, so by the time you
+  hold a `Lacca.Exit` no output is still on its way.
+
+      {:ok, pid} = Lacca.start("sh", ["-c", "exit 3"])
+      {:ok, %Lacca.Exit{reason: :exited, exit_code: 3, signal: nil}} = Lacca.await_exit(pid)
+
+  Fields:
+
+    * `reason` — why it ended:
+      * `:exited` — it exited on its own; `exit_code` is set;
+      * `:signaled` — a signal lacca did not send ended it (a crash, or a signal from inside);
+      * `:killed` — `Lacca.kill/2` or `Lacca.stop/2` ended it;
+      * `:wall_time_limit`, `:cpu_time_limit`, `:memory_limit` — the config's limit ended it;
+      * `:seccomp` — it made a system call the profile denies (`detail` names it);
+      * `:unknown` — a reason this version of lacca does not know.
+    * `exit_code` — the exit code (0–255) when it exited, else `nil`.
+    * `signal` — the number of the signal that ended it, else `nil` (`Lacca.Signal.name/1` names it).
+    * `core_dumped` — whether it dumped core.
+    * `detail` — free text refining the reason (which limit, which system call); may be `""`.
+    * `usage` — the whole process tree's `wall_us` (wall-clock time), `cpu_user_us` and
+      `cpu_system_us` (CPU time), `peak_memory_bytes` and `peak_processes` (`nil` when the host
+      cannot measure them).
+    * `os_pid` — the host pid the command had (for logs).
+  """
+
+  alias Lacca.Protocol
+
+  @enforce_keys [:reason]
+  defstruct [:reason, :exit_code, :signal, :os_pid, core_dumped: false, detail: "", usage: %{}]
+
+  @type reason :: Protocol.exit_reason() | :unknown
+
+  @type usage :: %{
+          wall_us: non_neg_integer(),
+          cpu_user_us: non_neg_integer(),
+          cpu_system_us: non_neg_integer(),
+          peak_memory_bytes: non_neg_integer() | nil,
+          peak_processes: non_neg_integer() | nil
+        }
+
+  @type t :: %__MODULE__{
+          reason: reason(),
+          exit_code: 0..255 | nil,
+          signal: 1..255 | nil,
+          core_dumped: boolean(),
+          detail: String.t(),
+          usage: usage(),
+          os_pid: non_neg_integer() | nil
+        }
+
+  @doc "Builds the exit from resin's `ExitStatus` fields and the command's host pid."
+  @spec from_status(Protocol.exit_status(), non_neg_integer() | nil) :: t()
+  def from_status(status, os_pid) do
+    signaled? = status.signal != 0
+
+    %__MODULE__{
+      reason: if(status.reason in Protocol.exit_reasons(), do: status.reason, else: :unknown),
+      exit_code: if(signaled?, do: nil, else: status.exit_code),
+      signal: if(signaled?, do: status.signal, else: nil),
+      core_dumped: status.core_dumped,
+      detail: status.detail,
+      usage: %{
+        wall_us: status.wall_us,
+        cpu_user_us: status.cpu_user_us,
+        cpu_system_us: status.cpu_system_us,
+        peak_memory_bytes: unless_zero(status.peak_memory_bytes),
+        peak_processes: unless_zero(status.peak_processes)
+      },
+      os_pid: os_pid
+    }
+  end
+
+  @doc "Whether the command exited on its own with code 0."
+  @spec success?(t()) :: boolean()
+  def success?(%__MODULE__{reason: reason, exit_code: code}), do: reason == :exited and code == 0
+
+  defp unless_zero(0), do: nil
+  defp unless_zero(value), do: value
+end

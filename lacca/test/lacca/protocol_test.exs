@@ -1,0 +1,163 @@
+defmodule Lacca.ProtocolTest do
+  use ExUnit.Case, async: true
+
+  alias Lacca.Protocol
+  doctest Protocol
+
+  @vectors Path.expand("../../../tests/vectors", __DIR__)
+
+  # The field values of tests/vectors/README.md, written out independently of the encoder.
+  @expected %{
+    "hello" => {:hello, 1, 1},
+    "start_process" => {:start_process, 2, "echo", ["hello, world."], ~s({"extends":"default"})},
+    "kill_process" => {:kill_process, 3, 15},
+    "stop_process" => {:stop_process, 4, 5000},
+    "data_in" => {:data_in, 5, "line 1\n"},
+    "close_stdin" => {:close_stdin, 6},
+    "grant_credit" => {:grant_credit, 7, 65536},
+    "hello_reply" =>
+      {:hello_reply, 1, 1, [{"resin.version", "0.1.0"}, {"limits.wall_time_ms", "host_timer"}]},
+    "process_started" => {:process_started, 2, 4242},
+    "data_out" => {:data_out, 2, :stdout, "hello, world.\n"},
+    "exit_status" =>
+      {:exit_status, 2,
+       %{
+         reason: :memory_limit,
+         exit_code: 0,
+         signal: 9,
+         core_dumped: false,
+         wall_us: 1_234_567,
+         cpu_user_us: 1000,
+         cpu_system_us: 2000,
+         peak_memory_bytes: 67_108_864,
+         peak_processes: 3,
+         detail: "memory.max 67108864"
+       }},
+    "error_report" =>
+      {:error_report, 2,
+       %{
+         code: :invalid_config,
+         fatal: false,
+         message: "must be an integer",
+         json_pointer: "/limits/memory_bytes"
+       }}
+  }
+
+  test "every golden vector has its expected fields listed here" do
+    files =
+      @vectors |> Path.join("*.bin") |> Path.wildcard() |> Enum.map(&Path.basename(&1, ".bin"))
+
+    assert Enum.sort(files) == Enum.sort(Map.keys(@expected))
+  end
+
+  for {name, packet} <- @expected do
+    test "#{name}.bin decodes to its fields and re-encodes byte for byte" do
+      frame = File.read!(Path.join(@vectors, unquote(name) <> ".bin"))
+      packet = unquote(Macro.escape(packet))
+
+      assert {:ok, ^packet, ""} = Protocol.decode_frame(frame)
+      assert Protocol.frame(packet) == frame
+    end
+  end
+
+  describe "malformed vectors" do
+    expected =
+      Path.expand("../../../tests/vectors/malformed/expected.txt", __DIR__)
+      |> File.read!()
+      |> String.split("\n", trim: true)
+      |> Enum.reject(&String.starts_with?(&1, "#"))
+      |> Enum.map(fn line -> line |> String.split() |> List.to_tuple() end)
+
+    test "expected.txt lists every malformed vector" do
+      listed = Enum.map(unquote(Macro.escape(expected)), &elem(&1, 0))
+
+      files =
+        @vectors
+        |> Path.join("malformed/*.bin")
+        |> Path.wildcard()
+        |> Enum.map(&Path.basename(&1, ".bin"))
+
+      assert Enum.sort(listed) == Enum.sort(files)
+    end
+
+    for {name, code} <- expected do
+      test "#{name}.bin is rejected with #{code}" do
+        frame = File.read!(Path.join(@vectors, "malformed/" <> unquote(name) <> ".bin"))
+        code = String.to_existing_atom(unquote(code))
+        assert {:error, ^code, message} = Protocol.decode_frame(frame)
+        assert is_binary(message) and message != ""
+      end
+    end
+  end
+
+  describe "decoding" do
+    test "an incomplete frame asks for the missing bytes" do
+      assert Protocol.decode_frame(<<0, 0>>) == {:more, 2}
+      assert Protocol.decode_frame(<<0, 0, 0, 9, 1, 0>>) == {:more, 7}
+    end
+
+    test "a frame is decoded and the rest of the stream returned" do
+      stream = Protocol.frame({:close_stdin, 6}) <> Protocol.frame({:hello, 7, 1})
+      assert {:ok, {:close_stdin, 6}, rest} = Protocol.decode_frame(stream)
+      assert {:ok, {:hello, 7, 1}, ""} = Protocol.decode_frame(rest)
+    end
+
+    test "every truncation of every vector is rejected, never raises" do
+      for path <- Path.wildcard(Path.join(@vectors, "*.bin")) do
+        <<_length::32, body::binary>> = File.read!(path)
+
+        for size <- 0..(byte_size(body) - 1) do
+          truncated = binary_part(body, 0, size)
+
+          assert {:error, code, _} = Protocol.decode(truncated),
+                 "#{Path.basename(path)} truncated to #{size} bytes decoded"
+
+          assert code in [:malformed_packet, :unknown_packet_type]
+        end
+      end
+    end
+
+    test "a huge count fails without reading items" do
+      packet = <<0x81, 0, 0, 0, 1, 0, 0, 0, 1, 0xFFFFFFFF::32>>
+      assert {:error, :malformed_packet, _} = Protocol.decode(packet)
+    end
+
+    test "the last defined exit reason and error code decode, the next ones do not" do
+      status = fn reason -> <<0x84, 0, 0, 0, 1, reason, 0::3*8, 0::36*8, 0::32>> end
+      assert {:ok, {:exit_status, 1, %{reason: :seccomp}}} = Protocol.decode(status.(6))
+      assert {:error, :malformed_packet, _} = Protocol.decode(status.(7))
+
+      report = fn code -> <<0x85, 0, 0, 0, 1, code::16, 0, 0::32, 0::32>> end
+      assert {:ok, {:error_report, 1, %{code: :internal_error}}} = Protocol.decode(report.(15))
+      assert {:error, :malformed_packet, _} = Protocol.decode(report.(16))
+      assert {:error, :malformed_packet, _} = Protocol.decode(report.(0))
+    end
+
+    test "payloads are sub-binaries of the packet, not copies" do
+      data = :binary.copy("x", 100_000)
+      packet = Protocol.encode({:data_out, 3, :stderr, data})
+      assert {:ok, {:data_out, 3, :stderr, decoded}} = Protocol.decode(packet)
+      assert decoded == data
+      assert :binary.referenced_byte_size(decoded) == byte_size(packet)
+    end
+  end
+
+  describe "encoding" do
+    test "refuses values out of their wire range" do
+      assert_raise ArgumentError, fn -> Protocol.encode({:kill_process, 1, 256}) end
+      assert_raise ArgumentError, fn -> Protocol.encode({:grant_credit, 1, 0x1_0000_0000}) end
+      assert_raise ArgumentError, fn -> Protocol.encode({:hello, -1, 1}) end
+      assert_raise ArgumentError, fn -> Protocol.encode({:data_out, 1, :stdout, ""}) end
+    end
+
+    test "DataIn takes iodata" do
+      assert Protocol.encode({:data_in, 5, ["line", ?\s, "1\n"]}) ==
+               Protocol.encode({:data_in, 5, "line 1\n"})
+    end
+
+    test "the largest DataIn payload fits in the largest packet" do
+      data = :binary.copy("a", Protocol.max_data_in_payload())
+      assert byte_size(Protocol.encode({:data_in, 1, data})) == Protocol.max_packet_size()
+    end
+  end
+end

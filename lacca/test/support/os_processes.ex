@@ -1,0 +1,72 @@
+defmodule Lacca.Test.OSProcesses do
+  @moduledoc false
+  # Finds host processes by a marker in their command line, and waits for conditions with a
+  # deadline: how the lifetime tests see that nothing is left behind.
+
+  @doc "A marker to put in a command line: a unique sleep duration in seconds, e.g. `3600.000123`."
+  @spec marker() :: String.t()
+  def marker do
+    micros = System.unique_integer([:positive, :monotonic]) |> rem(1_000_000)
+    "3600." <> String.pad_leading(Integer.to_string(micros), 6, "0") <> "#{:rand.uniform(9)}"
+  end
+
+  @doc "Host pids of live (not zombie) processes whose command line contains `marker`."
+  @spec find(String.t()) :: [pos_integer()]
+  def find(marker) do
+    for entry <- File.ls!("/proc"),
+        pid = parse_pid(entry),
+        pid != nil,
+        cmdline(pid) |> String.contains?(marker),
+        alive?(pid),
+        do: pid
+  end
+
+  @doc "Whether a host process exists and is not a zombie."
+  @spec alive?(pos_integer()) :: boolean()
+  def alive?(pid) do
+    case File.read("/proc/#{pid}/stat") do
+      {:ok, stat} ->
+        # The state follows the parenthesised command name, which may itself contain ") ".
+        [_, after_name] = String.split(stat, ") ", parts: 2)
+        not String.starts_with?(after_name, ["Z", "X"])
+
+      {:error, _} ->
+        false
+    end
+  end
+
+  @doc "Polls `fun` until it returns a truthy value, which is returned; flunks after `timeout` ms."
+  @spec eventually((() -> value), pos_integer(), String.t()) :: value when value: term()
+  def eventually(fun, timeout \\ 10_000, what \\ "condition") do
+    deadline = System.monotonic_time(:millisecond) + timeout
+    poll(fun, deadline, what)
+  end
+
+  defp poll(fun, deadline, what) do
+    cond do
+      value = fun.() ->
+        value
+
+      System.monotonic_time(:millisecond) > deadline ->
+        ExUnit.Assertions.flunk("#{what} did not happen in time")
+
+      true ->
+        Process.sleep(10)
+        poll(fun, deadline, what)
+    end
+  end
+
+  defp parse_pid(entry) do
+    case Integer.parse(entry) do
+      {pid, ""} -> pid
+      _ -> nil
+    end
+  end
+
+  defp cmdline(pid) do
+    case File.read("/proc/#{pid}/cmdline") do
+      {:ok, cmdline} -> String.replace(cmdline, <<0>>, " ")
+      {:error, _} -> ""
+    end
+  end
+end

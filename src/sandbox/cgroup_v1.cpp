@@ -17,8 +17,13 @@ namespace {
 
 constexpr std::uint64_t kCpuPeriodUs = 100000;
 
-// Freezes the cgroup so nothing in it can fork, kills every task, thaws so the kills land.
+// Freezes the cgroup so nothing in it can fork, kills every task, thaws so the kills land. An empty
+// cgroup (the usual case: the sandbox's init died and took its pid namespace with it) has nothing
+// that could fork.
 void freeze_kill_thaw(const std::string& freezer) {
+    if (read_cgroup_procs(freezer).empty()) {
+        return;
+    }
     const bool frozen = write_cgroup_file(freezer + "/freezer.state", "FROZEN").has_value();
     if (frozen) {
         for (int attempt = 0; attempt < 1000; ++attempt) {
@@ -34,6 +39,24 @@ void freeze_kill_thaw(const std::string& freezer) {
     if (frozen) {
         (void)write_cgroup_file(freezer + "/freezer.state", "THAWED");
     }
+}
+
+// cpuacct.usage is the tree's exact CPU time; usage_user and usage_sys are sampled at the scheduler
+// tick and drift from it by up to a tenth on a busy host. Like the kernel for a task's times (and
+// cgroup v2 for cpu.stat), report the exact total, split in the sampled ratio.
+void split_cpu_time(const std::string& cpuacct, CgroupUsage& usage) {
+    const std::uint64_t total_us = read_cgroup_u64(cpuacct + "/cpuacct.usage").value_or(0) / 1000;
+    const std::uint64_t user = read_cgroup_u64(cpuacct + "/cpuacct.usage_user").value_or(0);
+    const std::uint64_t system = read_cgroup_u64(cpuacct + "/cpuacct.usage_sys").value_or(0);
+    if (user + system == 0) {
+        usage.cpu_user_us = total_us;  // too short to be sampled: the kernel calls it user time
+        usage.cpu_system_us = 0;
+        return;
+    }
+    usage.cpu_user_us =
+        static_cast<std::uint64_t>(static_cast<double>(total_us) * static_cast<double>(user) /
+                                   static_cast<double>(user + system));
+    usage.cpu_system_us = total_us - usage.cpu_user_us;
 }
 
 // Kills what is in a directory of a hierarchy without a freezer: repeat until it is empty.
@@ -113,10 +136,7 @@ class CgroupV1 final : public SandboxCgroup {
     CgroupUsage usage() override {
         CgroupUsage usage;
         if (auto it = directories_.find("cpuacct"); it != directories_.end()) {
-            usage.cpu_user_us =
-                read_cgroup_u64(it->second + "/cpuacct.usage_user").value_or(0) / 1000;
-            usage.cpu_system_us =
-                read_cgroup_u64(it->second + "/cpuacct.usage_sys").value_or(0) / 1000;
+            split_cpu_time(it->second, usage);
         }
         if (auto it = directories_.find("memory"); it != directories_.end()) {
             usage.peak_memory_bytes =

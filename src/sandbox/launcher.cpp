@@ -145,11 +145,6 @@ bool peer_has_hung_up(int socket) {
         fail_child(ErrorKind::spawn_failed, errno, "", "setsid");
     }
     const char* failed = "";
-    if (int err = apply_rlimits(plan, &failed); err != 0) {
-        report_setup_failure(kFailureFd, ErrorKind::spawn_failed, err, "/limits", "setting %s",
-                             failed);
-        ::_exit(126);
-    }
     if (int err = drop_privileges(plan, &failed); err != 0) {
         fail_child(ErrorKind::spawn_failed, err, "/capabilities", failed);
     }
@@ -161,6 +156,14 @@ bool peer_has_hung_up(int socket) {
     }
     if (int err = apply_landlock(plan, &failed); err != 0) {
         fail_child(ErrorKind::spawn_failed, err, "", failed);
+    }
+    // The rlimits come after every step that allocates or opens descriptors: RLIMIT_AS may be
+    // below what this copy of resin already maps, so that any further mmap fails, and
+    // RLIMIT_NOFILE below the descriptors Landlock needs.
+    if (int err = apply_rlimits(plan, &failed); err != 0) {
+        report_setup_failure(kFailureFd, ErrorKind::spawn_failed, err, "/limits", "setting %s",
+                             failed);
+        ::_exit(126);
     }
     // Last before exec: from here on only what the filter allows.
     int listener = -1;

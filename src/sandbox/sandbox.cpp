@@ -128,7 +128,6 @@ ExitReport Sandbox::reap() {
     CgroupUsage tree;
     if (cgroup_) {
         tree = cgroup_->usage();
-        cgroup_->kill_all();  // nothing should be left; make sure before it is removed
     }
     if (report.signal == 0) {
         report.reason = ExitReason::exited;
@@ -172,6 +171,8 @@ ExitReport Sandbox::reap() {
         report.detail =
             kill->was_command ? name : "a process of the command was killed for " + name;
     }
+    // The sandbox has ended: its cgroups go now (what is left killed first), not with the object.
+    cgroup_.reset();
     return report;
 }
 

@@ -35,7 +35,9 @@ struct Stdio {
 
 class Sandbox {
   public:
-    // Returns once the command has been exec'd, or with the reason it could not be.
+    // Returns once the command has been exec'd, or with the reason it could not be. Sandbox
+    // cgroups are named after the process (docs/limits.md): one process has one sandbox with
+    // cgroups at a time, from launch() until reap() (as resin, which runs one sandbox, has).
     static Result<std::unique_ptr<Sandbox>> launch(const Plan& plan, const Command& command,
                                                    const Stdio& stdio);
 
@@ -66,7 +68,8 @@ class Sandbox {
   private:
     Sandbox() = default;
 
-    std::unique_ptr<SandboxCgroup> cgroup_;  // destroyed last: removed once the tree is gone
+    // Removed by reap(); if never reaped, destroyed last, once the tree is gone.
+    std::unique_ptr<SandboxCgroup> cgroup_;
     UniqueFd init_pidfd_;
     pid_t init_pid_ = -1;
     UniqueFd command_pidfd_;

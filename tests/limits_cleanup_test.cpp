@@ -1,0 +1,128 @@
+// A sandbox's cgroups are removed however it ends, and those of a launcher that was killed before
+// it could remove them are swept by the next launch (docs/limits.md, "Tree kill and cleanup").
+// Sandbox cgroups are found through probe_host()'s layout, so this holds on v1, hybrid and v2.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "support/host_processes.hpp"
+#include "support/programs.hpp"
+#include "support/sandbox_cgroups.hpp"
+#include "support/supervised_run.hpp"
+#include "support/temp_dir.hpp"
+
+namespace resin::test {
+namespace {
+
+using sandbox::EndCause;
+using sandbox::ExitReason;
+
+constexpr std::chrono::seconds kTimeout{10};
+
+// Every limit a cgroup takes, so each hierarchy gets a directory, and loose enough for /bin/true.
+sandbox::Config with_every_limit() {
+    sandbox::Config config = runnable_config();
+    config.limits.memory_bytes = 64 * kMiB;
+    config.limits.processes = 16;
+    config.limits.cpu_time_ms = 10000;
+    if (cgroup_support().cpu) {
+        config.limits.cpu_cores = 1.5;
+    }
+    return config;
+}
+
+// Launches `argv`, and makes sure its cgroups exist while it runs (where it gets any).
+Launched launch_checked(const sandbox::Config& config, const Argv& argv) {
+    auto launched = launch(config, argv);
+    EXPECT_TRUE(launched) << launched.error().message;
+    if (!launched) {
+        return {};
+    }
+    EXPECT_EQ(sandbox_cgroups_of(::getpid()).empty(), !cgroup_support().any())
+        << "a running sandbox has its cgroups exactly where cgroups are usable";
+    return std::move(launched).value();
+}
+
+TEST(CgroupCleanup, HundredSandboxesExitedTimedOutOrKilledLeaveNoCgroupBehind) {
+    const sandbox::Config config = with_every_limit();
+    const Argv sleep = {"/bin/sleep", "30"};
+    int ended_by_resin = 0;
+    for (int i = 0; i < 100; ++i) {
+        SCOPED_TRACE("sandbox " + std::to_string(i));
+        switch (i % 6) {
+            case 0: {  // timed out
+                sandbox::Config timed = config;
+                timed.limits.wall_time_ms = 20;
+                Launched launched = launch_checked(timed, sleep);
+                ASSERT_TRUE(launched.sandbox);
+                EXPECT_EQ(supervise(launched, timed.limits).report.reason,
+                          ExitReason::wall_time_limit);
+                ++ended_by_resin;
+                break;
+            }
+            case 3: {  // killed
+                Launched launched = launch_checked(config, sleep);
+                ASSERT_TRUE(launched.sandbox);
+                launched.sandbox->terminate(EndCause::killed);
+                EXPECT_EQ(finish(launched).report.reason, ExitReason::killed);
+                ++ended_by_resin;
+                break;
+            }
+            default: {  // exited
+                Launched launched = launch_checked(config, {"/bin/true"});
+                ASSERT_TRUE(launched.sandbox);
+                EXPECT_EQ(finish(launched).exit_code, 0);
+                break;
+            }
+        }
+        ASSERT_EQ(sandbox_cgroups_of(::getpid()), std::vector<std::string>{});
+    }
+    EXPECT_EQ(ended_by_resin, 34);
+}
+
+TEST(CgroupCleanup, CgroupsAreRemovedWhenALimitEndsTheSandbox) {
+    sandbox::Config config = with_every_limit();
+    config.limits.cpu_time_ms = 200;
+    const RunResult cpu = run_supervised(config, hog_processes(2));
+    EXPECT_EQ(cpu.report.reason, ExitReason::cpu_time_limit);
+    EXPECT_EQ(sandbox_cgroups_of(::getpid()), std::vector<std::string>{});
+
+    const RunResult memory = run_supervised(with_every_limit(), touch_memory(256));
+    EXPECT_NE(memory.out, "touched\n");
+    EXPECT_EQ(sandbox_cgroups_of(::getpid()), std::vector<std::string>{});
+
+    Launched running = launch_checked(with_every_limit(), {"/bin/sleep", "30"});
+    running.sandbox.reset();  // never reaped: the destructor kills the tree
+    EXPECT_EQ(sandbox_cgroups_of(::getpid()), std::vector<std::string>{});
+}
+
+TEST(CgroupCleanup, CgroupsOfAKilledLauncherAreSweptByTheNextLaunch) {
+    SubreaperScope adopt_orphans;  // the killed launcher's sandbox init is reaped here
+    const Argv sleep = {"/bin/sleep", "1000." + unique_token()};
+    HostProcess launcher([&] {
+        auto launched = launch(with_every_limit(), sleep);
+        if (!launched) {
+            std::fprintf(stderr, "launch: %s\n", launched.error().message.c_str());
+            ::_exit(1);
+        }
+        wait_to_be_killed();
+    });
+    const pid_t launcher_pid = launcher.pid();
+    const auto tree = wait_for_processes(sleep, 1, Clock::now() + kTimeout);
+    ASSERT_EQ(tree.size(), 1u);
+    launcher.kill_and_reap(SIGKILL);
+    EXPECT_TRUE(wait_until_gone(tree, Clock::now() + kTimeout)) << "the sandbox dies with it";
+
+    const auto left = sandbox_cgroups_of(launcher_pid);
+    if (!cgroup_support().any()) {
+        EXPECT_EQ(left, std::vector<std::string>{}) << "no cgroups without usable cgroups";
+        return;
+    }
+    ASSERT_FALSE(left.empty()) << "control: a killed launcher leaves its cgroups behind";
+    const RunResult next = run_supervised(runnable_config(), {"/bin/true"});
+    EXPECT_EQ(next.exit_code, 0) << next.err;
+    EXPECT_EQ(sandbox_cgroups_of(launcher_pid), std::vector<std::string>{});
+}
+
+}  // namespace
+}  // namespace resin::test

@@ -1,0 +1,152 @@
+// The limits through the resin executable (`resin --config ... --report -`), whose event loop
+// (src/host/supervisor.cpp) drives the wall-time timer, the CPU-time polls and the cgroup v1 OOM
+// event that the other limits tests drive with supervise(); and the sweep of a killed resin's
+// cgroups by the next resin.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/command_runner.hpp"
+#include "support/configs.hpp"
+#include "support/host_processes.hpp"
+#include "support/programs.hpp"
+#include "support/sandbox_cgroups.hpp"
+#include "support/spawn_resin.hpp"
+#include "support/temp_dir.hpp"
+
+namespace resin::test {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::chrono::seconds kTimeout{10};
+
+class ThroughResin : public testing::Test {
+  protected:
+    // The default profile with `limits` merged in.
+    std::string config_file(const json& limits) {
+        json config = json::parse(default_profile_json());
+        config["limits"] = limits;
+        write_file(dir_ / "config.json", config.dump());
+        return dir_ / "config.json";
+    }
+
+    struct Run {
+        int exit_code = -1;  // resin's: the command's, or 128 + signal
+        std::string out;
+        json report;
+    };
+
+    // `resin --config ... --report - COMMAND...`: its exit code, the command's stdout and the
+    // report resin wrote to stderr (after the command's own stderr). Killed after `timeout`.
+    Run run(const json& limits, const Argv& command,
+            std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
+        std::vector<std::string> args = {"--config", config_file(limits), "--report", "-", "--"};
+        args.insert(args.end(), command.begin(), command.end());
+        const CommandResult result = run_resin(args, timeout);
+        const auto report_at = result.err.rfind("\n{");
+        const std::string report =
+            result.err.substr(report_at == std::string::npos ? 0 : report_at + 1);
+        return {result.exit_code, result.out, json::parse(report, nullptr, false)};
+    }
+
+    TempDir dir_;
+};
+
+std::uint64_t cpu_ms(const json& report) {
+    return report["usage"]["cpu_user_ms"].get<std::uint64_t>() +
+           report["usage"]["cpu_system_ms"].get<std::uint64_t>();
+}
+
+TEST_F(ThroughResin, MemoryLimitEndsTheCommandOrFailsItsAllocation) {
+    const Run control = run({}, touch_memory(256));
+    ASSERT_EQ(control.out, "touched\n") << "control: it fits without the limit";
+
+    const Run limited = run({{"memory_bytes", 64 * kMiB}}, touch_memory(256));
+    EXPECT_EQ(limited.out, "");
+    if (cgroup_support().memory) {
+        EXPECT_EQ(limited.exit_code, 128 + SIGKILL);
+        EXPECT_EQ(limited.report["reason"], "memory_limit") << limited.report;
+        EXPECT_LE(limited.report["usage"]["peak_memory_bytes"].get<std::uint64_t>(), 64 * kMiB);
+    } else {
+        EXPECT_EQ(limited.exit_code, 1);
+        EXPECT_EQ(limited.report["reason"], "exited") << limited.report;
+    }
+}
+
+TEST_F(ThroughResin, CpuTimeLimitEndsABusyCommand) {
+    const Run control = run({{"wall_time_ms", 1500}}, hog_processes(1));
+    ASSERT_EQ(control.report["reason"], "wall_time_limit") << "control: it runs on";
+
+    const Run limited = run({{"cpu_time_ms", 1000}, {"wall_time_ms", 20000}}, hog_processes(1));
+    EXPECT_EQ(limited.report["reason"], "cpu_time_limit") << limited.report;
+    EXPECT_EQ(limited.exit_code, 128 + (cgroup_support().cpu_time ? SIGKILL : SIGXCPU));
+    if (cgroup_support().cpu_time) {
+        EXPECT_GE(cpu_ms(limited.report), 1000u);
+        if (!cpu_is_emulated()) {
+            EXPECT_LE(cpu_ms(limited.report), 1200u);  // limits_cpu_test states the tight bound
+        }
+    }
+}
+
+TEST_F(ThroughResin, WallTimeLimitEndsASleepingCommand) {
+    const Run control = run({}, {"/bin/sleep", "30"}, std::chrono::milliseconds(1000));
+    ASSERT_EQ(control.exit_code, -1) << "control: without the limit it is still running at 1 s";
+
+    const Run limited = run({{"wall_time_ms", 300}}, {"/bin/sleep", "30"});
+    EXPECT_EQ(limited.exit_code, 128 + SIGKILL);
+    EXPECT_EQ(limited.report["reason"], "wall_time_limit") << limited.report;
+    EXPECT_GE(limited.report["usage"]["wall_ms"].get<double>(), 300.0);
+    EXPECT_LT(limited.report["usage"]["wall_ms"].get<double>(), 5000.0);
+}
+
+TEST_F(ThroughResin, ProcessLimitStopsForksAtTheLimit) {
+    const Run control = run({}, fork_until_refused(64, AfterCount::exit));
+    ASSERT_EQ(control.out, "64 none\n") << "control: without the limit it reaches its own cap";
+
+    const Run limited = run({{"processes", 16}}, fork_until_refused(64, AfterCount::exit));
+    EXPECT_EQ(limited.out, "16 EAGAIN\n");
+    EXPECT_EQ(limited.exit_code, 0);
+    if (cgroup_support().pids) {
+        EXPECT_EQ(limited.report["usage"]["peak_processes"], 16) << limited.report;
+    }
+}
+
+TEST_F(ThroughResin, ProcessLimitHoldsAForkBomb) {
+    const Run bomb = run({{"processes", 16}, {"wall_time_ms", 1000}},
+                         {"/bin/bash", "-c", "bomb() { bomb | bomb & }; bomb; exec sleep 1000"});
+    EXPECT_EQ(bomb.report["reason"], "wall_time_limit") << bomb.report;
+    if (cgroup_support().pids) {
+        EXPECT_EQ(bomb.report["usage"]["peak_processes"], 16) << bomb.report;
+    }
+}
+
+TEST_F(ThroughResin, CgroupsOfAKilledResinAreSweptByTheNextResin) {
+    SubreaperScope adopt_orphans;  // the killed resin's sandbox init is reaped here
+    const Argv sleep = {"/bin/sleep", "1000." + unique_token()};
+    std::vector<std::string> args = {"--config", config_file({{"processes", 16}}), "--"};
+    args.insert(args.end(), sleep.begin(), sleep.end());
+    auto null = high_fd(sandbox::UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC)));
+    const pid_t resin = spawn_resin(args, {{null.get(), 0}, {null.get(), 1}, {null.get(), 2}});
+    const auto tree = wait_for_processes(sleep, 1, Clock::now() + kTimeout);
+    ASSERT_EQ(tree.size(), 1u);
+    ::kill(resin, SIGKILL);
+    ::waitpid(resin, nullptr, 0);
+    EXPECT_TRUE(wait_until_gone(tree, Clock::now() + kTimeout)) << "the sandbox dies with resin";
+
+    if (!cgroup_support().any()) {
+        EXPECT_EQ(sandbox_cgroups_of(resin), std::vector<std::string>{}) << "no cgroups here";
+        return;
+    }
+    ASSERT_FALSE(sandbox_cgroups_of(resin).empty()) << "control: a killed resin leaves them";
+    const Run next = run({}, {"/bin/true"});
+    EXPECT_EQ(next.exit_code, 0) << next.report;
+    EXPECT_EQ(sandbox_cgroups_of(resin), std::vector<std::string>{});
+}
+
+}  // namespace
+}  // namespace resin::test

@@ -1,0 +1,48 @@
+#include "support/sandbox_cgroups.hpp"
+
+#include <dirent.h>
+
+#include "sandbox/cgroup_v2.hpp"
+#include "sandbox/host_probe.hpp"
+
+namespace resin::test {
+
+sandbox::CgroupSupport cgroup_support() {
+    return sandbox::probe_host().cgroups;
+}
+
+std::vector<std::string> sandbox_cgroup_parents() {
+    const sandbox::CgroupLayout layout = sandbox::probe_host().cgroup_layout;
+    std::vector<std::string> parents;
+    for (const auto& [controller, own] : layout.v1_own) {
+        parents.push_back(own);
+    }
+    if (layout.version == sandbox::CgroupVersion::v2) {
+        std::string why_not;
+        if (std::string base = sandbox::cgroup_v2_base(layout, why_not); !base.empty()) {
+            parents.push_back(base);
+        }
+    }
+    return parents;
+}
+
+std::vector<std::string> sandbox_cgroups_of(pid_t pid) {
+    const std::string prefix = "resin-" + std::to_string(pid) + "-";
+    std::vector<std::string> found;
+    for (const auto& parent : sandbox_cgroup_parents()) {
+        DIR* dir = ::opendir(parent.c_str());
+        if (dir == nullptr) {
+            continue;
+        }
+        while (const dirent* entry = ::readdir(dir)) {
+            const std::string name = entry->d_name;
+            if (name.rfind(prefix, 0) == 0) {
+                found.push_back(parent + "/" + name);
+            }
+        }
+        ::closedir(dir);
+    }
+    return found;
+}
+
+}  // namespace resin::test

@@ -1,0 +1,25 @@
+// Where resin puts sandbox cgroups on this host, seen from the tests: every hierarchy's directory
+// that sandbox cgroups are created in (from probe_host()'s layout, so the same on v1, hybrid and v2
+// hosts), and the sandbox cgroups found there.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "sandbox/cgroup.hpp"
+
+namespace resin::test {
+
+// What this host's cgroups can enforce for a process like this test (as probe_host() sees it).
+sandbox::CgroupSupport cgroup_support();
+
+// The directories sandbox cgroups go in: resin's own cgroup in each v1 hierarchy, or the v2 base.
+std::vector<std::string> sandbox_cgroup_parents();
+
+// The sandbox cgroup directories, in any of those parents, that the process `pid` created: they
+// are named resin-<pid>-<start time>. Others' sandboxes (tests running in parallel) are ignored.
+std::vector<std::string> sandbox_cgroups_of(pid_t pid);
+
+}  // namespace resin::test

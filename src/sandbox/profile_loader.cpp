@@ -1,6 +1,7 @@
 #include "sandbox/profile_loader.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -125,12 +126,17 @@ ParsedDocument read_json_file(const fs::path& path) {
     if (!in) {
         return ConfigError{source, "", std::string("cannot read: ") + std::strerror(errno)};
     }
-    std::string text(kMaxProfileBytes + 1, '\0');
-    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    // In chunks, not one buffer of the maximum size: zeroing and faulting in a megabyte would
+    // cost every resin start more than parsing the profile.
+    std::string text;
+    std::array<char, 16384> chunk;
+    while (text.size() <= kMaxProfileBytes && in) {
+        in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+        text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+    }
     if (in.bad()) {
         return ConfigError{source, "", std::string("cannot read: ") + std::strerror(errno)};
     }
-    text.resize(static_cast<std::size_t>(in.gcount()));
     if (text.size() > kMaxProfileBytes) {
         return ConfigError{
             source, "", "cannot read: larger than " + std::to_string(kMaxProfileBytes) + " bytes"};

@@ -166,7 +166,25 @@ TEST(PortLifecycle, AfterExitStatusResinKeepsReadingUntilTheClientClosesThePort)
     client.send_bytes(frames);
     EXPECT_EQ(client.last_error(), "");
     EXPECT_TRUE(client.stays_quiet_for(std::chrono::milliseconds(0)))
-        << "requests after ExitStatus are discarded, not answered";
+        << "credit after ExitStatus is taken silently";
+    client.close_port();
+    const auto status = client.wait_exit();
+    ASSERT_TRUE(status);
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+}
+
+TEST(PortLifecycle, AStartProcessAfterExitStatusIsRefusedNotSilentlyDropped) {
+    PortClient client;
+    EXPECT_EQ(run_to_exit(client, "/bin/true", {}).exit.reason, proto::ExitReason::exited);
+    client.send(proto::StartProcess{50, "/bin/true", {}, default_profile_json()});
+    const auto reply = client.receive();
+    ASSERT_TRUE(reply) << client.last_error();
+    const auto* error = std::get_if<proto::ErrorReport>(&*reply);
+    ASSERT_NE(error, nullptr);
+    EXPECT_EQ(error->request_id, 50u);
+    EXPECT_EQ(error->code, proto::ErrorCode::unexpected_packet);
+    EXPECT_NE(error->message.find("has ended"), std::string::npos) << error->message;
+    EXPECT_FALSE(error->fatal);
     client.close_port();
     const auto status = client.wait_exit();
     ASSERT_TRUE(status);

@@ -1,6 +1,7 @@
 // The output path: stdout and stderr kept apart, nothing lost, and never more sent (or read) than
 // the client granted.
 #include <fcntl.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,6 +39,82 @@ TEST(PortOutput, TheCommandCanReopenItsOutputThroughDevStdoutAndDevStderr) {
     EXPECT_EQ(output.out, "out\n");
     EXPECT_EQ(output.err, "err\n");
     EXPECT_EQ(output.exit.exit_code, 0);
+}
+
+// Whether a process running as `uid`, forked from here, can open `path` for writing: 0, or errno.
+int open_for_writing_as(uid_t uid, const std::string& path) {
+    int result[2];
+    if (::pipe(result) != 0) {
+        return -1;
+    }
+    const pid_t child = ::fork();
+    if (child == 0) {
+        int err = 0;
+        if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 ||
+            ::setresuid(uid, uid, uid) != 0) {
+            err = -1;
+        } else if (::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC) < 0) {
+            err = errno;
+        }
+        ::_exit(::write(result[1], &err, sizeof err) == sizeof err ? 0 : 1);
+    }
+    ::close(result[1]);
+    int err = -1;
+    if (::read(result[0], &err, sizeof err) != sizeof err) {
+        err = -1;
+    }
+    ::close(result[0]);
+    ::waitpid(child, nullptr, 0);
+    return err;
+}
+
+// The pipes belong to the sandbox's uid (above), which other host processes may share (65534 is
+// nobody's): the sandbox's user namespace must still keep them out.
+TEST(PortOutput, HostProcessesSharingTheSandboxsUidCannotReachItsStdio) {
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "needs root: only a privileged resin maps the sandbox's uid to itself";
+    }
+    constexpr uid_t kNobody = 65534;
+    // Control: a pipe owned by nobody, held by a process of nobody, is open to any process of
+    // nobody.
+    int fds[2];
+    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    ASSERT_EQ(::fchown(fds[1], kNobody, kNobody), 0);
+    const pid_t holder = ::fork();
+    if (holder == 0) {
+        if (::setgroups(0, nullptr) == 0 && ::setresgid(kNobody, kNobody, kNobody) == 0 &&
+            ::setresuid(kNobody, kNobody, kNobody) == 0 && ::dup2(fds[1], 1) == 1) {
+            ::execl("/bin/sleep", "sleep", "1000", nullptr);
+        }
+        ::_exit(127);
+    }
+    ::close(fds[1]);
+    ::close(fds[0]);
+    // Until the exec the holder is not dumpable, and the open is refused for that reason.
+    const std::string holders_stdout = "/proc/" + std::to_string(holder) + "/fd/1";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    int control = -1;
+    while (control != 0 && std::chrono::steady_clock::now() < deadline) {
+        control = open_for_writing_as(kNobody, holders_stdout);
+    }
+    ::kill(holder, SIGKILL);
+    ::waitpid(holder, nullptr, 0);
+    ASSERT_EQ(control, 0) << "control: another process of the same uid opens the pipe";
+
+    PortClient client;
+    handshake(client);
+    client.send(proto::GrantCredit{2, 0xFFFFFFFF});
+    const auto started = start_process(client, 3, "/bin/sh", {"-c", "echo ready; exec sleep 1000"});
+    EXPECT_EQ(expect_packet<proto::DataOut>(client).data, "ready\n");
+    const std::string status = read_file("/proc/" + std::to_string(started.os_pid) + "/status");
+    ASSERT_NE(status.find("Uid:\t65534\t"), std::string::npos) << status;
+    for (int fd = 0; fd < 3; ++fd) {
+        const int err = open_for_writing_as(
+            kNobody, "/proc/" + std::to_string(started.os_pid) + "/fd/" + std::to_string(fd));
+        EXPECT_TRUE(err == EACCES || err == EPERM) << "fd " << fd << ": " << err;
+    }
+    client.send(proto::KillProcess{4, SIGKILL});
+    EXPECT_EQ(expect_packet<proto::ExitStatus>(client).reason, proto::ExitReason::killed);
 }
 
 TEST(PortOutput, OneGibibyteArrivesExactlyBeforeExitStatus) {

@@ -182,9 +182,11 @@ void PortSession::on_hello(const proto::Hello& hello) {
 
 void PortSession::on_start(const proto::StartProcess& request) {
     const std::uint32_t id = request.request_id;
-    if (state_ == State::running) {
+    if (state_ == State::running || state_ == State::ended) {
         report(id, proto::ErrorCode::unexpected_packet,
-               "a process is already running: one resin runs one process");
+               state_ == State::running
+                   ? "a process is already running: one resin runs one process"
+                   : "the process has ended: one resin runs one process; close the port");
         return;
     }
     if (contains_nul(request.executable) ||
@@ -315,12 +317,11 @@ void PortSession::send_exit_status_once_complete() {
     if (state_ != State::running || !process_->exit_report || !process_->output_ended) {
         return;
     }
-    state_ = State::closing;
-    writer_.send(exit_status_of(*process_->exit_report, process_->request_id));
     // resin now waits for the client to close the port (read_port exits on end-of-file): exiting at
     // once would make the client's last writes fail with EPIPE, and an Erlang port that gets EPIPE
     // closes at once, dropping output and the ExitStatus it had not read yet.
-    exit_status_sent_ = true;
+    state_ = State::ended;
+    writer_.send(exit_status_of(*process_->exit_report, process_->request_id));
 }
 
 void PortSession::on_writer_drained() {
@@ -328,7 +329,7 @@ void PortSession::on_writer_drained() {
         exit_now(*exit_code_when_flushed_);
         return;
     }
-    if (exit_status_sent_ && !netns_pool_refilled_) {
+    if (state_ == State::ended && !netns_pool_refilled_) {
         // Off the client's critical path: the exit report is out.
         netns_pool_refilled_ = true;
         if (process_->needs_network_namespace) {

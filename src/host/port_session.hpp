@@ -35,7 +35,8 @@ class PortSession {
     int exit_code() const { return exit_code_; }
 
   private:
-    enum class State { awaiting_hello, ready, running, closing };
+    // ended: ExitStatus is out; resin answers requests until the client closes the port.
+    enum class State { awaiting_hello, ready, running, ended, closing };
     struct Process;
 
     void read_port();
@@ -74,7 +75,6 @@ class PortSession {
     OutputCredit credit_;
     std::unique_ptr<Process> process_;
     std::optional<int> exit_code_when_flushed_;
-    bool exit_status_sent_ = false;
     bool netns_pool_refilled_ = false;
     int exit_code_ = 0;
 };

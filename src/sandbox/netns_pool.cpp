@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "sandbox/sandbox_init.hpp"
+
 namespace resin::sandbox {
 namespace {
 
@@ -122,7 +124,8 @@ void NetnsPool::refill_detached(const HostCapabilities& host) {
     if (::fork() != 0) {
         return;
     }
-    ::close_range(0, ~0U, 0);  // never hold the port or a sandbox's pipes open
+    ::close_range(0, ~0U, 0);   // never hold the port or a sandbox's pipes open
+    restore_default_signals();  // resin's handlers would write to descriptors just closed
     ::setsid();
     if (!ensure_directory()) {
         ::_exit(1);

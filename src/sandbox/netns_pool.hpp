@@ -1,7 +1,7 @@
 // Fresh, never-used network namespaces made ahead of time, so a sandbox with a network of its own
 // does not wait ~0.85 ms for the kernel to create one. Root only: each namespace is pinned by a
-// bind mount in a root-owned 0700 directory, claimed by exactly one sandbox with an atomic rename,
-// and unpinned as it is claimed, so no two sandboxes ever share one. Unprivileged resin, or a pool
+// bind mount in a root-owned 0700 directory and claimed by unmounting it: of several resins that
+// opened the same entry, exactly one unmount succeeds, so no two sandboxes ever share one. Unprivileged resin, or a pool
 // that is empty or unsafe, falls back to creating the namespace during the launch.
 #pragma once
 

@@ -12,7 +12,8 @@ namespace resin::sandbox {
 // that can be forwarded (an init without a handler never receives a signal sent from outside).
 void prepare_init_signals();
 
-// The command's side of prepare_init_signals: default dispositions and an empty mask before exec.
+// The command's side of prepare_init_signals, and any other process resin forks that must not run
+// resin's handlers: default dispositions and an empty mask.
 void restore_default_signals();
 
 // `listener_socket` brings the command's seccomp listener, if its filter has one: a denied syscall

@@ -33,6 +33,8 @@ defmodule Lacca.Server do
     :outcome,
     :fatal_error,
     :stop_waiter,
+    :pending_stop,
+    start_awaited: false,
     next_id: 1,
     phase: :starting,
     stdin: :open,
@@ -138,7 +140,12 @@ defmodule Lacca.Server do
   def handle_call(:await_started, from, %{start_result: nil} = state),
     do: {:noreply, %{state | start_waiter: from}}
 
-  def handle_call(:await_started, _from, %{start_result: :ok} = state), do: {:reply, :ok, state}
+  def handle_call(:await_started, _from, %{start_result: :ok, pending_stop: nil} = state),
+    do: {:reply, :ok, %{state | start_awaited: true}}
+
+  # The command ended before its starter asked: it gets its pid, then the stop that was held back.
+  def handle_call(:await_started, _from, %{start_result: :ok, pending_stop: reason} = state),
+    do: {:stop, reason, :ok, state}
 
   def handle_call(:await_started, _from, %{start_result: error} = state),
     do: {:stop, :normal, error, state}
@@ -435,8 +442,15 @@ defmodule Lacca.Server do
 
   defp start_done(%{start_waiter: from} = state, result) do
     GenServer.reply(from, result)
-    %{state | start_result: result, start_waiter: nil}
+    %{state | start_result: result, start_waiter: nil, start_awaited: true}
   end
+
+  # A command can end before start/4's caller has asked :await_started (it runs in another process
+  # that may not have been scheduled yet): stopping then would answer it with a dead pid.
+  defp stop_once_start_awaited(%{start_awaited: false} = state, reason),
+    do: {:noreply, %{state | pending_stop: reason}}
+
+  defp stop_once_start_awaited(state, reason), do: {:stop, reason, state}
 
   # The command ended (ExitStatus) or can no longer be followed (resin gone or misbehaving).
   defp exited(state, outcome) do
@@ -468,11 +482,11 @@ defmodule Lacca.Server do
         {:stop, :normal, state}
 
       state.on_exit == :stop ->
-        {:stop, exit_reason(outcome), state}
+        stop_once_start_awaited(state, exit_reason(outcome))
 
       # Nothing is left to serve: the owner has the exit.
       state.mode == :stream ->
-        {:stop, :normal, state}
+        stop_once_start_awaited(state, :normal)
 
       true ->
         {:noreply, state}

@@ -63,7 +63,7 @@ defmodule Lacca.FlowControlTest do
     assert [digest.md5, "-"] == String.split(md5sum)
   end
 
-  defp receive_unacked(pid, received) when received >= @window, do: received
+  defp receive_unacked(_pid, received) when received >= @window, do: received
 
   defp receive_unacked(pid, received) do
     receive do

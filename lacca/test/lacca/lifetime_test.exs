@@ -34,6 +34,17 @@ defmodule Lacca.LifetimeTest do
     {owner, lacca}
   end
 
+  # start/4 runs the command from a GenServer and then asks it whether the start worked: a command
+  # that ends before the question (the asker not yet scheduled) must still answer it, then stop.
+  test "a command that ends before its starter asks still reports its start" do
+    {:ok, options} = Lacca.Options.validate(mode: :stream)
+    {:ok, server} = GenServer.start(Lacca.Server, {"true", [], options})
+    ref = Process.monitor(server)
+    eventually(fn -> :sys.get_state(server).outcome != nil end, 10_000, "the command to end")
+    assert :ok = GenServer.call(server, :await_started)
+    assert_receive {:DOWN, ^ref, :process, ^server, :normal}, 5_000
+  end
+
   @tag :capture_log
   test "a linked owner that crashes takes the whole OS process tree with it" do
     marker = marker()

@@ -480,10 +480,12 @@ Result<void> add_rule(void* ctx, std::uint32_t action, const std::string& name,
     return success();
 }
 
-// Another ABI than the native one is never a way around the allowlist: under "kill" it is
-// killed like any denial (and named, with its ABI), otherwise killed outright.
-std::uint32_t foreign_abi_action(SyscallAction action) {
-    return action == SyscallAction::kill ? SCMP_ACT_NOTIFY : SCMP_ACT_KILL_PROCESS;
+// Another ABI than the native one is never a way around the allowlist: under every action it goes
+// to the listener, and the sandbox's init kills the caller and names the syscall, with its ABI. Not
+// SECCOMP_RET_KILL_PROCESS: its SIGSYS is a signal the command can send itself, so resin could not
+// tell the filter's kill from the command's own choice.
+std::uint32_t foreign_abi_action(SyscallAction) {
+    return SCMP_ACT_NOTIFY;
 }
 
 Result<SeccompFilter> allowlist_filter(const Syscalls& syscalls) {
@@ -516,7 +518,7 @@ Result<SeccompFilter> allowlist_filter(const Syscalls& syscalls) {
                                 {masked_eq(0, 0xffffffffu, persona)}));
         }
     }
-    return export_program(ctx.get(), syscalls.action == SyscallAction::kill);
+    return export_program(ctx.get(), true);
 }
 
 // The argument rules for syscalls the allowlist allows unconditionally (ioctl, socket): a program

@@ -27,8 +27,9 @@ namespace resin::sandbox {
 struct SeccompFilter {
     std::vector<sock_filter> program;
     // Denials go to a listener (SECCOMP_RET_USER_NOTIF) so the sandbox's init can learn which
-    // syscall it was before it kills the caller: the "kill" action. The kernel allows one listener
-    // per process, so at most one filter has it.
+    // syscall it was before it kills the caller: the "kill" action, and other ABIs under the
+    // default policy whatever the action. The kernel allows one listener per process, so at most
+    // one filter has it.
     bool notify = false;
 };
 

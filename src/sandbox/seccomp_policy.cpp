@@ -27,7 +27,8 @@ namespace {
 // userfaultfd, io_uring_*, ptrace, process_vm_readv/writev, pidfd_getfd, kcmp, kexec_*,
 // init/finit/delete_module, open_by_handle_at, name_to_handle_at, acct, swapon/off, reboot,
 // settimeofday, clock_settime, clock_adjtime, adjtimex, syslog, iopl, ioperm, quotactl, vhangup,
-// NUMA placement, fanotify; and, by argument, ioctl TIOCSTI and TIOCLINUX and socket(AF_VSOCK).
+// NUMA placement, fanotify; and, by argument, ioctl TIOCSTI, TIOCLINUX, TIOCSETD, TIOCCONS and
+// TIOCVHANGUP, and socket(AF_VSOCK).
 constexpr const char* kAllowed[] = {
     // files and descriptors
     "read",
@@ -388,7 +389,12 @@ constexpr std::uint64_t kCloneNamespaceFlags = CLONE_NEWNS | CLONE_NEWCGROUP | C
                                                CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |
                                                CLONE_NEWNET;
 constexpr std::uint64_t kUnshareNamespaceFlags = kCloneNamespaceFlags | CLONE_NEWTIME;
-constexpr std::uint64_t kDeniedIoctls[] = {TIOCSTI, TIOCLINUX};
+// The command may share the caller's terminal (resin's CLI run from one). TIOCSETD changes its line
+// discipline (N_NULL swallows everything typed), which no ordinary program needs and which cannot
+// be undone without losing what the terminal buffered; TIOCCONS and TIOCVHANGUP (redirect the
+// console, hang the terminal up) need privileges the sandbox lacks, refused here as well. The rest
+// of the terminal's state resin restores when the command ends (host/terminal_state.hpp).
+constexpr std::uint64_t kDeniedIoctls[] = {TIOCSTI, TIOCLINUX, TIOCSETD, TIOCCONS, TIOCVHANGUP};
 // Socket families a network namespace does not isolate. AF_VSOCK reaches the hypervisor host of a
 // virtual machine (CID 2) and shares one port space across namespaces: a sandbox with network
 // "none" could still talk to, or listen for, the machine's host.

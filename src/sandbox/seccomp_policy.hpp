@@ -4,7 +4,7 @@
 // policy "default" is an allowlist of what ordinary programs need, for the native ABI only (an
 // i386 or x32 call is killed), where clone and unshare are allowed only without namespace flags,
 // clone3 answers ENOSYS so libc falls back to clone, and personality only takes its harmless
-// values; preceded, in the same program, by a guard that refuses ioctl TIOCSTI and TIOCLINUX and
+// values; preceded, in the same program, by a guard that refuses some ioctls (TIOCSTI...) and
 // socket(AF_VSOCK) (compared on the low 32 bits: CVE-2019-10063). The guard is compiled on its own
 // because libseccomp silently lets an unconditional rule (ioctl allowed) override conditional ones
 // with another action, and then chained in front of the allowlist so that one filter, with the one

@@ -173,7 +173,7 @@ ExitReason Sandbox::classify(int signal, const DenialLog& denials, const CgroupU
     }
     // Init kills with SIGKILL; a command killed for a denial that then died of another signal
     // (its own) was not ended by the filter.
-    if (signal == SIGKILL && (denials.command_killed || denials.receive_error != 0)) {
+    if (signal == SIGKILL && (denials.command_killed || denials.failure_errno != 0)) {
         return ExitReason::seccomp;
     }
     if (signal == SIGKILL && tree.oom_killed) {

@@ -149,11 +149,7 @@ class Supervisor {
             if (errno == ENOENT || errno == EINTR) {
                 return;  // its caller died (or was interrupted) meanwhile: nothing pending
             }
-            // Init cannot learn who made a denied syscall: end the sandbox rather than poll a
-            // listener that keeps failing or leave the caller blocked.
-            denials_->receive_error = errno;
-            stop_listening();
-            ::kill(command_, SIGKILL);
+            end_sandbox(errno);  // init cannot learn who made a denied syscall
             return;
         }
         // The notification names the calling thread; pin its whole process, then make sure the
@@ -162,9 +158,14 @@ class Supervisor {
         const auto thread = static_cast<pid_t>(notification.pid);
         const pid_t process = thread_group_of(thread);
         UniqueFd target(open_pidfd(process));
+        const int open_error = errno;
         std::uint64_t id = notification.id;
-        if (!target || ::ioctl(listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) {
+        if (::ioctl(listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) {
             return;  // the caller died meanwhile
+        }
+        if (!target) {
+            end_sandbox(open_error);  // a caller init cannot kill must not stay blocked or go on
+            return;
         }
         denials_->record(notification.data.arch, notification.data.nr, process == command_);
         signal_pidfd(target.get(), SIGKILL);
@@ -172,6 +173,14 @@ class Supervisor {
         response.id = notification.id;
         response.error = -EPERM;
         ::ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, &response);  // fails: the caller is gone
+    }
+
+    // Fails closed when a denial cannot be handled: rather than poll a listener that keeps failing
+    // or leave a caller blocked, init kills the command, and with its end the whole sandbox.
+    void end_sandbox(int error) {
+        denials_->failure_errno = error;
+        stop_listening();
+        ::kill(command_, SIGKILL);
     }
 
     static pid_t thread_group_of(pid_t tid) {

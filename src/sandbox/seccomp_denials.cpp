@@ -60,10 +60,10 @@ std::string describe_denials(const DenialLog& log, bool reason_is_seccomp) {
                     (log.unnamed == 1 ? " denial" : " denials") + " of other syscalls";
         }
     }
-    if (log.receive_error != 0) {
+    if (log.failure_errno != 0) {
         text += text.empty() ? "" : "; ";
-        text += "the sandbox's init could not read a denied syscall (";
-        text += std::strerror(log.receive_error);
+        text += "the sandbox's init could not handle a denied syscall (";
+        text += std::strerror(log.failure_errno);
         text += ") and ended the command";
     }
     return text;

@@ -29,8 +29,8 @@ struct DenialLog {
     DeniedSyscall others[kNamed];
     std::uint32_t named = 0;
     std::uint64_t unnamed = 0;  // denials of syscalls beyond the kNamed
-    // Set when init could not receive a notification (errno): it ended the sandbox then.
-    std::int32_t receive_error = 0;
+    // Set when init could not receive or handle a notification (errno): it ended the sandbox then.
+    std::int32_t failure_errno = 0;
 
     // Init's side.
     void record(std::uint32_t arch, int number, bool by_command);

@@ -34,7 +34,7 @@ void expect_children_named(const std::string& detail, const std::string& prefix,
     EXPECT_LE(keyctl, 20 * 8) << detail;
 }
 
-TEST(ExitReport, EveryDenialKillsItsProcessAndIsNamed) {
+TEST(ExitReportAttack, EveryDenialKillsItsProcessAndIsNamed) {
     expect_works_on_host(attack_on_host("many_denials", {"exit"}));
     if (should_stop()) {
         return;
@@ -49,7 +49,7 @@ TEST(ExitReport, EveryDenialKillsItsProcessAndIsNamed) {
 }
 
 // The command's own denial comes first in the detail, though a thousand came before it.
-TEST(ExitReport, TheCommandsOwnDenialIsNamedFirst) {
+TEST(ExitReportAttack, TheCommandsOwnDenialIsNamedFirst) {
     expect_works_on_host(attack_on_host("many_denials", {"self"}));
     if (should_stop()) {
         return;
@@ -64,7 +64,7 @@ TEST(ExitReport, TheCommandsOwnDenialIsNamedFirst) {
 // A limit that ends the sandbox after the denials does not hide them: resin kills the init, which
 // reports nothing then, yet every denial is named. Supervised as resin's host does, which enforces
 // the wall-time limit.
-TEST(ExitReport, DenialsAreNamedWhenALimitEndsTheSandbox) {
+TEST(ExitReportAttack, DenialsAreNamedWhenALimitEndsTheSandbox) {
     sandbox::Config config = default_profile();
     config.limits.wall_time_ms = 3000;
     const RunResult run =
@@ -78,7 +78,7 @@ TEST(ExitReport, DenialsAreNamedWhenALimitEndsTheSandbox) {
 }
 
 // Under "errno" nothing is killed: the thousand calls fail, and the report says nothing of them.
-TEST(ExitReport, NothingIsKilledUnderErrno) {
+TEST(ExitReportAttack, NothingIsKilledUnderErrno) {
     const AttackRun attack = attack_in_sandbox(default_profile_with(SyscallAction::errno_eperm),
                                                "many_denials", {"exit"});
     EXPECT_EQ(attack.verdict, "BROKEN") << describe(attack);
@@ -100,7 +100,7 @@ void expect_self_signal_reads_signaled(const sandbox::Config& config, const char
     EXPECT_EQ(attack.run.report.detail, "") << describe(attack);
 }
 
-TEST(ExitReport, SelfRaisedSigsysIsNotASeccompKill) {
+TEST(ExitReportAttack, SelfRaisedSigsysIsNotASeccompKill) {
     for (SyscallAction action :
          {SyscallAction::errno_eperm, SyscallAction::log, SyscallAction::kill}) {
         SCOPED_TRACE(static_cast<int>(action));
@@ -110,13 +110,13 @@ TEST(ExitReport, SelfRaisedSigsysIsNotASeccompKill) {
 
 // As root the CPU limit is the cgroup's, as uid 65534 RLIMIT_CPU: neither may read a signal the
 // command sent itself as the limit.
-TEST(ExitReport, SelfRaisedSigxcpuIsNotTheCpuLimit) {
+TEST(ExitReportAttack, SelfRaisedSigxcpuIsNotTheCpuLimit) {
     sandbox::Config config = default_profile();
     config.limits.cpu_time_ms = 1000;
     expect_self_signal_reads_signaled(config, "SIGXCPU", SIGXCPU);
 }
 
-TEST(ExitReport, SelfSentSigkillIsNotALimitOrAKill) {
+TEST(ExitReportAttack, SelfSentSigkillIsNotALimitOrAKill) {
     sandbox::Config config = default_profile();
     config.limits.cpu_time_ms = 1000;
     config.limits.memory_bytes = 256u << 20;
@@ -124,7 +124,7 @@ TEST(ExitReport, SelfSentSigkillIsNotALimitOrAKill) {
 }
 
 // What the filter really kills under "errno" and "log", another ABI, is still observed and named.
-TEST(ExitReport, OtherAbisAreNamedUnderErrnoAndLog) {
+TEST(ExitReportAttack, OtherAbisAreNamedUnderErrnoAndLog) {
     for (SyscallAction action : {SyscallAction::errno_eperm, SyscallAction::log}) {
         SCOPED_TRACE(static_cast<int>(action));
         expect_killed_for(attack_in_sandbox(default_profile_with(action), "i386_syscall"),

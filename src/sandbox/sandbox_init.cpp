@@ -128,9 +128,24 @@ class Supervisor {
         pid_t pid;
         while ((pid = ::waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
             if (pid == command_) {
+                drain_listener();
                 send_command_status(status_socket_, status, command_cpu_ns);
                 ::_exit(0);
             }
+        }
+    }
+
+    // The command has ended, and the sandbox with it once init exits: first the denials already
+    // waiting, which would otherwise vanish unnamed with their callers. Bounded, as processes
+    // still running may keep making more.
+    void drain_listener() {
+        constexpr int kMostDrained = 10000;
+        for (int drained = 0; listener_ >= 0 && drained < kMostDrained; ++drained) {
+            pollfd pending{listener_, POLLIN, 0};
+            if (::poll(&pending, 1, 0) <= 0 || (pending.revents & POLLIN) == 0) {
+                return;
+            }
+            kill_seccomp_offender();
         }
     }
 

@@ -16,6 +16,7 @@
 #include "host/exit_report_json.hpp"
 #include "host/failure.hpp"
 #include "host/supervisor.hpp"
+#include "host/terminal_state.hpp"
 #include "sandbox/netns_pool.hpp"
 #include "sandbox/plan.hpp"
 #include "sandbox/sandbox.hpp"
@@ -106,6 +107,8 @@ int run_command(const CommandOptions& options) {
     }
     const sandbox::Command command{options.command.front(),
                                    {options.command.begin() + 1, options.command.end()}};
+    // The command gets resin's stdio: from a terminal, the caller's, which it may change.
+    TerminalState terminal;
     auto launched = sandbox::Sandbox::launch(plan.value(), command, sandbox::Stdio{});
     if (!launched) {
         print_failure(launched.error());
@@ -128,6 +131,7 @@ int run_command(const CommandOptions& options) {
     };
     forward_next_signal();
     io.run();
+    terminal.restore();  // before the report, which may go to that terminal
 
     if (*report_file && !write_report(report_file->get(), *report)) {
         print_failure("cannot write the report to " + *options.report_path + ": " +

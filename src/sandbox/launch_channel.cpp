@@ -22,13 +22,12 @@ struct FailureRecord {
 };
 static_assert(sizeof(FailureRecord) <= PIPE_BUF);
 
-enum class StatusTag : std::uint8_t { command_pidfd = 1, command_status = 2, seccomp_kill = 3 };
+enum class StatusTag : std::uint8_t { command_pidfd = 1, command_status = 2 };
 
 struct StatusMessage {
     StatusTag tag;
     std::int32_t value;
-    std::uint32_t arch;
-    bool was_command;
+    std::uint64_t cpu_ns;
 };
 
 bool wait_readable(int fd, std::chrono::milliseconds timeout) {
@@ -86,7 +85,7 @@ Result<void> await_setup(int fd, std::chrono::milliseconds timeout) {
 }
 
 bool send_command_pidfd(int socket, int pidfd, pid_t pid) {
-    StatusMessage message{StatusTag::command_pidfd, 0, 0, false};
+    StatusMessage message{StatusTag::command_pidfd, 0, 0};
     iovec iov{&message, sizeof message};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(ucred))] = {};
     msghdr msg{};
@@ -108,14 +107,8 @@ bool send_command_pidfd(int socket, int pidfd, pid_t pid) {
     return ::sendmsg(socket, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof message);
 }
 
-bool send_command_status(int socket, int wait_status) {
-    StatusMessage message{StatusTag::command_status, wait_status, 0, false};
-    return ::send(socket, &message, sizeof message, MSG_NOSIGNAL) ==
-           static_cast<ssize_t>(sizeof message);
-}
-
-bool send_seccomp_kill(int socket, int syscall, std::uint32_t arch, bool was_command) {
-    StatusMessage message{StatusTag::seccomp_kill, syscall, arch, was_command};
+bool send_command_status(int socket, int wait_status, std::uint64_t cpu_ns) {
+    StatusMessage message{StatusTag::command_status, wait_status, cpu_ns};
     return ::send(socket, &message, sizeof message, MSG_NOSIGNAL) ==
            static_cast<ssize_t>(sizeof message);
 }
@@ -203,10 +196,9 @@ CommandEnd receive_command_end(int socket) {
     StatusMessage message{};
     while (::recv(socket, &message, sizeof message, MSG_DONTWAIT) ==
            static_cast<ssize_t>(sizeof message)) {
-        if (message.tag == StatusTag::seccomp_kill) {
-            end.seccomp_kill = SeccompKill{message.value, message.arch, message.was_command};
-        } else if (message.tag == StatusTag::command_status) {
+        if (message.tag == StatusTag::command_status) {
             end.wait_status = message.value;
+            end.cpu_ns = message.cpu_ns;
         }
     }
     return end;

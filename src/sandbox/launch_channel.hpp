@@ -28,9 +28,9 @@ Result<void> await_setup(int fd, std::chrono::milliseconds timeout);
 // Child side (init): the command's pidfd and, as credentials the kernel translates into resin's pid
 // namespace, its pid; then later its wait status.
 bool send_command_pidfd(int socket, int pidfd, pid_t pid);
-bool send_command_status(int socket, int wait_status);
-// Child side (init): the syscall for which seccomp had init kill a process, sent before the status.
-bool send_seccomp_kill(int socket, int syscall, std::uint32_t arch, bool was_command);
+// `cpu_ns`: the command's own CPU time as the kernel's RLIMIT_CPU check samples it (its process
+// CPU clock, read before it was reaped).
+bool send_command_status(int socket, int wait_status, std::uint64_t cpu_ns);
 
 // Child side: one descriptor over a unix socket (the command hands init its seccomp listener).
 bool send_descriptor(int socket, int fd);
@@ -44,14 +44,9 @@ struct CommandHandle {
 };
 Result<CommandHandle> receive_command_pidfd(int socket, std::chrono::milliseconds timeout);
 // What init reported when the command ended (non-blocking: nothing if init was killed first).
-struct SeccompKill {
-    int syscall = 0;
-    std::uint32_t arch = 0;
-    bool was_command = false;  // else a process the command started
-};
 struct CommandEnd {
     std::optional<int> wait_status;
-    std::optional<SeccompKill> seccomp_kill;
+    std::uint64_t cpu_ns = 0;
 };
 CommandEnd receive_command_end(int socket);
 

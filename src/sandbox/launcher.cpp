@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -194,7 +195,8 @@ bool peer_has_hung_up(int socket) {
 // The sandbox's init: pid 1 of its pid namespace, from clone to supervising the command.
 [[noreturn]] void init_main(const Plan& plan, const ExecArguments& exec, const Stdio& stdio,
                             const std::vector<std::string>& cgroup_join_files,
-                            bool configure_own_network, int sync, int failure, int status) {
+                            bool configure_own_network, int sync, int failure, int status,
+                            DenialLog* denials) {
     // If resin dies, so does the sandbox: the kernel kills the rest of the pid namespace with us.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (!install_descriptors(stdio, sync, failure, status)) {
@@ -243,6 +245,10 @@ bool peer_has_hung_up(int socket) {
         ::_exit(126);
     }
     prepare_init_signals();
+    // The denial log is init's and resin's alone: the command does not inherit it.
+    if (::madvise(denials, sizeof *denials, MADV_DONTFORK) != 0) {
+        fail_child(ErrorKind::internal, errno, "", "keeping the denial log from the command");
+    }
     int listener_pair[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, listener_pair) != 0) {
         fail_child(ErrorKind::internal, errno, "", "creating the seccomp listener channel");
@@ -268,7 +274,7 @@ bool peer_has_hung_up(int socket) {
     if (drop_init_privileges() != 0) {
         ::kill(command, SIGKILL);
     }
-    supervise_command(command, kStatusFd, listener_pair[0]);
+    supervise_command(command, kStatusFd, listener_pair[0], denials);
 }
 
 // How many cores the tree can keep busy at once: the soonest it can spend its CPU time.
@@ -290,6 +296,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     RESIN_TRY(Pipe sync, make_pipe());
     RESIN_TRY(Pipe failure, make_pipe());
     RESIN_TRY(auto status, make_status_socket());
+    RESIN_TRY(SharedDenialLog denials, SharedDenialLog::create());
     const int pass_credentials = 1;
     if (::setsockopt(status[0].get(), SOL_SOCKET, SO_PASSCRED, &pass_credentials,
                      sizeof pass_credentials) != 0) {
@@ -317,7 +324,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     const long pid = ::syscall(SYS_clone3, &args, sizeof args);
     if (pid == 0) {
         init_main(plan, exec, stdio, cgroup_join_files, network.clone_creates_namespace(),
-                  sync.read.get(), failure.write.get(), status[1].get());
+                  sync.read.get(), failure.write.get(), status[1].get(), denials.get());
     }
     network.restore_resins_namespace();
     if (pid < 0) {
@@ -331,6 +338,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     sandbox->init_pid_ = static_cast<pid_t>(pid);
     sandbox->start_us_ = start_us;
     sandbox->status_channel_ = std::move(status[0]);
+    sandbox->denials_ = std::move(denials);
     sync.read.reset();
     failure.write.reset();
     status[1].reset();
@@ -341,10 +349,9 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
         sandbox->cpu_time_limit_us_ = *limits.cpu_time_ms * 1000;
         sandbox->cpu_parallelism_ = cpu_parallelism(limits);
     }
-    sandbox->rlimit_cpu_ = plan.rlimit_cpu_seconds.has_value();
-    sandbox->seccomp_kills_other_abis_ =
-        plan.config.syscalls.policy == SyscallPolicy::default_policy &&
-        plan.config.syscalls.action != SyscallAction::kill;
+    if (plan.rlimit_cpu_seconds) {
+        sandbox->rlimit_cpu_ns_ = *plan.rlimit_cpu_seconds * 1000000000u;
+    }
     if (::write(sync.write.get(), "g", 1) != 1) {
         return system_error(ErrorKind::spawn_failed, "starting the sandbox's init", errno);
     }

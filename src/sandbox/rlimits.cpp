@@ -9,8 +9,10 @@ namespace resin::sandbox {
 namespace {
 
 int set_limit(int resource, rlim_t value) {
-    // RLIMIT_CPU: SIGXCPU at the limit (so the report can name it), SIGKILL a second later.
-    const rlimit limit{value, resource == RLIMIT_CPU ? value + 1 : value};
+    // RLIMIT_CPU too: soft and hard alike, so the kernel's verdict is SIGKILL at the limit, which
+    // the command can neither catch nor ignore. (SIGXCPU, which the command can also send itself,
+    // would prove nothing: resin judges by the command's CPU time.)
+    const rlimit limit{value, value};
     return ::setrlimit(resource, &limit) == 0 ? 0 : errno;
 }
 

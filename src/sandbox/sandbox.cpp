@@ -11,7 +11,6 @@
 
 #include "sandbox/launch_channel.hpp"
 #include "sandbox/pidfd.hpp"
-#include "sandbox/seccomp_policy.hpp"
 #include "sandbox/time.hpp"
 
 namespace resin::sandbox {
@@ -129,24 +128,8 @@ ExitReport Sandbox::reap() {
     if (cgroup_) {
         tree = cgroup_->usage();
     }
-    if (report.signal == 0) {
-        report.reason = ExitReason::exited;
-    } else if (end_cause_) {
-        report.reason = reason_for(*end_cause_);
-    } else if (end.seccomp_kill && end.seccomp_kill->was_command) {
-        report.reason = ExitReason::seccomp;
-    } else if (seccomp_kills_other_abis_ && report.signal == SIGSYS) {
-        report.reason = ExitReason::seccomp;
-        report.detail = "a syscall of another ABI (i386 or x32)";
-    } else if (tree.oom_killed) {
-        report.reason = ExitReason::memory_limit;
-    } else if (rlimit_cpu_ && report.signal == SIGXCPU) {
-        report.reason = ExitReason::cpu_time_limit;
-    } else if (requested_signals_.count(report.signal) != 0) {
-        report.reason = ExitReason::killed;
-    } else {
-        report.reason = ExitReason::signaled;
-    }
+    const DenialLog& denials = *denials_.get();
+    report.reason = classify(report.signal, denials, tree, end.cpu_ns);
 
     report.usage.wall_us = end_us - start_us_;
     report.usage.cpu_user_us = to_us(usage.ru_utime);
@@ -166,14 +149,43 @@ ExitReport Sandbox::reap() {
     if (report.reason == ExitReason::memory_limit && cgroup_) {
         report.detail = "the memory limit's OOM killer ended the sandbox";
     }
-    if (const auto& kill = end.seccomp_kill) {
-        const std::string name = syscall_name(kill->arch, kill->syscall);
-        report.detail =
-            kill->was_command ? name : "a process of the command was killed for " + name;
+    // Whatever the reason, every denied syscall is named.
+    const std::string denied = describe_denials(denials, report.reason == ExitReason::seccomp);
+    if (!denied.empty()) {
+        report.detail += (report.detail.empty() ? "" : "; ") + denied;
     }
     // The sandbox has ended: its cgroups go now (what is left killed first), not with the object.
     cgroup_.reset();
     return report;
+}
+
+// Every reason but "exited" and "signaled" rests on something resin observed itself: its own kill
+// (a limit, the client's request), a cgroup's OOM count, init's record of a denied syscall, the
+// command's CPU time against RLIMIT_CPU. Never on the signal number alone, which the command may
+// have sent itself.
+ExitReason Sandbox::classify(int signal, const DenialLog& denials, const CgroupUsage& tree,
+                             std::uint64_t command_cpu_ns) const {
+    if (signal == 0) {
+        return ExitReason::exited;
+    }
+    if (end_cause_) {
+        return reason_for(*end_cause_);
+    }
+    // Init kills with SIGKILL; a command killed for a denial that then died of another signal
+    // (its own) was not ended by the filter.
+    if (signal == SIGKILL && (denials.command_killed || denials.failure_errno != 0)) {
+        return ExitReason::seccomp;
+    }
+    if (signal == SIGKILL && tree.oom_killed) {
+        return ExitReason::memory_limit;
+    }
+    if (signal == SIGKILL && rlimit_cpu_ns_ && command_cpu_ns >= *rlimit_cpu_ns_) {
+        return ExitReason::cpu_time_limit;
+    }
+    if (requested_signals_.count(signal) != 0) {
+        return ExitReason::killed;
+    }
+    return ExitReason::signaled;
 }
 
 void Sandbox::on_oom_event() {

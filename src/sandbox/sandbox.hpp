@@ -16,6 +16,7 @@
 #include "sandbox/exit_report.hpp"
 #include "sandbox/plan.hpp"
 #include "sandbox/result.hpp"
+#include "sandbox/seccomp_denials.hpp"
 #include "sandbox/unique_fd.hpp"
 
 namespace resin::sandbox {
@@ -67,6 +68,8 @@ class Sandbox {
 
   private:
     Sandbox() = default;
+    ExitReason classify(int signal, const DenialLog& denials, const CgroupUsage& tree,
+                        std::uint64_t command_cpu_ns) const;
 
     // Removed by reap(); if never reaped, destroyed last, once the tree is gone.
     std::unique_ptr<SandboxCgroup> cgroup_;
@@ -80,10 +83,10 @@ class Sandbox {
     std::optional<EndCause> end_cause_;
     std::optional<std::uint64_t> cpu_time_limit_us_;  // enforced by polling the cgroup
     unsigned cpu_parallelism_ = 1;                    // how fast the tree can burn CPU time
-    bool rlimit_cpu_ = false;                         // SIGXCPU means the cpu_time limit
-    // The default policy under "errno" or "log": SIGSYS means a syscall of another ABI (under
-    // "kill" every denial is reported by the sandbox's init, named).
-    bool seccomp_kills_other_abis_ = false;
+    // The cpu_time limit as RLIMIT_CPU, whose kill is a SIGKILL at the command's own CPU time.
+    std::optional<std::uint64_t> rlimit_cpu_ns_;
+    // What the sandbox's init observed of the syscall filter.
+    SharedDenialLog denials_;
     bool reaped_ = false;
 };
 

@@ -1,15 +1,17 @@
 #include "sandbox/sandbox_init.hpp"
 
+#include <linux/seccomp.h>
 #include <poll.h>
-#include <seccomp.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
-#include <optional>
 
 #include "sandbox/launch_channel.hpp"
 #include "sandbox/pidfd.hpp"
@@ -53,10 +55,25 @@ void restore_default_signals() {
 
 namespace {
 
+// The kernel's CPU-time clock of process `pid` that RLIMIT_CPU is checked against (CPUCLOCK_PROF:
+// user plus system time, as sampled), readable until the process is reaped.
+std::uint64_t process_cpu_ns(pid_t pid) {
+    const auto clock = static_cast<clockid_t>((~static_cast<unsigned>(pid) << 3) | 0u);
+    timespec time{};
+    if (::clock_gettime(clock, &time) != 0) {
+        return 0;
+    }
+    return static_cast<std::uint64_t>(time.tv_sec) * 1000000000u +
+           static_cast<std::uint64_t>(time.tv_nsec);
+}
+
 class Supervisor {
   public:
-    Supervisor(pid_t command, int status_socket, int listener_socket)
-        : command_(command), status_socket_(status_socket), listener_socket_(listener_socket) {
+    Supervisor(pid_t command, int status_socket, int listener_socket, DenialLog* denials)
+        : command_(command),
+          status_socket_(status_socket),
+          listener_socket_(listener_socket),
+          denials_(denials) {
         sigset_t all;
         ::sigfillset(&all);
         signals_ = ::signalfd(-1, &all, SFD_CLOEXEC);
@@ -77,8 +94,7 @@ class Supervisor {
             if (fds[2].revents & POLLIN) {
                 kill_seccomp_offender();
             } else if (fds[2].revents != 0) {
-                ::close(listener_);  // no process is left under the filter
-                listener_ = -1;
+                stop_listening();  // no process is left under the filter
             }
             if (fds[0].revents & POLLIN) {
                 handle_signals();
@@ -100,45 +116,86 @@ class Supervisor {
     }
 
     void reap() {
+        // The command's CPU time is read while it is a zombie: reaped, its clock is gone.
+        siginfo_t ended{};
+        std::uint64_t command_cpu_ns = 0;
+        if (::waitid(P_PID, static_cast<id_t>(command_), &ended, WEXITED | WNOHANG | WNOWAIT) ==
+                0 &&
+            ended.si_pid == command_) {
+            command_cpu_ns = process_cpu_ns(command_);
+        }
         int status = 0;
         pid_t pid;
         while ((pid = ::waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
             if (pid == command_) {
-                if (offence_) {
-                    send_seccomp_kill(status_socket_, offence_->syscall, offence_->arch,
-                                      offence_->was_command);
-                }
-                send_command_status(status_socket_, status);
+                drain_listener();
+                send_command_status(status_socket_, status, command_cpu_ns);
                 ::_exit(0);
             }
         }
     }
 
-    // A syscall the filter denies under "kill": note which, then kill the process that made it.
-    void kill_seccomp_offender() {
-        if (notification_ == nullptr && seccomp_notify_alloc(&notification_, &response_) != 0) {
-            return;
+    // The command has ended, and the sandbox with it once init exits: first the denials already
+    // waiting, which would otherwise vanish unnamed with their callers. Bounded, as processes
+    // still running may keep making more.
+    void drain_listener() {
+        constexpr int kMostDrained = 10000;
+        for (int drained = 0; listener_ >= 0 && drained < kMostDrained; ++drained) {
+            pollfd pending{listener_, POLLIN, 0};
+            if (::poll(&pending, 1, 0) <= 0 || (pending.revents & POLLIN) == 0) {
+                return;
+            }
+            kill_seccomp_offender();
         }
-        if (seccomp_notify_receive(listener_, notification_) != 0) {
-            return;  // the caller died meanwhile
+    }
+
+    void stop_listening() {
+        ::close(listener_);
+        listener_ = -1;
+    }
+
+    // A syscall the filter sends here (a denial under "kill", another ABI under any action): note
+    // which, then kill the process that made it. Every notification, the thousandth like the first.
+    void kill_seccomp_offender() {
+        // The kernel refuses to receive into a struct that is not zeroed (EINVAL), and the
+        // notification would then stay pending, its caller blocked for ever: a fresh one each time.
+        seccomp_notif notification{};
+        if (::ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, &notification) != 0) {
+            if (errno == ENOENT || errno == EINTR) {
+                return;  // its caller died (or was interrupted) meanwhile: nothing pending
+            }
+            end_sandbox(errno);  // init cannot learn who made a denied syscall
+            return;
         }
         // The notification names the calling thread; pin its whole process, then make sure the
         // notification is still pending: only then is the pidfd sure to be the caller's process and
         // not a newer one that reused its pid.
-        const auto thread = static_cast<pid_t>(notification_->pid);
+        const auto thread = static_cast<pid_t>(notification.pid);
         const pid_t process = thread_group_of(thread);
         UniqueFd target(open_pidfd(process));
-        if (!target || seccomp_notify_id_valid(listener_, notification_->id) != 0) {
+        const int open_error = errno;
+        std::uint64_t id = notification.id;
+        if (::ioctl(listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) {
             return;  // the caller died meanwhile
         }
-        const bool is_command = process == command_;
-        if (!offence_ || (is_command && !offence_->was_command)) {
-            offence_ = SeccompKill{notification_->data.nr, notification_->data.arch, is_command};
+        if (!target) {
+            end_sandbox(open_error);  // a caller init cannot kill must not stay blocked or go on
+            return;
         }
+        denials_->record(notification.data.arch, notification.data.nr, process == command_);
         signal_pidfd(target.get(), SIGKILL);
-        response_->id = notification_->id;
-        response_->error = -EPERM;
-        seccomp_notify_respond(listener_, response_);  // may fail: the caller is already gone
+        seccomp_notif_resp response{};
+        response.id = notification.id;
+        response.error = -EPERM;
+        ::ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, &response);  // fails: the caller is gone
+    }
+
+    // Fails closed when a denial cannot be handled: rather than poll a listener that keeps failing
+    // or leave a caller blocked, init kills the command, and with its end the whole sandbox.
+    void end_sandbox(int error) {
+        denials_->failure_errno = error;
+        stop_listening();
+        ::kill(command_, SIGKILL);
     }
 
     static pid_t thread_group_of(pid_t tid) {
@@ -161,17 +218,15 @@ class Supervisor {
     pid_t command_;
     int status_socket_;
     int listener_socket_;
+    DenialLog* denials_;
     int signals_ = -1;
     int listener_ = -1;
-    seccomp_notif* notification_ = nullptr;
-    seccomp_notif_resp* response_ = nullptr;
-    std::optional<SeccompKill> offence_;
 };
 
 }  // namespace
 
-void supervise_command(pid_t command, int status_socket, int listener_socket) {
-    Supervisor(command, status_socket, listener_socket).run();
+void supervise_command(pid_t command, int status_socket, int listener_socket, DenialLog* denials) {
+    Supervisor(command, status_socket, listener_socket, denials).run();
 }
 
 }  // namespace resin::sandbox

@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include "sandbox/seccomp_denials.hpp"
+
 namespace resin::sandbox {
 
 // Call before forking the command: blocks every signal in init and installs a handler for each one
@@ -17,7 +19,9 @@ void prepare_init_signals();
 void restore_default_signals();
 
 // `listener_socket` brings the command's seccomp listener, if its filter has one: a denied syscall
-// under action "kill" is then reported to init, which notes which it was and kills the caller.
-[[noreturn]] void supervise_command(pid_t command, int status_socket, int listener_socket);
+// under action "kill", or one of another ABI under any action, is then reported to init, which
+// records it in `denials` (shared with resin) and kills the caller.
+[[noreturn]] void supervise_command(pid_t command, int status_socket, int listener_socket,
+                                    DenialLog* denials);
 
 }  // namespace resin::sandbox

@@ -27,7 +27,8 @@ namespace {
 // userfaultfd, io_uring_*, ptrace, process_vm_readv/writev, pidfd_getfd, kcmp, kexec_*,
 // init/finit/delete_module, open_by_handle_at, name_to_handle_at, acct, swapon/off, reboot,
 // settimeofday, clock_settime, clock_adjtime, adjtimex, syslog, iopl, ioperm, quotactl, vhangup,
-// NUMA placement, fanotify; and, by argument, ioctl TIOCSTI and TIOCLINUX and socket(AF_VSOCK).
+// NUMA placement, fanotify; and, by argument, ioctl TIOCSTI, TIOCLINUX, TIOCSETD, TIOCCONS and
+// TIOCVHANGUP, and socket(AF_VSOCK).
 constexpr const char* kAllowed[] = {
     // files and descriptors
     "read",
@@ -388,7 +389,12 @@ constexpr std::uint64_t kCloneNamespaceFlags = CLONE_NEWNS | CLONE_NEWCGROUP | C
                                                CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |
                                                CLONE_NEWNET;
 constexpr std::uint64_t kUnshareNamespaceFlags = kCloneNamespaceFlags | CLONE_NEWTIME;
-constexpr std::uint64_t kDeniedIoctls[] = {TIOCSTI, TIOCLINUX};
+// The command may share the caller's terminal (resin's CLI run from one). TIOCSETD changes its line
+// discipline (N_NULL swallows everything typed), which no ordinary program needs and which cannot
+// be undone without losing what the terminal buffered; TIOCCONS and TIOCVHANGUP (redirect the
+// console, hang the terminal up) need privileges the sandbox lacks, refused here as well. The rest
+// of the terminal's state resin restores when the command ends (host/terminal_state.hpp).
+constexpr std::uint64_t kDeniedIoctls[] = {TIOCSTI, TIOCLINUX, TIOCSETD, TIOCCONS, TIOCVHANGUP};
 // Socket families a network namespace does not isolate. AF_VSOCK reaches the hypervisor host of a
 // virtual machine (CID 2) and shares one port space across namespaces: a sandbox with network
 // "none" could still talk to, or listen for, the machine's host.
@@ -480,10 +486,12 @@ Result<void> add_rule(void* ctx, std::uint32_t action, const std::string& name,
     return success();
 }
 
-// Another ABI than the native one is never a way around the allowlist: under "kill" it is
-// killed like any denial (and named, with its ABI), otherwise killed outright.
-std::uint32_t foreign_abi_action(SyscallAction action) {
-    return action == SyscallAction::kill ? SCMP_ACT_NOTIFY : SCMP_ACT_KILL_PROCESS;
+// Another ABI than the native one is never a way around the allowlist: under every action it goes
+// to the listener, and the sandbox's init kills the caller and names the syscall, with its ABI. Not
+// SECCOMP_RET_KILL_PROCESS: its SIGSYS is a signal the command can send itself, so resin could not
+// tell the filter's kill from the command's own choice.
+std::uint32_t foreign_abi_action(SyscallAction) {
+    return SCMP_ACT_NOTIFY;
 }
 
 Result<SeccompFilter> allowlist_filter(const Syscalls& syscalls) {
@@ -516,7 +524,7 @@ Result<SeccompFilter> allowlist_filter(const Syscalls& syscalls) {
                                 {masked_eq(0, 0xffffffffu, persona)}));
         }
     }
-    return export_program(ctx.get(), syscalls.action == SyscallAction::kill);
+    return export_program(ctx.get(), true);
 }
 
 // The argument rules for syscalls the allowlist allows unconditionally (ioctl, socket): a program

@@ -4,7 +4,7 @@
 // policy "default" is an allowlist of what ordinary programs need, for the native ABI only (an
 // i386 or x32 call is killed), where clone and unshare are allowed only without namespace flags,
 // clone3 answers ENOSYS so libc falls back to clone, and personality only takes its harmless
-// values; preceded, in the same program, by a guard that refuses ioctl TIOCSTI and TIOCLINUX and
+// values; preceded, in the same program, by a guard that refuses some ioctls (TIOCSTI...) and
 // socket(AF_VSOCK) (compared on the low 32 bits: CVE-2019-10063). The guard is compiled on its own
 // because libseccomp silently lets an unconditional rule (ioctl allowed) override conditional ones
 // with another action, and then chained in front of the allowlist so that one filter, with the one
@@ -27,8 +27,9 @@ namespace resin::sandbox {
 struct SeccompFilter {
     std::vector<sock_filter> program;
     // Denials go to a listener (SECCOMP_RET_USER_NOTIF) so the sandbox's init can learn which
-    // syscall it was before it kills the caller: the "kill" action. The kernel allows one listener
-    // per process, so at most one filter has it.
+    // syscall it was before it kills the caller: the "kill" action, and other ABIs under the
+    // default policy whatever the action. The kernel allows one listener per process, so at most
+    // one filter has it.
     bool notify = false;
 };
 

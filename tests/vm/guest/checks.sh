@@ -215,7 +215,7 @@ resin_checks() {
             sh -c "$busy_loop"
         { [ "$reason" = cpu_time_limit ] && at_least "$cpu" 900 &&
             at_most "$cpu" 3000; }
-        verdict cpu_time $? "cpu_time_limit (SIGXCPU) after 0.9 to 3 s of CPU"
+        verdict cpu_time $? "cpu_time_limit (SIGKILL) after 0.9 to 3 s of CPU"
         table cpu_time_ms "$reason, signal $signal, after ${cpu}ms of CPU"
     fi
 

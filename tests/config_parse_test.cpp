@@ -548,7 +548,11 @@ TEST(ConfigKeys, EveryDeclaredKeyIsParsedAndEmitted) {
     std::set<std::string> used;
     collect_patterns(full_document(), "", used);
     const auto declared = config_key_patterns();
-    EXPECT_EQ(used, std::set<std::string>(declared.begin(), declared.end()));
+    std::set<std::string> config_keys(declared.begin(), declared.end());
+    // Directives of `extends` merging (mount_merge.hpp), consumed before a Config exists.
+    config_keys.erase("/filesystem/mounts/*/remove");
+    config_keys.erase("/filesystem/tmpfs/*/remove");
+    EXPECT_EQ(used, config_keys);
 }
 
 }  // namespace

@@ -132,32 +132,90 @@ TEST_F(ProfileLoader, MergePatchMergesObjectsReplacesListsAndNullRemoves) {
     dir.write("first/base.json", R"({
       "limits": {"memory_bytes": 1073741824, "processes": 64},
       "filesystem": {"mounts": [{"path": "/usr"}, {"path": "/lib"}], "cwd": "/work"},
-      "network": {"mode": "loopback", "tcp_connect": [443]},
+      "network": {"mode": "loopback", "tcp_connect": [443], "tcp_bind": [80, 81]},
       "env": {"set": {"A": "a", "B": "b"}}
     })");
     const LoadedConfig loaded = load_ok(load_config_text(R"({
       "extends": "base",
       "limits": {"processes": 8},
-      "filesystem": {"mounts": [{"path": "/opt"}], "cwd": null},
-      "network": {"tcp_connect": null},
+      "filesystem": {"mounts": null, "cwd": null},
+      "network": {"tcp_connect": null, "tcp_bind": [82]},
       "env": {"set": {"B": null, "C": "c"}}
     })",
                                                          kRequest, search_path()));
     const Config& config = loaded.config;
     EXPECT_EQ(config.limits.memory_bytes, 1073741824u);
     EXPECT_EQ(config.limits.processes, 8u);
-    EXPECT_EQ(config.filesystem.mounts, (std::vector<BindMount>{{"/opt", "/opt"}}));
+    EXPECT_TRUE(config.filesystem.mounts.empty());
     EXPECT_EQ(config.filesystem.cwd, "/");
     EXPECT_EQ(config.network.mode, NetworkMode::loopback);
     EXPECT_EQ(config.network.tcp_connect, std::nullopt);
+    EXPECT_EQ(config.network.tcp_bind, (std::vector<std::uint16_t>{82}));
     EXPECT_EQ(config.env.set,
               (std::map<std::string, std::string>{{"A", "a"}, {"C", "c"}, {"PATH", kDefaultPath}}));
     EXPECT_EQ(loaded.merged, Json::parse(R"({
       "limits": {"memory_bytes": 1073741824, "processes": 8},
-      "filesystem": {"mounts": [{"path": "/opt"}]},
-      "network": {"mode": "loopback"},
+      "filesystem": {},
+      "network": {"mode": "loopback", "tcp_bind": [82]},
       "env": {"set": {"A": "a", "C": "c"}}
     })"));
+}
+
+TEST_F(ProfileLoader, MountsAndTmpfsMergeByMountPoint) {
+    dir.write("first/base.json", R"({"filesystem": {
+      "mounts": [{"path": "/usr"}, {"path": "/lib"}, {"path": "/etc/ssl", "optional": true}],
+      "tmpfs": [{"path": "/tmp", "size_bytes": 65536}, {"path": "/work", "size_bytes": 65536}]
+    }})");
+    const LoadedConfig loaded = load_ok(load_config_text(R"({
+      "extends": "base",
+      "filesystem": {
+        "mounts": [{"path": "/lib", "source": "/usr/lib"}, {"path": "/opt"},
+                   {"path": "/work", "source": "/srv/job", "access": "rw"},
+                   {"path": "/etc/ssl", "remove": true}],
+        "tmpfs": [{"path": "/tmp", "size_bytes": 131072}]
+      }
+    })",
+                                                         kRequest, search_path()));
+    // /lib replaced in place, /opt added, the tmpfs at /work replaced by a bind, /etc/ssl removed,
+    // /tmp resized.
+    EXPECT_EQ(loaded.config.filesystem.mounts,
+              (std::vector<BindMount>{{"/usr", "/usr"},
+                                      {"/lib", "/usr/lib"},
+                                      {"/opt", "/opt"},
+                                      {"/work", "/srv/job", Access::rw}}));
+    EXPECT_EQ(loaded.config.filesystem.tmpfs, (std::vector<TmpfsMount>{{"/tmp", 131072}}));
+}
+
+TEST_F(ProfileLoader, MountMergeAppliesAtEveryLevelOfAChain) {
+    dir.write("first/a.json", R"({"filesystem": {"mounts": [{"path": "/usr"}, {"path": "/a"}]}})");
+    dir.write(
+        "first/b.json",
+        R"({"extends": "a", "filesystem": {"mounts": [{"path": "/b"}, {"path": "/a", "remove": true}]}})");
+    const LoadedConfig loaded = load_ok(load_config_text(
+        R"({"extends": "b", "filesystem": {"mounts": [{"path": "/c", "access": "rw"}]}})", kRequest,
+        search_path()));
+    EXPECT_EQ(loaded.config.filesystem.mounts,
+              (std::vector<BindMount>{{"/usr", "/usr"}, {"/b", "/b"}, {"/c", "/c", Access::rw}}));
+    EXPECT_EQ(loaded.merged["filesystem"]["mounts"].size(), 3u);
+}
+
+TEST_F(ProfileLoader, RemovingAMountPointNothingDefinesIsAnErrorAtThatEntry) {
+    dir.write("first/base.json", R"({"filesystem": {"mounts": [{"path": "/usr"}]}})");
+    const auto errors = load_errors(load_config_text(
+        R"({"extends": "base", "filesystem": {"mounts": [{"path": "/usr"}], "tmpfs": [{"path": "/usrr", "remove": true}]}})",
+        kRequest, search_path()));
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].pointer, "/filesystem/tmpfs/0");
+    expect_contains(errors[0].message, "no inherited mount or tmpfs at /usrr");
+}
+
+TEST_F(ProfileLoader, ARemovalNamesOnlyItsPath) {
+    const auto errors = load_errors(load_config_text(
+        R"({"filesystem": {"mounts": [{"path": "/usr", "remove": true, "access": "rw"}]}})",
+        kRequest, search_path()));
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].pointer, "/filesystem/mounts/0/access");
+    expect_contains(errors[0].message, "must not be given with \"remove\": true");
 }
 
 TEST_F(ProfileLoader, NullsVanishFromTheRootMostDocument) {

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian 12 machine, as root:
 #   1. installs the Debian packages that are missing;
-#   2. builds resin optimised (build/release) and with AddressSanitizer+UBSan (build/asan);
+#   2. builds resin optimised (build/release), as a packager would (plain CMake, Release; then
+#      `cmake --install` and the installed resin's profiles), and with AddressSanitizer+UBSan;
 #   3. runs every GoogleTest suite on the sanitizer build: protocol, config, isolation, limits,
 #      host (port and CLI), the attack suite; the isolation, limits and attack suites also as an
 #      unprivileged user (uid 65534);
 #   4. runs each libFuzzer target (clang build, build/fuzz) for FUZZ_SECONDS;
-#   5. runs lacca's ExUnit suite against the optimised resin;
+#   5. builds resin as lacca's `mix compile` does (stripped, cached by source hash; a clean _build
+#      installs it from the cache) and runs lacca's ExUnit suite against the optimised resin;
 #   6. boots Debian's stock kernel with pure cgroup v2 under qemu and runs the limit and isolation
 #      tests there (docs/vm-tests.md).
 # Any failure stops it with a non-zero exit. FUZZ_SECONDS (default 60) bounds each fuzz target.
@@ -37,6 +39,12 @@ step "build: release"
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs"
 
+step "build: plain CMake (Release, no preset, warnings as errors), then cmake --install"
+cmake -S . -B build/plain -DCMAKE_BUILD_TYPE=Release -DRESIN_BUILD_TESTS=OFF -DRESIN_WERROR=ON \
+    >/dev/null
+cmake --build build/plain -j "$jobs" --target resin
+tests/install_test.sh build/plain
+
 step "build: ASan+UBSan"
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
@@ -58,6 +66,9 @@ fuzz() {  # fuzz TARGET SEED_CORPUS [libFuzzer options]
 }
 fuzz fuzz_packet_decoder tests/fuzz/corpus/packets
 fuzz fuzz_config_parser tests/fuzz/corpus/config -dict=tests/fuzz/config.dict
+
+step "lacca: the stripped, cached resin build"
+tests/lacca_build_cache.sh
 
 step "lacca (ExUnit)"
 (cd lacca && LACCA_RESIN_PATH="$PWD/../build/release/src/host/resin" MIX_ENV=test \

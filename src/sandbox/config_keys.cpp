@@ -5,7 +5,7 @@
 namespace resin::sandbox {
 namespace {
 
-constexpr std::array<std::string_view, 39> kKeyPatterns = {
+constexpr std::array<std::string_view, 41> kKeyPatterns = {
     "/$schema",
     "/description",
     "/extends",
@@ -23,9 +23,11 @@ constexpr std::array<std::string_view, 39> kKeyPatterns = {
     "/filesystem/mounts/*/source",
     "/filesystem/mounts/*/access",
     "/filesystem/mounts/*/optional",
+    "/filesystem/mounts/*/remove",
     "/filesystem/tmpfs",
     "/filesystem/tmpfs/*/path",
     "/filesystem/tmpfs/*/size_bytes",
+    "/filesystem/tmpfs/*/remove",
     "/filesystem/cwd",
     "/network",
     "/network/mode",

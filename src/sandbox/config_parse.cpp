@@ -1,6 +1,7 @@
 #include "sandbox/config_parse.hpp"
 
 #include <algorithm>
+#include <initializer_list>
 #include <limits>
 #include <map>
 
@@ -135,12 +136,30 @@ std::optional<std::string> read_mount_point(const JsonValue& value, MountPoints&
     return path;
 }
 
+// `{"path": P, "remove": true}` removes an inherited entry while `extends` merges
+// (mount_merge.hpp); it names nothing else and is not a mount itself.
+bool is_removal(const JsonObject& object, std::initializer_list<std::string_view> other_keys) {
+    const JsonValue remove = object.get("remove");
+    if (!remove.boolean().value_or(false)) {
+        return false;
+    }
+    for (const std::string_view key : other_keys) {
+        if (const JsonValue other = object.get(key); other.present()) {
+            other.fail("must not be given with \"remove\": true");
+        }
+    }
+    return true;
+}
+
 std::optional<BindMount> parse_bind_mount(const JsonValue& value, MountPoints& claimed) {
     const auto object = value.object();
     if (!object) {
         return std::nullopt;
     }
     const auto path = read_mount_point(object->require("path"), claimed);
+    if (is_removal(*object, {"source", "access", "optional"})) {
+        return std::nullopt;
+    }
     const auto source = read_checked_string(object->get("source"), check_path);
     const auto access = read_enum<Access>(object->get("access"));
     const auto optional = object->get("optional").boolean();
@@ -157,6 +176,9 @@ std::optional<TmpfsMount> parse_tmpfs(const JsonValue& value, MountPoints& claim
         return std::nullopt;
     }
     const auto path = read_mount_point(object->require("path"), claimed);
+    if (is_removal(*object, {"size_bytes"})) {
+        return std::nullopt;
+    }
     const auto size = object->require("size_bytes").integer(kMinTmpfsBytes, kMaxU64);
     if (!path || !size) {
         return std::nullopt;

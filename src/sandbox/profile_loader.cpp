@@ -10,6 +10,7 @@
 
 #include "sandbox/config_parse.hpp"
 #include "sandbox/json_reader.hpp"
+#include "sandbox/mount_merge.hpp"
 
 namespace resin::sandbox {
 namespace {
@@ -199,7 +200,13 @@ class ExtendsResolver {
         if (!valid) {
             return std::nullopt;
         }
-        merged.merge_patch(profile.document);
+        Json patch = profile.document;
+        auto merge_errors = merge_mount_lists(merged, patch, profile.source);
+        if (!merge_errors.empty()) {
+            errors_.insert(errors_.end(), merge_errors.begin(), merge_errors.end());
+            return std::nullopt;
+        }
+        merged.merge_patch(patch);
         merged.erase("extends");
         return merged;
     }

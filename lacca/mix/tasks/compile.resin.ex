@@ -10,9 +10,23 @@ defmodule Mix.Tasks.Compile.Resin do
     * `priv/config/*.json` — the shipped profiles (`default`, `build`, …), where resin looks for a
       profile named in `"extends"` (`<directory of resin>/config`).
 
-  It configures a CMake build directory once (`_build/resin-cmake`, shared by all Mix environments)
-  and afterwards only runs `cmake --build`, which rebuilds nothing when no source changed. `mix release`
-  carries `priv/`, so a release needs no toolchain.
+  The executable is stripped (its debug information is kept beside it in the cache, as
+  `resin.debug`, linked with `.gnu_debuglink` for gdb). `mix release` carries `priv/`, so a release
+  needs no toolchain.
+
+  ## The build cache
+
+  A resin built from given sources is kept in a cache outside `_build`, keyed by a SHA-256 of those
+  sources (`CMakeLists.txt`, `src/`) and of the CMake options, so a second project that depends on
+  lacca, a clean `_build` or another Mix environment installs it without running CMake at all:
+
+    * `LACCA_RESIN_CACHE` — the cache directory, if set;
+    * otherwise the user's cache directory: `$XDG_CACHE_HOME/lacca`, or `~/.cache/lacca`.
+
+  Each entry is a directory `resin-<key>` holding `resin` and `resin.debug`; the three most recently
+  built are kept, and any entry may be deleted at any time. On a miss, CMake configures
+  `_build/resin-cmake` once and afterwards only runs `cmake --build`, which rebuilds only what changed.
+  Set `LACCA_RESIN_CACHE=off` to build without the cache.
 
   ## Using a prebuilt resin
 
@@ -33,6 +47,7 @@ defmodule Mix.Tasks.Compile.Resin do
   @install_command "apt-get install -y cmake g++ make pkg-config libboost-dev nlohmann-json3-dev " <>
                      "libseccomp-dev libcap-dev libcli11-dev"
   @cmake_options ["-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DRESIN_BUILD_TESTS=OFF"]
+  @cache_entries_kept 3
   @tools [{"cmake", ["cmake"]}, {"a C++ compiler", ["c++", "g++"]}, {"make", ["make"]}] ++
            [{"pkg-config", ["pkg-config"]}]
 
@@ -131,6 +146,107 @@ defmodule Mix.Tasks.Compile.Resin do
 
   defp build_with_cmake(project) do
     source = resin_source(project)
+
+    case cache_dir() do
+      nil ->
+        cmake_build(source)
+        |> strip_into(Path.join(Path.dirname(Mix.Project.build_path()), "resin"))
+
+      cache ->
+        entry = Path.join(cache, "resin-" <> source_key(source))
+        cached = Path.join(entry, "resin")
+
+        if File.regular?(cached) do
+          cached
+        else
+          binary = cmake_build(source)
+          store_in_cache(binary, entry, cache)
+        end
+    end
+  end
+
+  defp cache_dir do
+    case System.get_env("LACCA_RESIN_CACHE") do
+      "off" -> nil
+      path when path in [nil, ""] -> :filename.basedir(:user_cache, "lacca")
+      path -> Path.expand(path)
+    end
+  end
+
+  # What the resin target is built from: the CMake files and src/, by relative path and content,
+  # and the options it is configured with.
+  defp source_key(source) do
+    files =
+      ["CMakeLists.txt" | Path.wildcard(Path.join(source, "src/**/*"), match_dot: true)]
+      |> Enum.map(&Path.relative_to(Path.expand(&1, source), source))
+      |> Enum.filter(&File.regular?(Path.join(source, &1)))
+      |> Enum.sort()
+
+    files
+    |> Enum.reduce(:crypto.hash_init(:sha256), fn file, hash ->
+      content = File.read!(Path.join(source, file))
+
+      hash
+      |> :crypto.hash_update(<<byte_size(file)::32, file::binary>>)
+      |> :crypto.hash_update(<<byte_size(content)::64, content::binary>>)
+    end)
+    |> :crypto.hash_update(Enum.join(@cmake_options, "\0"))
+    |> :crypto.hash_final()
+    |> Base.encode16(case: :lower)
+    |> binary_part(0, 32)
+  end
+
+  # Written to a temporary directory and renamed: a concurrent build of another project either
+  # finds the whole entry or none of it.
+  defp store_in_cache(binary, entry, cache) do
+    tmp = "#{entry}.tmp-#{System.unique_integer([:positive])}"
+    File.rm_rf!(tmp)
+    File.mkdir_p!(tmp)
+    strip_into(binary, Path.join(tmp, "resin"))
+
+    case File.rename(tmp, entry) do
+      :ok -> :ok
+      {:error, _already_there} -> File.rm_rf!(tmp)
+    end
+
+    prune_cache(cache)
+    Path.join(entry, "resin")
+  end
+
+  defp prune_cache(cache) do
+    Path.join(cache, "resin-*")
+    |> Path.wildcard()
+    |> Enum.reject(&String.contains?(Path.basename(&1), ".tmp-"))
+    |> Enum.sort_by(&File.stat!(&1, time: :posix).mtime, :desc)
+    |> Enum.drop(@cache_entries_kept)
+    |> Enum.each(&File.rm_rf!/1)
+  end
+
+  # target: the stripped executable; target.debug: its debug information, linked by name.
+  defp strip_into(binary, target) do
+    debug = target <> ".debug"
+    File.mkdir_p!(Path.dirname(target))
+    tool!("objcopy", ["--only-keep-debug", binary, debug])
+    tool!("strip", ["--strip-all", "-o", target, binary])
+    tool!("objcopy", ["--add-gnu-debuglink=#{debug}", target])
+    target
+  end
+
+  defp tool!(tool, args) do
+    executable =
+      System.find_executable(tool) ||
+        Mix.raise(toolchain_message("#{tool} (binutils) cannot be found."))
+
+    case System.cmd(executable, args, stderr_to_stdout: true) do
+      {_output, 0} ->
+        :ok
+
+      {output, status} ->
+        Mix.raise("#{tool} #{Enum.join(args, " ")} failed (#{status}): #{output}")
+    end
+  end
+
+  defp cmake_build(source) do
     build_dir = Path.join(Path.dirname(Mix.Project.build_path()), "resin-cmake")
     check_toolchain!()
 

@@ -152,9 +152,13 @@ TEST(PortStdinCredit, OneGibibyteThroughCatInBothDirectionsAtOnceArrivesIntactIn
     const std::uint64_t peak = peak_rss_bytes(client.pid());
     std::cout << "resin VmHWM: " << peak / 1024 << " KiB (" << baseline / 1024
               << " KiB after ProcessStarted), " << grants << " StdinCredit packets\n";
+#if defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer's quarantine keeps every freed block (256 MiB by default) out of reuse, so
+    // resin's 1 MiB DataIn buffers pile up there: the bound holds for the real allocator only.
+    std::cout << "memory bounds not checked under AddressSanitizer\n";
+#else
     EXPECT_LT(peak - baseline, 8 * kMiB)
         << "resin's peak RSS grew from " << baseline << " to " << peak << " bytes";
-#if !defined(__SANITIZE_ADDRESS__)
     EXPECT_LT(peak, 64 * kMiB);
 #endif
 }

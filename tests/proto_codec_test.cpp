@@ -44,6 +44,11 @@ std::vector<Packet> sample_packets() {
         DataOut{13, Stream::stderr_stream, "e"},
         status,
         ErrorReport{14, ErrorCode::stdin_overflow, true, "too much", ""},
+        ErrorReport{15, ErrorCode::stdin_broken, false, "broken", ""},
+        SetShutdownGrace{16, 0},
+        SetShutdownGrace{17, 0xFFFFFFFF},
+        StdinCredit{18, 1},
+        StdinCredit{19, 0xFFFFFFFF},
     };
 }
 
@@ -138,7 +143,33 @@ TEST(ProtoCodec, LargestDataOutFitsTheMaximumPacket) {
     EXPECT_TRUE(std::holds_alternative<Packet>(decode_packet(body)));
 }
 
+TEST(ProtoCodec, TypesAfterTheLastOfVersion2AreUnknown) {
+    for (std::uint8_t type : {std::uint8_t{0x09}, std::uint8_t{0x87}, std::uint8_t{0x00}}) {
+        auto error = decode_error({type, 0, 0, 0, 3, 0, 0, 0, 0});
+        EXPECT_EQ(error.code, ErrorCode::unknown_packet_type) << int{type};
+        EXPECT_EQ(error.request_id, 3u);
+    }
+}
+
+TEST(ProtoCodec, ErrorCodeAfterStdinBrokenIsRefused) {
+    auto report = body_of(ErrorReport{1, ErrorCode::stdin_broken, false, "", ""});
+    report[6] = 17;  // low byte of the u16 code
+    EXPECT_EQ(decode_error(report).code, ErrorCode::malformed_packet);
+}
+
+TEST(ProtoCodec, Version2PacketsDoNotExistInVersion1) {
+    EXPECT_FALSE(exists_in_version(PacketType::set_shutdown_grace, 1));
+    EXPECT_FALSE(exists_in_version(PacketType::stdin_credit, 1));
+    EXPECT_TRUE(exists_in_version(PacketType::set_shutdown_grace, 2));
+    EXPECT_TRUE(exists_in_version(PacketType::stdin_credit, 2));
+    EXPECT_TRUE(exists_in_version(PacketType::data_in, 1));
+    EXPECT_TRUE(exists_in_version(PacketType::grant_credit, 2));
+}
+
 TEST(ProtoCodec, NamesAreStable) {
+    EXPECT_STREQ(to_string(PacketType::set_shutdown_grace), "set_shutdown_grace");
+    EXPECT_STREQ(to_string(PacketType::stdin_credit), "stdin_credit");
+    EXPECT_STREQ(to_string(ErrorCode::stdin_broken), "stdin_broken");
     EXPECT_STREQ(to_string(ExitReason::wall_time_limit), "wall_time_limit");
     EXPECT_STREQ(to_string(ErrorCode::unsupported_config), "unsupported_config");
     EXPECT_STREQ(to_string(PacketType::grant_credit), "grant_credit");

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -26,7 +27,12 @@ void OutputForwarder::pump() {
     if (stopped_) {
         return;
     }
-    while (writer_.idle()) {
+    if (discarding_) {
+        drop_ready_output();
+        return;
+    }
+    // A failed writer is idle but takes nothing: looping on it would spend all credit in vain.
+    while (writer_.idle() && !writer_.failed()) {
         bool sent = false;
         for (std::size_t k = 0; k < sources_.size() && !sent; ++k) {
             const std::size_t index = (next_source_ + k) % sources_.size();
@@ -52,6 +58,32 @@ void OutputForwarder::pump() {
         if (!sent) {
             break;
         }
+    }
+}
+
+void OutputForwarder::discard() {
+    discarding_ = true;
+    stopped_ = false;
+    pump();
+}
+
+// One read per stream per call, then back to the event loop: a chatty command cannot hold it.
+void OutputForwarder::drop_ready_output() {
+    for (Source& source : sources_) {
+        if (source.ended || source.waiting) {
+            continue;
+        }
+        const auto ready = ready_bytes(source);
+        if (!ready) {
+            end(source);
+            continue;
+        }
+        if (*ready > 0) {
+            std::array<char, 64 * 1024> sink;
+            // At most what FIONREAD announced: this read cannot block.
+            (void)::read(source.pipe.native_handle(), sink.data(), std::min(*ready, sink.size()));
+        }
+        wait_readable(source);
     }
 }
 

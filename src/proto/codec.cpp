@@ -35,6 +35,8 @@ class FieldDecoder {
                 return finish(CloseStdin{request_id_});
             case PacketType::grant_credit:
                 return grant_credit();
+            case PacketType::set_shutdown_grace:
+                return set_shutdown_grace();
             case PacketType::hello_reply:
                 return hello_reply();
             case PacketType::process_started:
@@ -45,6 +47,8 @@ class FieldDecoder {
                 return exit_status();
             case PacketType::error_report:
                 return error_report();
+            case PacketType::stdin_credit:
+                return stdin_credit();
         }
         return DecodeError{ErrorCode::unknown_packet_type, request_id_, "unknown packet type"};
     }
@@ -130,6 +134,22 @@ class FieldDecoder {
             return truncated("bytes");
         }
         return finish(GrantCredit{request_id_, *bytes});
+    }
+
+    DecodeResult set_shutdown_grace() {
+        auto grace = reader_.u32();
+        if (!grace) {
+            return truncated("grace_ms");
+        }
+        return finish(SetShutdownGrace{request_id_, *grace});
+    }
+
+    DecodeResult stdin_credit() {
+        auto bytes = reader_.u32();
+        if (!bytes) {
+            return truncated("bytes");
+        }
+        return finish(StdinCredit{request_id_, *bytes});
     }
 
     DecodeResult hello_reply() {
@@ -261,7 +281,7 @@ class FieldDecoder {
 };
 
 bool is_known_type(std::uint8_t type) {
-    return (type >= 0x01 && type <= 0x07) || (type >= 0x81 && type <= 0x85);
+    return (type >= 0x01 && type <= 0x08) || (type >= 0x81 && type <= 0x86);
 }
 
 class FieldEncoder {
@@ -282,6 +302,8 @@ class FieldEncoder {
     void operator()(const DataIn& p) { w_.bytes(p.data); }
     void operator()(const CloseStdin&) {}
     void operator()(const GrantCredit& p) { w_.u32(p.bytes); }
+    void operator()(const SetShutdownGrace& p) { w_.u32(p.grace_ms); }
+    void operator()(const StdinCredit& p) { w_.u32(p.bytes); }
     void operator()(const HelloReply& p) {
         w_.u32(p.version);
         w_.u32(static_cast<std::uint32_t>(p.features.size()));

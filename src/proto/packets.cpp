@@ -20,6 +20,11 @@ struct TypeOf<CloseStdin> : std::integral_constant<PacketType, PacketType::close
 template <>
 struct TypeOf<GrantCredit> : std::integral_constant<PacketType, PacketType::grant_credit> {};
 template <>
+struct TypeOf<SetShutdownGrace>
+    : std::integral_constant<PacketType, PacketType::set_shutdown_grace> {};
+template <>
+struct TypeOf<StdinCredit> : std::integral_constant<PacketType, PacketType::stdin_credit> {};
+template <>
 struct TypeOf<HelloReply> : std::integral_constant<PacketType, PacketType::hello_reply> {};
 template <>
 struct TypeOf<ProcessStarted> : std::integral_constant<PacketType, PacketType::process_started> {};
@@ -35,6 +40,13 @@ struct TypeOf<ErrorReport> : std::integral_constant<PacketType, PacketType::erro
 PacketType packet_type(const Packet& packet) {
     return std::visit([](const auto& p) { return TypeOf<std::decay_t<decltype(p)>>::value; },
                       packet);
+}
+
+bool exists_in_version(PacketType type, std::uint32_t version) {
+    if (type == PacketType::set_shutdown_grace || type == PacketType::stdin_credit) {
+        return version >= 2;
+    }
+    return true;
 }
 
 std::uint32_t request_id(const Packet& packet) {
@@ -57,6 +69,8 @@ const char* to_string(PacketType type) {
             return "close_stdin";
         case PacketType::grant_credit:
             return "grant_credit";
+        case PacketType::set_shutdown_grace:
+            return "set_shutdown_grace";
         case PacketType::hello_reply:
             return "hello_reply";
         case PacketType::process_started:
@@ -67,6 +81,8 @@ const char* to_string(PacketType type) {
             return "exit_status";
         case PacketType::error_report:
             return "error_report";
+        case PacketType::stdin_credit:
+            return "stdin_credit";
     }
     return "unknown";
 }
@@ -123,6 +139,8 @@ const char* to_string(ErrorCode code) {
             return "stdin_overflow";
         case ErrorCode::internal_error:
             return "internal_error";
+        case ErrorCode::stdin_broken:
+            return "stdin_broken";
     }
     return "unknown";
 }

@@ -1,4 +1,5 @@
-// The packets of the shellac protocol, version 1 (docs/protocol.md), as plain values.
+// The packets of the shellac protocol, version 2 (docs/protocol.md), as plain values. Version 1
+// sessions use the same packets minus SetShutdownGrace and StdinCredit.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +10,15 @@
 
 namespace resin::proto {
 
-inline constexpr std::uint32_t kProtocolVersion = 1;
+// The version resin prefers and lacca speaks; resin also accepts kOldestProtocolVersion.
+inline constexpr std::uint32_t kProtocolVersion = 2;
+inline constexpr std::uint32_t kOldestProtocolVersion = 1;
+// The stdin credit resin grants a v2 client right after ProcessStarted, and the most it ever
+// queues for the child's stdin.
+inline constexpr std::uint32_t kStdinWindow = 1024 * 1024;
+// SetShutdownGrace above this is invalid_request; without one, resin waits kDefaultShutdownGraceMs.
+inline constexpr std::uint32_t kMaxShutdownGraceMs = 3'600'000;
+inline constexpr std::uint32_t kDefaultShutdownGraceMs = 5000;
 inline constexpr std::uint32_t kMaxPacketSize = 1024 * 1024;
 inline constexpr std::size_t kLengthPrefixSize = 4;
 inline constexpr std::size_t kHeaderSize = 1 + 4;  // type + request id
@@ -22,11 +31,13 @@ enum class PacketType : std::uint8_t {
     data_in = 0x05,
     close_stdin = 0x06,
     grant_credit = 0x07,
+    set_shutdown_grace = 0x08,
     hello_reply = 0x81,
     process_started = 0x82,
     data_out = 0x83,
     exit_status = 0x84,
     error_report = 0x85,
+    stdin_credit = 0x86,
 };
 
 enum class Stream : std::uint8_t { stdout_stream = 1, stderr_stream = 2 };
@@ -58,8 +69,9 @@ enum class ErrorCode : std::uint16_t {
     stdin_closed = 13,
     stdin_overflow = 14,
     internal_error = 15,
+    stdin_broken = 16,
 };
-inline constexpr std::uint16_t kLastErrorCode = 15;
+inline constexpr std::uint16_t kLastErrorCode = 16;
 
 // Client -> resin.
 struct Hello {
@@ -103,6 +115,13 @@ struct GrantCredit {
     std::uint32_t request_id = 0;
     std::uint32_t bytes = 0;
     bool operator==(const GrantCredit&) const = default;
+};
+
+// Version 2 only.
+struct SetShutdownGrace {
+    std::uint32_t request_id = 0;
+    std::uint32_t grace_ms = 0;
+    bool operator==(const SetShutdownGrace&) const = default;
 };
 
 // resin -> client.
@@ -150,9 +169,19 @@ struct ErrorReport {
     bool operator==(const ErrorReport&) const = default;
 };
 
-using Packet =
-    std::variant<Hello, StartProcess, KillProcess, StopProcess, DataIn, CloseStdin, GrantCredit,
-                 HelloReply, ProcessStarted, DataOut, ExitStatus, ErrorReport>;
+// Version 2 only.
+struct StdinCredit {
+    std::uint32_t request_id = 0;
+    std::uint32_t bytes = 0;
+    bool operator==(const StdinCredit&) const = default;
+};
+
+using Packet = std::variant<Hello, StartProcess, KillProcess, StopProcess, DataIn, CloseStdin,
+                            GrantCredit, SetShutdownGrace, HelloReply, ProcessStarted, DataOut,
+                            ExitStatus, ErrorReport, StdinCredit>;
+
+// Whether a packet of this type exists in a session of `version` (1 lacks the v2 packets).
+bool exists_in_version(PacketType type, std::uint32_t version);
 
 PacketType packet_type(const Packet& packet);
 std::uint32_t request_id(const Packet& packet);

@@ -28,6 +28,9 @@ VECTORS = {
     "data_in": packet(0x05, 5, string(b"line 1\n")),
     "close_stdin": packet(0x06, 6),
     "grant_credit": packet(0x07, 7, u32(65536)),
+    # Version 2.
+    "hello_v2": packet(0x01, 1, u32(2)),
+    "set_shutdown_grace": packet(0x08, 8, u32(300)),
     "hello_reply": packet(0x81, 1, u32(1) + u32(2)
                           + string(b"resin.version") + string(b"0.1.0")
                           + string(b"limits.wall_time_ms") + string(b"host_timer")),
@@ -38,6 +41,13 @@ VECTORS = {
                           + string(b"memory.max 67108864")),
     "error_report": packet(0x85, 2, u16(7) + u8(0) + string(b"must be an integer")
                            + string(b"/limits/memory_bytes")),
+    # Version 2.
+    "hello_reply_v2": packet(0x81, 1, u32(2) + u32(1)
+                             + string(b"resin.version") + string(b"0.1.0")),
+    "stdin_credit": packet(0x86, 2, u32(1048576)),
+    "error_report_stdin_broken": packet(0x85, 2, u16(16) + u8(0)
+                                        + string(b"stdin broken: 4096 queued bytes discarded")
+                                        + string(b"")),
 }
 
 # name -> (frame bytes, expected error code name)
@@ -53,6 +63,10 @@ MALFORMED = {
     "bad_stream": (packet(0x83, 2, u8(3) + string(b"x")), "malformed_packet"),
     "empty_data_out": (packet(0x83, 2, u8(1) + string(b"")), "malformed_packet"),
     "bad_exit_reason": (packet(0x84, 2, u8(200) + bytes(39) + string(b"")), "malformed_packet"),
+    "truncated_stdin_credit": (packet(0x86, 2, b"\x00\x00\x01"), "malformed_packet"),
+    "trailing_set_shutdown_grace": (packet(0x08, 8, u32(300) + b"\x00"), "malformed_packet"),
+    "error_code_after_last": (packet(0x85, 2, u16(17) + u8(0) + string(b"") + string(b"")),
+                              "malformed_packet"),
     "bad_error_code": (packet(0x85, 2, u16(999) + u8(0) + string(b"") + string(b"")),
                        "malformed_packet"),
 }

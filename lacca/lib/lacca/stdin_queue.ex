@@ -26,7 +26,7 @@ defmodule Lacca.StdinQueue do
   @type t :: %__MODULE__{
           credit: non_neg_integer() | :infinity,
           queue: :queue.queue(entry()),
-          state: :open | :closed | {:failed, Error.t()}
+          state: :open | :closing | :closed | {:failed, Error.t()}
         }
 
   @spec piece_size() :: pos_integer()

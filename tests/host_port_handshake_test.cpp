@@ -44,12 +44,51 @@ TEST(PortHandshake, HelloReplyEchoesTheRequestAndAdvertisesWhatTheCliPrints) {
     EXPECT_EQ(features, features_printed_by_cli());
 }
 
-TEST(PortHandshake, AnotherProtocolVersionIsAFatalVersionMismatch) {
+TEST(PortHandshake, AVersionResinDoesNotSpeakIsAFatalVersionMismatchNamingItsVersions) {
+    for (const std::uint32_t version : {0u, 3u, 0xFFFFFFFFu}) {
+        SCOPED_TRACE(version);
+        PortClient client;
+        client.send(proto::Hello{1, version});
+        const auto error = expect_error(client, 1, proto::ErrorCode::version_mismatch);
+        EXPECT_TRUE(error.fatal);
+        EXPECT_EQ(error.message,
+                  "resin speaks protocol versions 1 and 2, not " + std::to_string(version));
+        expect_fatal_exit(client);
+    }
+}
+
+TEST(PortHandshake, HelloReplyEchoesVersion1Or2) {
+    for (const std::uint32_t version : {1u, 2u}) {
+        PortClient client;
+        EXPECT_EQ(handshake(client, 1, version).version, version);
+    }
+}
+
+TEST(PortHandshake, Version2PacketsAreUnknownInAVersion1Session) {
     PortClient client;
-    client.send(proto::Hello{1, 2});
-    const auto error = expect_error(client, 1, proto::ErrorCode::version_mismatch);
-    EXPECT_TRUE(error.fatal);
-    expect_fatal_exit(client);
+    handshake(client, 1, 1);
+    client.send(proto::SetShutdownGrace{2, 300});
+    EXPECT_FALSE(expect_error(client, 2, proto::ErrorCode::unknown_packet_type).fatal);
+    client.send(proto::StdinCredit{3, 10});
+    EXPECT_FALSE(expect_error(client, 3, proto::ErrorCode::unknown_packet_type).fatal);
+    client.send(proto::KillProcess{4, 9});
+    expect_error(client, 4, proto::ErrorCode::no_process);
+}
+
+TEST(PortHandshake, StdinCreditFromTheClientIsUnexpectedInVersion2) {
+    PortClient client;
+    handshake(client, 1, 2);
+    client.send(proto::StdinCredit{3, 10});
+    EXPECT_FALSE(expect_error(client, 3, proto::ErrorCode::unexpected_packet).fatal);
+}
+
+TEST(PortHandshake, SetShutdownGraceAboveOneHourIsInvalid) {
+    PortClient client;
+    handshake(client, 1, 2);
+    client.send(proto::SetShutdownGrace{2, proto::kMaxShutdownGraceMs});
+    client.send(proto::SetShutdownGrace{3, proto::kMaxShutdownGraceMs + 1});
+    // Replies come in request order: the first is about request 3, so 2 was accepted.
+    EXPECT_FALSE(expect_error(client, 3, proto::ErrorCode::invalid_request).fatal);
 }
 
 TEST(PortHandshake, ARequestBeforeHelloIsFatal) {

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -24,6 +25,10 @@ OutputForwarder::OutputForwarder(boost::asio::io_context& io, PortWriter& writer
 
 void OutputForwarder::pump() {
     if (stopped_) {
+        return;
+    }
+    if (discarding_) {
+        drop_ready_output();
         return;
     }
     while (writer_.idle()) {
@@ -52,6 +57,32 @@ void OutputForwarder::pump() {
         if (!sent) {
             break;
         }
+    }
+}
+
+void OutputForwarder::discard() {
+    discarding_ = true;
+    stopped_ = false;
+    pump();
+}
+
+// One read per stream per call, then back to the event loop: a chatty command cannot hold it.
+void OutputForwarder::drop_ready_output() {
+    for (Source& source : sources_) {
+        if (source.ended || source.waiting) {
+            continue;
+        }
+        const auto ready = ready_bytes(source);
+        if (!ready) {
+            end(source);
+            continue;
+        }
+        if (*ready > 0) {
+            std::array<char, 64 * 1024> sink;
+            // At most what FIONREAD announced: this read cannot block.
+            (void)::read(source.pipe.native_handle(), sink.data(), std::min(*ready, sink.size()));
+        }
+        wait_readable(source);
     }
 }
 

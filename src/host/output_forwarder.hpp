@@ -31,6 +31,9 @@ class OutputForwarder {
     void pump();
     // Forwards nothing more (the session is ending).
     void stop() { stopped_ = true; }
+    // The client is gone: reads and drops the command's output from now on, so a command that
+    // prints while it handles SIGTERM is not blocked by a full pipe. Never touches the writer.
+    void discard();
 
   private:
     struct Source {
@@ -44,6 +47,7 @@ class OutputForwarder {
     static std::optional<std::size_t> ready_bytes(Source& source);
     void wait_readable(Source& source);
     void end(Source& source);
+    void drop_ready_output();
 
     PortWriter& writer_;
     OutputCredit& credit_;
@@ -52,6 +56,7 @@ class OutputForwarder {
     std::size_t next_source_ = 0;  // alternates, so a chatty stream cannot starve the other
     std::function<void()> on_end_of_output_;
     bool stopped_ = false;
+    bool discarding_ = false;
 };
 
 }  // namespace resin::host

@@ -25,6 +25,8 @@ constexpr std::size_t kReadBufferSize = 64 * 1024;
 // Replies waiting for a client that does not read: beyond this, resin stops reading its requests.
 constexpr std::size_t kMaxQueuedReplyBytes = 1024 * 1024;
 constexpr int kMaxSignal = 64;
+// After the client left: how long resin may outlive the shutdown grace (SIGKILL, reaping).
+constexpr std::chrono::seconds kShutdownBound{2};
 
 bool contains_nul(const std::string& text) {
     return text.find('\0') != std::string::npos;
@@ -38,7 +40,10 @@ struct PortSession::Process {
             const sandbox::Limits& limits)
         : request_id(id),
           sandbox(std::move(launched)),
-          stdin_feeder(io, std::move(pipes.in.write)),
+          stdin_feeder(io, std::move(pipes.in.write),
+                       session.is_v2() ? proto::kStdinWindow : kMaxQueuedStdinBytes,
+                       {[&session](std::size_t bytes) { session.on_stdin_written(bytes); },
+                        [&session](std::size_t discarded) { session.on_stdin_broken(discarded); }}),
           output(io, session.writer_, session.credit_, id, std::move(pipes.out.read),
                  std::move(pipes.err.read), [&session] { session.on_output_ended(); }),
           supervisor(io, *sandbox, limits, [&session](sandbox::ExitReport report) {
@@ -59,9 +64,10 @@ PortSession::PortSession(boost::asio::io_context& io, PortFds port, sandbox::Hos
     : io_(io),
       host_(host),
       writer_(io, std::move(port.out),
-              {[this] { on_writer_drained(); }, [this] { exit_now(kExitOk); }}),
+              {[this] { on_writer_drained(); }, [this] { on_client_gone(); }}),
       port_in_(io, port.in.release()),
-      read_buffer_(kReadBufferSize) {}
+      read_buffer_(kReadBufferSize),
+      shutdown_deadline_(io) {}
 
 PortSession::~PortSession() = default;
 
@@ -81,7 +87,7 @@ void PortSession::read_port() {
                                  }
                                  if (error) {
                                      // End-of-file: the client closed the port or died.
-                                     exit_now(kExitOk);
+                                     on_client_gone();
                                      return;
                                  }
                                  on_port_bytes(count);
@@ -143,6 +149,12 @@ void PortSession::handle(proto::Packet packet) {
         report(id, proto::ErrorCode::unexpected_packet, "a second Hello");
         return;
     }
+    if (handshaken && !proto::exists_in_version(proto::packet_type(packet), version_)) {
+        report(id, proto::ErrorCode::unknown_packet_type,
+               std::string(to_string(proto::packet_type(packet))) +
+                   " does not exist in protocol version " + std::to_string(version_));
+        return;
+    }
     std::visit(
         [this, id](auto&& request) {
             using T = std::decay_t<decltype(request)>;
@@ -160,6 +172,8 @@ void PortSession::handle(proto::Packet packet) {
                 on_close_stdin(request);
             } else if constexpr (std::is_same_v<T, proto::GrantCredit>) {
                 on_grant(request);
+            } else if constexpr (std::is_same_v<T, proto::SetShutdownGrace>) {
+                on_set_shutdown_grace(request);
             } else {
                 report(id, proto::ErrorCode::unexpected_packet,
                        std::string(to_string(proto::packet_type(request))) +
@@ -170,14 +184,17 @@ void PortSession::handle(proto::Packet packet) {
 }
 
 void PortSession::on_hello(const proto::Hello& hello) {
-    if (hello.version != proto::kProtocolVersion) {
+    if (hello.version < proto::kOldestProtocolVersion || hello.version > proto::kProtocolVersion) {
         fail_fatally(hello.request_id, proto::ErrorCode::version_mismatch,
-                     "resin speaks protocol version " + std::to_string(proto::kProtocolVersion) +
-                         ", not " + std::to_string(hello.version));
+                     "resin speaks protocol versions " +
+                         std::to_string(proto::kOldestProtocolVersion) + " and " +
+                         std::to_string(proto::kProtocolVersion) + ", not " +
+                         std::to_string(hello.version));
         return;
     }
     state_ = State::ready;
-    writer_.send(proto::HelloReply{hello.request_id, proto::kProtocolVersion, feature_list(host_)});
+    version_ = hello.version;
+    writer_.send(proto::HelloReply{hello.request_id, version_, feature_list(host_)});
 }
 
 void PortSession::on_start(const proto::StartProcess& request) {
@@ -226,6 +243,10 @@ void PortSession::on_start(const proto::StartProcess& request) {
     process_->needs_network_namespace = plan.value().new_network_namespace;
     state_ = State::running;
     writer_.send(proto::ProcessStarted{id, pid});
+    if (is_v2()) {
+        stdin_credit_ = proto::kStdinWindow;
+        writer_.send(proto::StdinCredit{id, proto::kStdinWindow});
+    }
     process_->output.pump();
 }
 
@@ -258,14 +279,58 @@ void PortSession::on_data_in(proto::DataIn request) {
     if (!has_process(request.request_id)) {
         return;
     }
+    const std::uint32_t id = request.request_id;
     const std::size_t size = request.data.size();
-    if (auto refused = process_->stdin_feeder.feed(std::move(request.data))) {
-        report(request.request_id, *refused,
-               *refused == proto::ErrorCode::stdin_closed
-                   ? "DataIn after CloseStdin"
-                   : "DataIn of " + std::to_string(size) + " bytes would queue more than " +
-                         std::to_string(kMaxQueuedStdinBytes) + " bytes for stdin");
+    StdinFeeder& feeder = process_->stdin_feeder;
+    if (is_v2() && !feeder.close_requested() && !stdin_broken_) {
+        if (size > stdin_credit_) {
+            report(id, proto::ErrorCode::stdin_overflow,
+                   "DataIn of " + std::to_string(size) + " bytes exceeds the stdin credit of " +
+                       std::to_string(stdin_credit_) + " bytes; dropped");
+            return;
+        }
+        stdin_credit_ -= size;
     }
+    const auto refused = feeder.feed(std::move(request.data));
+    if (!refused) {
+        return;
+    }
+    switch (*refused) {
+        case proto::ErrorCode::stdin_closed:
+            report(id, *refused, "DataIn after CloseStdin");
+            break;
+        case proto::ErrorCode::stdin_broken:
+            // Version 1 drops bytes for a command that closed its stdin without a word.
+            if (is_v2()) {
+                report(id, *refused,
+                       "the command's stdin is broken (it closed its stdin or exited); " +
+                           std::to_string(size) + " bytes dropped");
+            }
+            break;
+        default:
+            report(id, *refused,
+                   "DataIn of " + std::to_string(size) + " bytes would queue more than " +
+                       std::to_string(kMaxQueuedStdinBytes) + " bytes for stdin");
+            break;
+    }
+}
+
+void PortSession::on_stdin_written(std::size_t bytes) {
+    if (!is_v2() || stdin_broken_ || state_ != State::running) {
+        return;
+    }
+    stdin_credit_ += bytes;
+    writer_.send(proto::StdinCredit{process_->request_id, static_cast<std::uint32_t>(bytes)});
+}
+
+void PortSession::on_stdin_broken(std::size_t discarded) {
+    if (!is_v2() || state_ == State::closing) {
+        return;
+    }
+    stdin_broken_ = true;
+    report(process_->request_id, proto::ErrorCode::stdin_broken,
+           "stdin broken: the command closed its stdin or exited; " + std::to_string(discarded) +
+               " queued bytes discarded");
 }
 
 void PortSession::on_close_stdin(const proto::CloseStdin& request) {
@@ -279,6 +344,17 @@ void PortSession::on_grant(const proto::GrantCredit& request) {
     if (process_) {
         process_->output.pump();
     }
+}
+
+void PortSession::on_set_shutdown_grace(const proto::SetShutdownGrace& request) {
+    if (request.grace_ms > proto::kMaxShutdownGraceMs) {
+        report(request.request_id, proto::ErrorCode::invalid_request,
+               "shutdown grace " + std::to_string(request.grace_ms) +
+                   " ms is above the maximum of " + std::to_string(proto::kMaxShutdownGraceMs) +
+                   " ms");
+        return;
+    }
+    shutdown_grace_ = std::chrono::milliseconds(request.grace_ms);
 }
 
 void PortSession::report(std::uint32_t request_id, proto::ErrorCode code, std::string message,
@@ -303,6 +379,10 @@ void PortSession::fail_fatally(std::uint32_t request_id, proto::ErrorCode code,
 }
 
 void PortSession::on_process_exit(sandbox::ExitReport report) {
+    if (client_gone_) {
+        exit_now(kExitOk);  // the tree is gone: nobody is left to report to
+        return;
+    }
     process_->exit_report = std::move(report);
     send_exit_status_once_complete();
 }
@@ -343,6 +423,33 @@ void PortSession::on_writer_drained() {
     if (process_) {
         process_->output.pump();
     }
+}
+
+// The client closed the port or died (the owner, or the whole VM): nobody will read a report or
+// send a StopProcess. A running command gets SIGTERM, as StopProcess would send, and the shutdown
+// grace to finish; then the whole tree is killed. resin exits when the tree is gone, at the latest
+// kShutdownBound after the grace.
+void PortSession::on_client_gone() {
+    if (client_gone_) {
+        return;
+    }
+    client_gone_ = true;
+    const bool fatal_exit_pending = state_ == State::closing;  // a fatal error is being sent
+    if (fatal_exit_pending || state_ != State::running || !process_ ||
+        process_->supervisor.ended()) {
+        exit_now(kExitOk);
+        return;
+    }
+    state_ = State::closing;
+    writer_.abandon();
+    process_->output.discard();
+    process_->supervisor.stop(shutdown_grace_);
+    shutdown_deadline_.expires_after(shutdown_grace_ + kShutdownBound);
+    shutdown_deadline_.async_wait([this](const boost::system::error_code& error) {
+        if (!error) {
+            exit_now(kExitOk);
+        }
+    });
 }
 
 void PortSession::exit_when_flushed(int exit_code) {

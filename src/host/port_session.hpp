@@ -5,6 +5,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -50,6 +52,10 @@ class PortSession {
     void on_data_in(proto::DataIn request);
     void on_close_stdin(const proto::CloseStdin& request);
     void on_grant(const proto::GrantCredit& request);
+    void on_set_shutdown_grace(const proto::SetShutdownGrace& request);
+    void on_stdin_written(std::size_t bytes);
+    void on_stdin_broken(std::size_t discarded);
+    bool is_v2() const { return version_ >= 2; }
     bool has_process(std::uint32_t request_id);
 
     void report(std::uint32_t request_id, proto::ErrorCode code, std::string message,
@@ -61,6 +67,8 @@ class PortSession {
     void on_output_ended();
     void send_exit_status_once_complete();
     void on_writer_drained();
+    // EOF on fd 3 or a write error on fd 4: a running tree gets SIGTERM and the shutdown grace.
+    void on_client_gone();
     void exit_when_flushed(int exit_code);
     void exit_now(int exit_code);
 
@@ -72,7 +80,15 @@ class PortSession {
     std::vector<std::uint8_t> read_buffer_;
     bool reading_paused_ = false;
     State state_ = State::awaiting_hello;
+    std::uint32_t version_ = 0;  // the session's protocol version, once Hello is answered
     OutputCredit credit_;
+    // Version 2: DataIn payload bytes the client may still send (granted minus received).
+    std::uint64_t stdin_credit_ = 0;
+    bool stdin_broken_ = false;
+    std::chrono::milliseconds shutdown_grace_{proto::kDefaultShutdownGraceMs};
+    bool client_gone_ = false;
+    // Bounds how long resin outlives the grace after the client left.
+    boost::asio::steady_timer shutdown_deadline_;
     std::unique_ptr<Process> process_;
     std::optional<int> exit_code_when_flushed_;
     bool netns_pool_refilled_ = false;

@@ -145,6 +145,14 @@ bool PortWriter::read_payload_into(Bytes& bytes, int source, std::size_t size) {
     return true;
 }
 
+void PortWriter::abandon() {
+    failed_ = true;
+    queue_.clear();
+    queued_bytes_ = 0;
+    boost::system::error_code ignored;
+    port_.cancel(ignored);
+}
+
 void PortWriter::fail() {
     if (failed_) {
         return;

@@ -37,6 +37,9 @@ class PortWriter {
     void send_data_out_from_pipe(std::uint32_t request_id, proto::Stream stream, int source,
                                  std::uint32_t size);
 
+    // The client is gone: drops what is queued and writes nothing more, without calling on_failed.
+    void abandon();
+
     bool idle() const { return queue_.empty(); }
     // Encoded bytes waiting for the port; the session stops reading requests while this is large.
     std::size_t queued_bytes() const { return queued_bytes_; }

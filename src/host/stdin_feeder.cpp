@@ -6,17 +6,21 @@
 
 namespace resin::host {
 
-StdinFeeder::StdinFeeder(boost::asio::io_context& io, sandbox::UniqueFd stdin_pipe)
-    : pipe_(io, stdin_pipe.release()) {}
+StdinFeeder::StdinFeeder(boost::asio::io_context& io, sandbox::UniqueFd stdin_pipe,
+                         std::size_t max_queued, Events events)
+    : pipe_(io, stdin_pipe.release()), max_queued_(max_queued), events_(std::move(events)) {}
 
 std::optional<proto::ErrorCode> StdinFeeder::feed(std::string data) {
     if (close_requested_) {
         return proto::ErrorCode::stdin_closed;
     }
+    if (broken_) {
+        return proto::ErrorCode::stdin_broken;
+    }
     if (!pipe_.is_open() || data.empty()) {
         return std::nullopt;
     }
-    if (data.size() > kMaxQueuedStdinBytes - queued_bytes_) {
+    if (data.size() > max_queued_ - queued_bytes_) {
         return proto::ErrorCode::stdin_overflow;
     }
     queued_bytes_ += data.size();
@@ -56,18 +60,41 @@ void StdinFeeder::write_queued() {
         }
         if (n <= 0) {
             // EPIPE: the command closed its stdin; what it did not read it never will.
+            const std::size_t discarded = queued_bytes_;
+            broken_ = true;
             close_pipe();
+            if (events_.on_broken) {
+                events_.on_broken(discarded);
+            }
             return;
         }
         written_of_front_ += static_cast<std::size_t>(n);
         queued_bytes_ -= static_cast<std::size_t>(n);
+        unreported_written_ += static_cast<std::size_t>(n);
         if (written_of_front_ == front.size()) {
             queue_.pop_front();
             written_of_front_ = 0;
         }
+        if (unreported_written_ >= kStdinCreditBatch) {
+            report_written();
+        }
     }
+    report_written();
     if (close_requested_) {
         close_pipe();
+    }
+}
+
+// Called with a partial batch only when the queue ran empty: while bytes are queued, the command's
+// reads complete the batch.
+void StdinFeeder::report_written() {
+    if (unreported_written_ == 0 || close_requested_) {
+        return;
+    }
+    const std::size_t bytes = unreported_written_;
+    unreported_written_ = 0;
+    if (events_.on_written) {
+        events_.on_written(bytes);
     }
 }
 

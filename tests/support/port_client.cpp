@@ -93,7 +93,14 @@ std::optional<proto::Packet> PortClient::receive(std::chrono::milliseconds timeo
                 last_error_ = "resin sent a packet that does not decode: " + error->message;
                 return std::nullopt;
             }
-            return std::get<proto::Packet>(std::move(decoded));
+            auto& packet = std::get<proto::Packet>(decoded);
+            if (const auto* credit = std::get_if<proto::StdinCredit>(&packet);
+                credit && absorb_stdin_credit_) {
+                stdin_credit_ += credit->bytes;
+                ++stdin_credit_packets_;
+                continue;
+            }
+            return std::move(packet);
         }
         switch (fill(deadline)) {
             case Fill::bytes:

@@ -37,8 +37,15 @@ class PortClient {
     void send_bytes(std::span<const std::uint8_t> bytes);
 
     // The next packet; nullopt if none arrives in time, resin closed the port, or it sent bytes
-    // that do not decode. last_error() says which.
+    // that do not decode. last_error() says which. StdinCredit packets (version 2) are absorbed
+    // into stdin_credit() unless set_absorb_stdin_credit(false).
     std::optional<proto::Packet> receive(std::chrono::milliseconds timeout = kReplyTimeout);
+
+    void set_absorb_stdin_credit(bool absorb) { absorb_stdin_credit_ = absorb; }
+    // DataIn payload bytes resin has granted and the client has not spent (see spend_stdin_credit).
+    std::uint64_t stdin_credit() const { return stdin_credit_; }
+    void spend_stdin_credit(std::uint64_t bytes) { stdin_credit_ -= bytes; }
+    std::uint64_t stdin_credit_packets() const { return stdin_credit_packets_; }
     const std::string& last_error() const { return last_error_; }
     // True if resin sends nothing (and does not close the port) within `quiet`.
     bool stays_quiet_for(std::chrono::milliseconds quiet);
@@ -61,6 +68,9 @@ class PortClient {
     proto::FrameReader frames_;
     std::vector<std::uint8_t> buffer_;
     std::optional<int> exit_status_;
+    bool absorb_stdin_credit_ = true;
+    std::uint64_t stdin_credit_ = 0;
+    std::uint64_t stdin_credit_packets_ = 0;
     std::string last_error_;
 };
 

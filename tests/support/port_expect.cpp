@@ -22,9 +22,11 @@ proto::ErrorReport expect_error(PortClient& client, std::uint32_t request_id,
     return error;
 }
 
-proto::HelloReply handshake(PortClient& client, std::uint32_t request_id) {
-    client.send(proto::Hello{request_id, proto::kProtocolVersion});
-    return expect_packet<proto::HelloReply>(client);
+proto::HelloReply handshake(PortClient& client, std::uint32_t request_id, std::uint32_t version) {
+    client.send(proto::Hello{request_id, version});
+    auto reply = expect_packet<proto::HelloReply>(client);
+    EXPECT_EQ(reply.version, version);
+    return reply;
 }
 
 proto::ProcessStarted start_process(PortClient& client, std::uint32_t request_id,

@@ -34,7 +34,8 @@ T expect_packet(PortClient& client, std::chrono::milliseconds timeout = kReplyTi
 proto::ErrorReport expect_error(PortClient& client, std::uint32_t request_id,
                                 proto::ErrorCode code);
 
-proto::HelloReply handshake(PortClient& client, std::uint32_t request_id = 1);
+proto::HelloReply handshake(PortClient& client, std::uint32_t request_id = 1,
+                            std::uint32_t version = proto::kProtocolVersion);
 
 // Sends StartProcess and expects ProcessStarted.
 proto::ProcessStarted start_process(PortClient& client, std::uint32_t request_id,

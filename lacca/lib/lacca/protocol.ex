@@ -1,6 +1,11 @@
 defmodule Lacca.Protocol do
   @moduledoc """
-  Encodes and decodes the packets of the shellac protocol, version 1 (`docs/protocol.md`).
+  Encodes and decodes the packets of the shellac protocol, version 2 (`docs/protocol.md`).
+
+  Version 2 adds `{:set_shutdown_grace, id, grace_ms}` (lacca to resin), `{:stdin_credit, id, bytes}`
+  (resin to lacca: how many more `DataIn` payload bytes lacca may send) and the error code
+  `:stdin_broken`. The codec decodes them in any session; that they exist only in a version 2
+  session is the session's concern (resin answers them with `:unknown_packet_type` in version 1).
 
   lacca and resin exchange length-prefixed binary packets over a port. This module knows bytes only:
   it turns a packet term into the packet's bytes and back, with every check the specification
@@ -8,8 +13,10 @@ defmodule Lacca.Protocol do
   added and removed by the port (`{:packet, 4}`); `frame/1` and `decode_frame/1` handle it for callers
   that read a raw byte stream, such as the golden vectors in `tests/vectors/`.
 
-      iex> Lacca.Protocol.encode({:hello, 1, 1})
-      <<1, 0, 0, 0, 1, 0, 0, 0, 1>>
+      iex> Lacca.Protocol.encode({:hello, 1, 2})
+      <<1, 0, 0, 0, 1, 0, 0, 0, 2>>
+      iex> Lacca.Protocol.decode(<<0x86, 0, 0, 0, 2, 0, 16, 0, 0>>)
+      {:ok, {:stdin_credit, 2, 1_048_576}}
       iex> Lacca.Protocol.decode(<<0x83, 0, 0, 0, 2, 1, 0, 0, 0, 3, "hi\\n">>)
       {:ok, {:data_out, 2, :stdout, "hi\\n"}}
       iex> Lacca.Protocol.decode(<<0x42, 0, 0, 0, 9>>)
@@ -20,7 +27,8 @@ defmodule Lacca.Protocol do
 
   import Bitwise
 
-  @version 1
+  @version 2
+  @stdin_window 1_048_576
   @max_packet_size 1_048_576
   @max_u32 0xFFFFFFFF
   @header_size 5
@@ -52,6 +60,7 @@ defmodule Lacca.Protocol do
           | :stdin_closed
           | :stdin_overflow
           | :internal_error
+          | :stdin_broken
 
   @type exit_status :: %{
           reason: exit_reason(),
@@ -82,6 +91,7 @@ defmodule Lacca.Protocol do
           | {:data_in, request_id(), iodata()}
           | {:close_stdin, request_id()}
           | {:grant_credit, request_id(), bytes :: non_neg_integer()}
+          | {:set_shutdown_grace, request_id(), grace_ms :: non_neg_integer()}
 
   @typedoc "A packet from resin to lacca."
   @type reply ::
@@ -91,6 +101,7 @@ defmodule Lacca.Protocol do
           | {:data_out, request_id(), stream(), binary()}
           | {:exit_status, request_id(), exit_status()}
           | {:error_report, request_id(), error_report()}
+          | {:stdin_credit, request_id(), bytes :: non_neg_integer()}
 
   @type packet :: request() | reply()
   @type decode_error :: {:error, :malformed_packet | :unknown_packet_type, String.t()}
@@ -103,11 +114,13 @@ defmodule Lacca.Protocol do
     data_in: 0x05,
     close_stdin: 0x06,
     grant_credit: 0x07,
+    set_shutdown_grace: 0x08,
     hello_reply: 0x81,
     process_started: 0x82,
     data_out: 0x83,
     exit_status: 0x84,
-    error_report: 0x85
+    error_report: 0x85,
+    stdin_credit: 0x86
   }
 
   @exit_reasons [
@@ -135,12 +148,24 @@ defmodule Lacca.Protocol do
     :no_process,
     :stdin_closed,
     :stdin_overflow,
-    :internal_error
+    :internal_error,
+    :stdin_broken
   ]
 
-  @doc "The protocol version lacca speaks."
+  @doc "The protocol version lacca speaks (and asks for in `Hello`)."
   @spec version() :: pos_integer()
   def version, do: @version
+
+  @doc """
+  The stdin credit resin grants right after `ProcessStarted` (`kStdinWindow`, 1 MiB): the most
+  `DataIn` payload lacca may have outstanding before resin grants more.
+  """
+  @spec stdin_window() :: pos_integer()
+  def stdin_window, do: @stdin_window
+
+  @doc "The longest `SetShutdownGrace` resin accepts, in milliseconds (one hour)."
+  @spec max_shutdown_grace_ms() :: pos_integer()
+  def max_shutdown_grace_ms, do: 3_600_000
 
   @doc "The largest packet either side may send (`kMaxPacketSize`), without its length prefix."
   @spec max_packet_size() :: pos_integer()
@@ -150,11 +175,11 @@ defmodule Lacca.Protocol do
   @spec max_data_in_payload() :: pos_integer()
   def max_data_in_payload, do: @max_packet_size - @header_size - 4
 
-  @doc "The exit reasons of protocol version 1, in wire order (reason 0 first)."
+  @doc "The exit reasons of protocol version 2 (the same as version 1), in wire order (reason 0 first)."
   @spec exit_reasons() :: [exit_reason()]
   def exit_reasons, do: @exit_reasons
 
-  @doc "The error codes of protocol version 1, in wire order (code 1 first)."
+  @doc "The error codes of protocol version 2, in wire order (code 1 first); version 1 lacks `:stdin_broken`."
   @spec error_codes() :: [error_code()]
   def error_codes, do: @error_codes
 
@@ -194,6 +219,8 @@ defmodule Lacca.Protocol do
   defp fields({:data_in, _, data}), do: string(data)
   defp fields({:close_stdin, _}), do: []
   defp fields({:grant_credit, _, bytes}), do: [<<u32!(bytes, "bytes")::32>>]
+  defp fields({:set_shutdown_grace, _, grace_ms}), do: [<<u32!(grace_ms, "grace_ms")::32>>]
+  defp fields({:stdin_credit, _, bytes}), do: [<<u32!(bytes, "bytes")::32>>]
 
   defp fields({:hello_reply, _, version, features}) do
     [
@@ -258,7 +285,7 @@ defmodule Lacca.Protocol do
   @doc """
   Decodes one packet (without its length prefix).
 
-  Returns `{:error, code, message}` with `code` `:unknown_packet_type` for a type byte version 1 does
+  Returns `{:error, code, message}` with `code` `:unknown_packet_type` for a type byte version 2 does
   not define and `:malformed_packet` for anything else that does not decode exactly: a truncated
   field, a length or count that runs past the end, an out-of-range enumeration, trailing bytes.
   """
@@ -333,6 +360,12 @@ defmodule Lacca.Protocol do
 
   defp decode_fields(0x07, id, <<bytes::32, rest::binary>>),
     do: {:ok, {:grant_credit, id, bytes}, rest}
+
+  defp decode_fields(0x08, id, <<grace::32, rest::binary>>),
+    do: {:ok, {:set_shutdown_grace, id, grace}, rest}
+
+  defp decode_fields(0x86, id, <<bytes::32, rest::binary>>),
+    do: {:ok, {:stdin_credit, id, bytes}, rest}
 
   defp decode_fields(0x81, id, <<version::32, rest::binary>>) do
     with {:ok, features, rest} <- take_pairs(rest) do
@@ -416,7 +449,7 @@ defmodule Lacca.Protocol do
   end
 
   defp decode_fields(type, _id, _rest)
-       when type in [0x01, 0x03, 0x04, 0x07, 0x81, 0x82, 0x83, 0x84, 0x85],
+       when type in [0x01, 0x03, 0x04, 0x07, 0x08, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86],
        do: malformed("#{type_name(type)}: truncated")
 
   defp decode_fields(type, _id, _rest),

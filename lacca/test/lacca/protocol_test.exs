@@ -40,6 +40,19 @@ defmodule Lacca.ProtocolTest do
          fatal: false,
          message: "must be an integer",
          json_pointer: "/limits/memory_bytes"
+       }},
+    # Version 2.
+    "hello_v2" => {:hello, 1, 2},
+    "set_shutdown_grace" => {:set_shutdown_grace, 8, 300},
+    "hello_reply_v2" => {:hello_reply, 1, 2, [{"resin.version", "0.1.0"}]},
+    "stdin_credit" => {:stdin_credit, 2, 1_048_576},
+    "error_report_stdin_broken" =>
+      {:error_report, 2,
+       %{
+         code: :stdin_broken,
+         fatal: false,
+         message: "stdin broken: 4096 queued bytes discarded",
+         json_pointer: ""
        }}
   }
 
@@ -129,8 +142,26 @@ defmodule Lacca.ProtocolTest do
 
       report = fn code -> <<0x85, 0, 0, 0, 1, code::16, 0, 0::32, 0::32>> end
       assert {:ok, {:error_report, 1, %{code: :internal_error}}} = Protocol.decode(report.(15))
-      assert {:error, :malformed_packet, _} = Protocol.decode(report.(16))
+      assert {:ok, {:error_report, 1, %{code: :stdin_broken}}} = Protocol.decode(report.(16))
+      assert {:error, :malformed_packet, _} = Protocol.decode(report.(17))
       assert {:error, :malformed_packet, _} = Protocol.decode(report.(0))
+    end
+
+    test "type bytes after the last of version 2 are unknown" do
+      for type <- [0x09, 0x87] do
+        assert {:error, :unknown_packet_type, _} = Protocol.decode(<<type, 0, 0, 0, 1, 0::32>>)
+      end
+    end
+
+    test "the version 2 packets round-trip at their extremes" do
+      for packet <- [
+            {:set_shutdown_grace, 1, 0},
+            {:set_shutdown_grace, 0xFFFFFFFF, 0xFFFFFFFF},
+            {:stdin_credit, 2, 1},
+            {:stdin_credit, 3, 0xFFFFFFFF}
+          ] do
+        assert Protocol.decode(Protocol.encode(packet)) == {:ok, packet}
+      end
     end
 
     test "payloads are sub-binaries of the packet, not copies" do
@@ -146,6 +177,8 @@ defmodule Lacca.ProtocolTest do
     test "refuses values out of their wire range" do
       assert_raise ArgumentError, fn -> Protocol.encode({:kill_process, 1, 256}) end
       assert_raise ArgumentError, fn -> Protocol.encode({:grant_credit, 1, 0x1_0000_0000}) end
+      assert_raise ArgumentError, fn -> Protocol.encode({:stdin_credit, 1, 0x1_0000_0000}) end
+      assert_raise ArgumentError, fn -> Protocol.encode({:set_shutdown_grace, 1, -1}) end
       assert_raise ArgumentError, fn -> Protocol.encode({:hello, -1, 1}) end
       assert_raise ArgumentError, fn -> Protocol.encode({:data_out, 1, :stdout, ""}) end
     end

@@ -13,11 +13,11 @@ defmodule Lacca.JSON do
   #
   # A term that has no JSON form is an error that names where it is, as a JSON pointer (RFC 6901):
   #
-  #     iex> Lacca.JSON.encode(%{limits: [memory_bytes: 268_435_456]})
+  #     Lacca.JSON.encode(%{limits: [memory_bytes: 268_435_456]})
   #     {:ok, ~s({"limits":{"memory_bytes":268435456}})}
-  #     iex> Lacca.JSON.encode(%{env: %{set: %{"PATH" => "/usr/bin"}}, network: [mode: :none]})
+  #     Lacca.JSON.encode(%{env: %{set: %{"PATH" => "/usr/bin"}}, network: [mode: :none]})
   #     {:ok, ~s({"env":{"set":{"PATH":"/usr/bin"}},"network":{"mode":"none"}})}
-  #     iex> Lacca.JSON.encode(%{limits: %{wall_time_ms: {1, :s}}})
+  #     Lacca.JSON.encode(%{limits: %{wall_time_ms: {1, :s}}})
   #     {:error, "/limits/wall_time_ms", "cannot encode {1, :s} as JSON"}
 
   @type encode_error :: {:error, json_pointer :: String.t(), message :: String.t()}

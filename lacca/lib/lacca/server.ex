@@ -296,14 +296,17 @@ defmodule Lacca.Server do
   # Only after it is gone (or the grace and a margin have passed) does the port close.
   @impl true
   def terminate(_reason, %{port: port, session: session} = state) when port != nil do
+    # Output still flows (and in `mode: :log` is logged: a daemon's last words), so the exit can come.
+    state = grant(%{state | credit: Credit.drain(state.credit)})
+
     case session do
       {:running, _, _} ->
         grace = state.opts.shutdown_grace_ms
         state = send_packet(state, &{:stop_process, &1, grace})
-        await_gone(drain(state), deadline(grace + @stop_margin_ms))
+        await_gone(state, deadline(grace + @stop_margin_ms))
 
       {:stopping, _, _, _} ->
-        await_gone(drain(state), deadline(state.opts.shutdown_grace_ms + @stop_margin_ms))
+        await_gone(state, deadline(state.opts.shutdown_grace_ms + @stop_margin_ms))
 
       _ ->
         :ok
@@ -330,10 +333,12 @@ defmodule Lacca.Server do
       {^port, {:data, packet}} ->
         case Protocol.decode(packet) do
           {:ok, {:exit_status, _, _}} ->
+            flush_logs(state)
             :ok
 
-          {:ok, {:data_out, _, _, data}} ->
+          {:ok, {:data_out, _, stream, data}} ->
             size = byte_size(data)
+            state = if state.mode == :log, do: log(state, stream, data), else: state
             credit = state.credit |> Credit.received(size) |> Credit.release(size)
             await_gone(grant(%{state | credit: credit}), deadline)
 

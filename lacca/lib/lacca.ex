@@ -144,7 +144,8 @@ defmodule Lacca do
       iex> {:ok, %Lacca.Exit{reason: :killed, signal: 15}} = Lacca.stop(pid)
       iex> {:error, %Lacca.Error{reason: :executable_not_found}} = Lacca.start("no-such-command")
   """
-  @spec start(String.t(), [String.t()], keyword()) :: {:ok, pid()} | {:error, Error.t()}
+  @spec start(String.t(), [String.t()], [Options.start_option()]) ::
+          {:ok, pid()} | {:error, Error.t()}
   def start(executable, args \\ [], opts \\ []), do: do_start(executable, args, opts, false)
 
   @doc """
@@ -152,7 +153,8 @@ defmodule Lacca do
 
   A failed start still returns `{:error, %Lacca.Error{}}` without an exit signal to the caller.
   """
-  @spec start_link(String.t(), [String.t()], keyword()) :: {:ok, pid()} | {:error, Error.t()}
+  @spec start_link(String.t(), [String.t()], [Options.start_option()]) ::
+          {:ok, pid()} | {:error, Error.t()}
   def start_link(executable, args \\ [], opts \\ []), do: do_start(executable, args, opts, true)
 
   defp do_start(executable, args, opts, link?) do
@@ -193,7 +195,8 @@ defmodule Lacca do
       ]
       Supervisor.start_link(children, strategy: :one_for_one)
   """
-  @spec child_spec([String.t() | [String.t()] | keyword()]) :: Supervisor.child_spec()
+  @spec child_spec([String.t() | [String.t()] | [Options.child_option()]]) ::
+          Supervisor.child_spec()
   def child_spec([executable, args, opts]) do
     {spec_opts, opts} = Options.child_spec!(opts)
 
@@ -378,7 +381,8 @@ defmodule Lacca do
       ...>   Lacca.run("wc", ["-l"], stdin: "a\\nb\\nc\\n")
       iex> {:ok, %Lacca.Result{stdout: "/tmp\\n"}} = Lacca.run("pwd", [], cd: "/tmp", config: :trusted)
   """
-  @spec run(String.t(), [String.t()], keyword()) :: {:ok, Result.t()} | {:error, Error.t()}
+  @spec run(String.t(), [String.t()], [Options.run_option()]) ::
+          {:ok, Result.t()} | {:error, Error.t()}
   def run(executable, args \\ [], opts \\ []) do
     {executable, args} = command!(executable, args)
     {run_opts, opts} = Options.run!(opts)
@@ -400,7 +404,8 @@ defmodule Lacca do
       iex> Lacca.cmd("sh", ["-c", "echo out; echo err >&2"], stderr_to_stdout: true)
       {"out\\nerr\\n", 0}
   """
-  @spec cmd(String.t(), [String.t()], keyword()) :: {Collectable.t(), non_neg_integer()}
+  @spec cmd(String.t(), [String.t()], [Options.run_option()]) ::
+          {Collectable.t(), non_neg_integer()}
   def cmd(executable, args \\ [], opts \\ []) do
     opts = Keyword.put_new(opts, :stderr, :discard)
 
@@ -426,14 +431,15 @@ defmodule Lacca do
   Halting early (`Enum.take/2`, `Stream.take/2`, an exception in the consumer) stops the command's
   tree (`SIGTERM`, then `SIGKILL` after `:shutdown_grace_ms`) before the enumeration returns, and
   leaves no process or message behind. A non-zero exit raises `Lacca.ExitError` with the
-  `Lacca.Exit` and stderr's tail; a failed start raises `Lacca.Error`.
+  `Lacca.Exit` and stderr's tail; a failed start raises `Lacca.Error`. Input the command chooses
+  not to read (`head -n 1` on an endless input) is not an error: the writer stops.
 
       iex> Lacca.stream!("seq", ["1", "1000000"]) |> Stream.flat_map(&String.split/1) |> Enum.take(3)
       ["1", "2", "3"]
       iex> Lacca.stream!("sh", ["-c", "echo oops >&2; exit 2"]) |> Enum.to_list()
       ** (Lacca.ExitError) the command exited with status 2: oops
   """
-  @spec stream!(String.t(), [String.t()], keyword()) :: Enumerable.t()
+  @spec stream!(String.t(), [String.t()], [Options.stream_option()]) :: Enumerable.t()
   def stream!(executable, args \\ [], opts \\ []), do: do_stream(executable, args, opts, true)
 
   @doc """
@@ -444,7 +450,7 @@ defmodule Lacca do
       iex> {out, exit.exit_code}
       {"hi\\n", 3}
   """
-  @spec stream(String.t(), [String.t()], keyword()) :: Enumerable.t()
+  @spec stream(String.t(), [String.t()], [Options.stream_option()]) :: Enumerable.t()
   def stream(executable, args \\ [], opts \\ []), do: do_stream(executable, args, opts, false)
 
   defp do_stream(executable, args, opts, raise?) do

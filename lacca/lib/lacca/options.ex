@@ -1,9 +1,12 @@
 defmodule Lacca.Options do
-  @moduledoc false
-  # Every option of lacca's public functions is known here, validated here and typed here. An option
-  # that is not understood, or has the wrong type, is a programming error: ArgumentError naming it.
-  # A config resin refuses is a runtime one ({:error, %Lacca.Error{}}), so the config is only
-  # encoded here, not judged.
+  @moduledoc """
+  Every option of lacca's functions, in one place: their types (for your specs) and their
+  validation. What each option does is documented in `Lacca`.
+
+  An option that is not understood, or has the wrong type, raises `ArgumentError` naming it, in
+  the caller. A config resin refuses is a runtime error (`{:error, %Lacca.Error{}}`), so the config
+  is only encoded here, not judged.
+  """
 
   alias Lacca.{Config, Credit, Error}
 
@@ -17,6 +20,45 @@ defmodule Lacca.Options do
 
   @typedoc "A Logger level, or `nil` for no logging."
   @type log_level :: Logger.level() | nil
+
+  @typedoc "An option of `Lacca.start/3` (see `Lacca`'s module doc)."
+  @type start_option ::
+          {:config, Config.t()}
+          | {:cd, Path.t()}
+          | {:env, [{String.t(), String.t() | nil}] | %{String.t() => String.t() | nil}}
+          | {:timeout, pos_integer()}
+          | {:mode, :buffer | :stream | :discard | :log}
+          | {:window, pos_integer()}
+          | {:owner, pid()}
+          | {:node, node()}
+          | {:name, GenServer.name()}
+          | {:on_exit, :auto | :linger | :stop}
+          | {:resin, Path.t()}
+          | {:start_timeout, timeout()}
+          | {:shutdown_grace_ms, non_neg_integer()}
+          | {:stderr_to_stdout, boolean()}
+          | {:log_output, log_level()}
+          | {:log_stderr, log_level()}
+          | {:log_prefix, String.t()}
+          | {:log_max_line, pos_integer()}
+
+  @typedoc "An option of `Lacca.run/3` and `Lacca.cmd/3`: a start option, or one of these."
+  @type run_option ::
+          start_option()
+          | {:into, Collectable.t()}
+          | {:stderr, :collect | :stdout | :discard}
+          | {:stdin, Lacca.input()}
+          | {:stderr_limit, non_neg_integer()}
+
+  @typedoc "An option of `Lacca.stream!/3` and `Lacca.stream/3`: a start option, or one of these."
+  @type stream_option ::
+          start_option()
+          | {:input, Lacca.input()}
+          | {:stderr, :consume | :discard | :stdout | :logger}
+
+  @typedoc "An option of `Lacca.child_spec/1`: a start option, `:id` or `:restart`."
+  @type child_option ::
+          start_option() | {:id, term()} | {:restart, :permanent | :transient | :temporary}
 
   @typedoc "The validated options of a Lacca process (`Lacca.start/3`)."
   @type t :: %{
@@ -71,13 +113,15 @@ defmodule Lacca.Options do
   @stream_keys [:input, :stderr]
   @spec_keys [:id, :restart]
 
+  @doc false
   @spec default_window() :: pos_integer()
   def default_window, do: @default_window
 
+  @doc false
   @spec default_shutdown_grace_ms() :: non_neg_integer()
   def default_shutdown_grace_ms, do: @default_shutdown_grace_ms
 
-  @doc "Validates the options of `Lacca.start/3`."
+  @doc false
   @spec validate(keyword()) :: {:ok, t()} | {:error, Error.t()}
   def validate(opts) do
     keyword!(opts)
@@ -105,7 +149,7 @@ defmodule Lacca.Options do
     end
   end
 
-  @doc "Splits `Lacca.run/3`'s options into its own and the start options."
+  @doc false
   @spec run!(keyword()) :: {run(), keyword()}
   def run!(opts) do
     keyword!(opts)
@@ -125,7 +169,7 @@ defmodule Lacca.Options do
      }, Keyword.delete(start, :stderr_to_stdout)}
   end
 
-  @doc "Splits `Lacca.stream/3`'s options into its own and the start options."
+  @doc false
   @spec stream!(keyword()) :: {stream(), keyword()}
   def stream!(opts) do
     keyword!(opts)
@@ -140,11 +184,7 @@ defmodule Lacca.Options do
     {%{input: input!(own, :input), stderr: stderr}, Keyword.delete(start, :stderr_to_stdout)}
   end
 
-  @doc """
-  Splits `Lacca.child_spec/1`'s options into the child specification's keys and the start options,
-  with the defaults of a supervised command: it ends with its command (`on_exit: :stop`) and its
-  output goes to Logger (stdout at `:info`, stderr at `:warning`).
-  """
+  @doc false
   @spec child_spec!(keyword()) :: {keyword(), keyword()}
   def child_spec!(opts) do
     keyword!(opts)
@@ -163,18 +203,18 @@ defmodule Lacca.Options do
     {Keyword.put(spec, :shutdown, grace + 1_000), start}
   end
 
-  @doc "Validates a grace period given to `Lacca.stop/2`."
+  @doc false
   @spec grace!(term()) :: non_neg_integer()
   def grace!(grace) when is_integer(grace) and grace in 0..@max_shutdown_grace_ms, do: grace
   def grace!(other), do: invalid!(:grace_ms, other, "an integer in 0..#{@max_shutdown_grace_ms}")
 
-  @doc "Validates a timeout given to a call."
+  @doc false
   @spec call_timeout!(term()) :: timeout()
   def call_timeout!(:infinity), do: :infinity
   def call_timeout!(ms) when is_integer(ms) and ms >= 0, do: ms
   def call_timeout!(other), do: invalid!(:timeout, other, "a timeout in milliseconds")
 
-  @doc "Raises unless `data` is iodata, naming `what`."
+  @doc false
   @spec iodata!(term(), atom()) :: iodata()
   def iodata!(data, what) do
     _ = IO.iodata_length(data)

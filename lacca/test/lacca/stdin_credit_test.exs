@@ -92,13 +92,15 @@ defmodule Lacca.StdinCreditTest do
     Lacca.stop(pid, 0)
   end
 
-  test "writes from several processes keep their order and are all delivered" do
+  test "writes keep their order and are all delivered while another process reads" do
     {:ok, pid} = Lacca.start("cat", [])
     pieces = for i <- 1..40, do: :binary.copy(<<i>>, 100_000)
+    # Read concurrently: 4 MB is more than every window, and cat blocks once stdout is full.
+    reader = Task.async(fn -> read_all(pid, []) end)
 
     for piece <- pieces, do: :ok = Lacca.write_stdin(pid, piece)
     :ok = Lacca.close_stdin(pid)
-    assert read_all(pid, []) == IO.iodata_to_binary(pieces)
+    assert Task.await(reader, 30_000) == IO.iodata_to_binary(pieces)
   end
 
   describe "Lacca.StdinQueue" do

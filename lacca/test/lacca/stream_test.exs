@@ -76,7 +76,8 @@ defmodule Lacca.StreamTest do
 
   test "halting early stops the command's tree and leaks no process or message" do
     marker = marker()
-    processes = length(Process.list())
+    links = Process.info(self(), :links)
+    monitors = Process.info(self(), :monitors)
 
     chunks =
       Lacca.stream!("sh", ["-c", "sleep #{marker} & while :; do echo y; done"],
@@ -86,7 +87,10 @@ defmodule Lacca.StreamTest do
 
     assert length(chunks) == 2
     assert find(marker) == []
-    assert length(Process.list()) == processes
+    # The writer was linked, the Lacca process monitored and started from here: all gone.
+    assert Process.info(self(), :links) == links
+    assert Process.info(self(), :monitors) == monitors
+    assert started_here() == []
     refute_received _
   end
 
@@ -131,6 +135,13 @@ defmodule Lacca.StreamTest do
     reader = Task.async(fn -> read_all(pid, []) end)
     Enum.into(data, Lacca.stdin(pid))
     assert Task.await(reader, 30_000) == IO.iodata_to_binary(data)
+  end
+
+  defp started_here do
+    for pid <- Process.list(),
+        {:dictionary, dictionary} <- [Process.info(pid, :dictionary)],
+        self() in Keyword.get(dictionary, :"$ancestors", []),
+        do: pid
   end
 
   defp read_all(pid, acc) do

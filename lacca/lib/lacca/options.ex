@@ -162,7 +162,7 @@ defmodule Lacca.Options do
         else: one_of!(own, :stderr, [:collect, :stdout, :discard], :collect)
 
     {%{
-       into: Keyword.get(own, :into, ""),
+       into: collectable!(own),
        stderr: stderr,
        stdin: input!(own, :stdin),
        stderr_limit: non_neg_integer!(own, :stderr_limit, @default_stderr_limit)
@@ -355,6 +355,11 @@ defmodule Lacca.Options do
       ms when is_integer(ms) and ms in 0..@max_shutdown_grace_ms -> ms
       other -> invalid!(:shutdown_grace_ms, other, "an integer in 0..#{@max_shutdown_grace_ms}")
     end
+  end
+
+  defp collectable!(opts) do
+    into = Keyword.get(opts, :into, "")
+    if Collectable.impl_for(into), do: into, else: invalid!(:into, into, "a Collectable")
   end
 
   # Input for stdin: iodata, an Enumerable of iodata, or a writer function taking a sink.

@@ -510,7 +510,9 @@ defmodule Lacca.Server do
 
   defp flush_logs(state), do: state
 
+  # Logger takes text: a line that is not UTF-8 (a binary-speaking daemon) is logged inspected.
   defp log_line(state, level, line) do
+    line = if String.valid?(line), do: line, else: inspect(line, binaries: :as_binaries)
     Logger.log(level, [state.opts.log_prefix, line], lacca_os_pid: state.os_pid)
   end
 

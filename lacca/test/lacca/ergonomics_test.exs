@@ -80,6 +80,12 @@ defmodule Lacca.ErgonomicsTest do
 
       assert_raise ArgumentError, ~r/option :cd must be/, fn -> Lacca.cmd("pwd", [], cd: 1) end
 
+      assert_raise ArgumentError, ~r/option :into must be/, fn ->
+        Lacca.run("pwd", [], into: 5)
+      end
+
+      assert_raise ArgumentError, ~r/ack takes/, fn -> Lacca.ack(pid, -1) end
+
       assert_raise ArgumentError, ~r/option :shutdown_grace_ms/, fn ->
         Lacca.child_spec(["x", [], [shutdown_grace_ms: -1]])
       end

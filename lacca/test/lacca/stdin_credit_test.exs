@@ -135,6 +135,59 @@ defmodule Lacca.StdinCreditTest do
       assert q.state == :closed
     end
 
+    test "whatever the order of events: never beyond the credit, every write whole and in order" do
+      :rand.seed(:exsss, {11, 12, 13})
+
+      Enum.reduce(1..5_000, {StdinQueue.new(0), 0, 0, %{}, []}, fn _,
+                                                                   {q, granted, sent, writes, log} ->
+        {q, granted, writes, actions} =
+          case :rand.uniform(3) do
+            1 ->
+              from = make_ref()
+              data = :binary.copy(<<:rand.uniform(255)>>, :rand.uniform(200_000))
+              {actions, q} = StdinQueue.write(q, from, data, nil)
+              {q, granted, Map.put(writes, from, data), actions}
+
+            2 ->
+              bytes = :rand.uniform(100_000)
+              {actions, q} = StdinQueue.grant(q, bytes)
+              {q, granted + bytes, writes, actions}
+
+            3 ->
+              case Map.keys(writes) do
+                [] ->
+                  {q, granted, writes, []}
+
+                froms ->
+                  {actions, q} = StdinQueue.time_out(q, Enum.random(froms))
+                  {q, granted, writes, actions}
+              end
+          end
+
+        {sent, writes, log} =
+          Enum.reduce(actions, {sent, writes, log}, fn
+            {:send, piece}, {sent, writes, log} ->
+              assert byte_size(piece) <= StdinQueue.piece_size()
+              {sent + byte_size(piece), writes, [piece | log]}
+
+            {:reply, from, nil, :ok}, {sent, writes, log} ->
+              # A completed write went out whole, as the last pieces sent.
+              data = Map.fetch!(writes, from)
+              assert log |> Enum.reverse() |> IO.iodata_to_binary() |> String.ends_with?(data)
+              {sent, Map.delete(writes, from), []}
+
+            {:reply, from, nil, {:error, %Error{details: %{written: written}}}}, acc ->
+              {sent, writes, log} = acc
+              assert rem(written, StdinQueue.piece_size()) == 0
+              {sent, Map.delete(writes, from), log}
+          end)
+
+        assert sent <= granted
+        assert q.credit == granted - sent
+        {q, granted, sent, writes, log}
+      end)
+    end
+
     test "a failure answers every waiter" do
       q = StdinQueue.new(0)
       {[], q} = StdinQueue.write(q, :a, "abc", nil)

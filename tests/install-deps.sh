@@ -10,7 +10,7 @@ build_packages=(
 )
 test_packages=(
     "${build_packages[@]}"
-    libgtest-dev clang libclang-rt-14-dev
+    libgtest-dev libssl-dev clang libclang-rt-14-dev
     elixir erlang-dev erlang-tools
     python3 procps util-linux iproute2 stress-ng bubblewrap
     qemu-system-x86 busybox-static

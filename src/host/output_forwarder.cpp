@@ -31,7 +31,8 @@ void OutputForwarder::pump() {
         drop_ready_output();
         return;
     }
-    while (writer_.idle()) {
+    // A failed writer is idle but takes nothing: looping on it would spend all credit in vain.
+    while (writer_.idle() && !writer_.failed()) {
         bool sent = false;
         for (std::size_t k = 0; k < sources_.size() && !sent; ++k) {
             const std::size_t index = (next_source_ + k) % sources_.size();

@@ -41,6 +41,8 @@ class PortWriter {
     void abandon();
 
     bool idle() const { return queue_.empty(); }
+    // The port cannot be written (or was abandoned): nothing sent from now on goes anywhere.
+    bool failed() const { return failed_; }
     // Encoded bytes waiting for the port; the session stops reading requests while this is large.
     std::size_t queued_bytes() const { return queued_bytes_; }
 

@@ -74,7 +74,9 @@ void ByteWriter::unsigned_be(std::uint64_t value, std::size_t width) {
 
 void ByteWriter::bytes(const std::string& value) {
     u32(static_cast<std::uint32_t>(value.size()));
-    out_.insert(out_.end(), value.begin(), value.end());
+    // As bytes, not chars: one memcpy instead of a converting loop (DataIn payloads are 1 MiB).
+    const auto* data = reinterpret_cast<const std::uint8_t*>(value.data());
+    out_.insert(out_.end(), data, data + value.size());
 }
 
 }  // namespace resin::proto

@@ -54,6 +54,8 @@ class PortClient {
 
     // End-of-file on resin's fd 3, as when the Erlang port is closed.
     void close_port();
+    // Closes the client's reading end of resin's fd 4: resin's next write fails with EPIPE.
+    void stop_reading() { from_resin_.reset(); }
     // resin's wait status, or nullopt if it is still running after `timeout`.
     std::optional<int> wait_exit(std::chrono::milliseconds timeout = kReplyTimeout);
 

@@ -569,8 +569,7 @@ defmodule Lacca.Server do
   defp status({:start_failed, _}), do: :failed
   defp status({:running, _, _}), do: :running
   defp status({:stopping, _, _, _}), do: :running
-  defp status({ended, {:ok, _}, _}) when ended == :ended_unannounced, do: :exited
-  defp status({ended, {:error, _}, _}) when ended == :ended_unannounced, do: :failed
+  defp status({:ended_unannounced, outcome, _}), do: status({:ended, outcome})
   defp status({:ended, {:ok, _}}), do: :exited
   defp status({:ended, {:error, _}}), do: :failed
 

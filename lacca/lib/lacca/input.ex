@@ -64,10 +64,35 @@ defmodule Lacca.Input do
     if is_list(enumerable) and iodata?(enumerable) do
       write_chunk(server, IO.iodata_to_binary(enumerable), 0)
     else
-      Enum.reduce(enumerable, 0, fn chunk, written ->
-        chunk = chunk |> Options.iodata!(option) |> IO.iodata_to_binary()
-        write_chunk(server, chunk, written)
-      end)
+      # One write is in flight while the next chunk is taken: the Lacca process has the next chunk
+      # ready when credit arrives, and the input is read at most one chunk ahead of resin.
+      {written, pending} =
+        Enum.reduce(enumerable, {0, nil}, fn chunk, {written, pending} ->
+          chunk = chunk |> Options.iodata!(option) |> IO.iodata_to_binary()
+
+          request =
+            {:gen_server.send_request(server, {:write, chunk, :infinity}), byte_size(chunk)}
+
+          {await_write(pending, written), request}
+        end)
+
+      await_write(pending, written)
+    end
+  end
+
+  defp await_write(nil, written), do: written
+
+  defp await_write({request, size}, written) do
+    case :gen_server.wait_response(request, :infinity) do
+      {:reply, :ok} ->
+        written + size
+
+      {:reply, {:error, error}} ->
+        throw({:input_failed, written_error(error, written)})
+
+      {:error, {reason, _server}} ->
+        error = Error.new(:noproc, "the Lacca process is not alive", details: %{exit: reason})
+        throw({:input_failed, written_error(error, written)})
     end
   end
 

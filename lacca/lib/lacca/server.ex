@@ -598,6 +598,8 @@ defmodule Lacca.Server do
   # The command ended (ExitStatus) or can no longer be followed (resin gone or misbehaving).
   defp exited(state, outcome) do
     previous = state.session
+    # A daemon's last partial lines are logged before anyone hears of the exit.
+    state = flush_logs(state)
 
     for {from, timer} <- state.exit_waiters do
       cancel(timer)
@@ -616,7 +618,7 @@ defmodule Lacca.Server do
 
     {actions, stdin} = StdinQueue.fail(state.stdin, stdin_error)
     state = stdin_actions(%{state | stdin: stdin}, actions)
-    state = %{flush_logs(state) | exit_taken: state.exit_waiters != [], exit_waiters: []}
+    state = %{state | exit_taken: state.exit_waiters != [], exit_waiters: []}
 
     if state.mode == :stream, do: send_owner(state, stream_message(outcome))
 

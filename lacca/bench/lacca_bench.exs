@@ -180,7 +180,7 @@ defmodule Lacca.Bench do
 
     IO.puts(
       "  #{String.pad_trailing(label, 24)} #{ms(micros)}  #{rate(micros)}  " <>
-        "#{:erlang.float_to_binary(ratio, decimals: 2)}x Port.open's throughput"
+        "#{:erlang.float_to_binary(ratio, decimals: 2)}x the raw port's throughput"
     )
   end
 

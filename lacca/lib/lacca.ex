@@ -459,9 +459,8 @@ defmodule Lacca do
     OutputStream.new(executable, args, opts, stream_opts, raise?)
   end
 
-  @doc false
   @spec call(server(), term()) :: term()
-  def call(server, request) do
+  defp call(server, request) do
     GenServer.call(server, request, :infinity)
   catch
     :exit, reason ->

@@ -7,6 +7,8 @@ defmodule Lacca.OutputStream do
   #
   # Ending early (a halt, or an exception in the consumer) stops the command's tree with the
   # shutdown grace and waits for it, stops the writer, and flushes every message of both.
+  # Acknowledgements are batched (a quarter window), so at most `:window` bytes are ever held:
+  # delivered to this process and not yet consumed.
 
   require Logger
 
@@ -26,6 +28,7 @@ defmodule Lacca.OutputStream do
 
   defp start(executable, args, start_opts, opts, raise?) do
     grace = Keyword.get(start_opts, :shutdown_grace_ms, Lacca.Options.default_shutdown_grace_ms())
+    window = Keyword.get(start_opts, :window, Lacca.Options.default_window())
     start_opts = Keyword.merge(start_opts, mode: :stream, owner: self())
 
     case Lacca.start(executable, args, start_opts) do
@@ -38,6 +41,8 @@ defmodule Lacca.OutputStream do
           tail: {[], 0},
           lines: LogLines.new(),
           unacked: 0,
+          ack_every: max(div(window, 4), 1),
+          consumed: 0,
           grace: grace,
           raise?: raise?,
           done: false
@@ -59,7 +64,7 @@ defmodule Lacca.OutputStream do
 
     receive do
       {:lacca, ^pid, {:stdout, data}} ->
-        {[data], %{state | unacked: byte_size(data)}}
+        {[data], %{state | consumed: byte_size(data)}}
 
       {:lacca, ^pid, {:stderr, data}} ->
         stderr(state, data)
@@ -80,31 +85,33 @@ defmodule Lacca.OutputStream do
     end
   end
 
-  defp stderr(%{stderr: :stdout} = state, data), do: {[data], %{state | unacked: byte_size(data)}}
+  defp stderr(%{stderr: :stdout} = state, data),
+    do: {[data], %{state | consumed: byte_size(data)}}
 
   defp stderr(%{stderr: :consume} = state, data) do
     {tail, _dropped} = Tail.push(state.tail, data, @stderr_tail)
-    Lacca.ack(state.pid, byte_size(data))
-    next(%{state | tail: tail})
+    next(%{state | tail: tail, consumed: byte_size(data)})
   end
 
   defp stderr(%{stderr: :logger} = state, data) do
     {lines, partial} = LogLines.push(state.lines, data, 4096)
     Enum.each(lines, &Logger.warning/1)
-    Lacca.ack(state.pid, byte_size(data))
-    next(%{state | lines: partial})
+    next(%{state | lines: partial, consumed: byte_size(data)})
   end
 
-  defp stderr(%{stderr: :discard} = state, data) do
-    Lacca.ack(state.pid, byte_size(data))
-    next(state)
-  end
+  defp stderr(%{stderr: :discard} = state, data), do: next(%{state | consumed: byte_size(data)})
 
-  defp ack(%{unacked: 0} = state), do: state
-
+  # The consumer asked for more, so the chunk it was given is consumed. Acknowledgements go out a
+  # quarter window at a time, as the Lacca process grants credit in such batches anyway.
   defp ack(state) do
-    Lacca.ack(state.pid, state.unacked)
-    %{state | unacked: 0}
+    unacked = state.unacked + state.consumed
+
+    if unacked >= state.ack_every do
+      Lacca.ack(state.pid, unacked)
+      %{state | unacked: 0, consumed: 0}
+    else
+      %{state | unacked: unacked, consumed: 0}
+    end
   end
 
   defp ended(state, exit) do

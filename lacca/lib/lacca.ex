@@ -216,7 +216,8 @@ defmodule Lacca do
   that does not read makes this call wait: backpressure, never a silent drop. After `timeout` ms
   (default `:infinity`) it returns `{:error, %Lacca.Error{reason: :timeout}}` with
   `details.written`, the bytes that went through: a write of up to 64 KiB is all or nothing, a
-  larger one goes in 64 KiB pieces, none of them half-written.
+  larger one goes in whole 64 KiB units (as many per packet as the credit allows), so `written` is
+  a multiple of 64 KiB and no unit is half-written.
 
   After `close_stdin/1` a write returns `:stdin_closed`; once the command can no longer read
   (it closed its stdin or exited) it returns `:stdin_broken` or `:no_process`.

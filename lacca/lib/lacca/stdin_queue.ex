@@ -5,14 +5,18 @@ defmodule Lacca.StdinQueue do
   #
   # resin grants credit as the command's stdin pipe drains; lacca never sends beyond it. A write
   # waits in the queue until credit lets it through, so its caller is blocked (backpressure) rather
-  # than resin's queue growing or refusing. A write goes out in pieces of at most @piece bytes, each
-  # sent whole once the credit covers it: a write of up to @piece bytes is all or nothing, and a
-  # write that times out has had exactly `written` bytes (a multiple of @piece) sent.
+  # than resin's queue growing or refusing. A write goes out in as few DataIn packets as the credit
+  # allows, each a whole number of @piece units but the write's last: a write of up to @piece bytes
+  # is all or nothing, and a write that times out has had `written` bytes (a multiple of @piece)
+  # sent.
   # A v1 session has no credit: it is :infinity, and resin's 16 MiB queue is the only bound.
 
   alias Lacca.Error
 
   @piece 65_536
+  # The largest DataIn payload, in whole pieces.
+  @max_payload Lacca.Protocol.max_data_in_payload() -
+                 rem(Lacca.Protocol.max_data_in_payload(), @piece)
 
   @type from :: GenServer.from()
   @type timer :: reference() | nil
@@ -118,22 +122,31 @@ defmodule Lacca.StdinQueue do
         pump(%{q | queue: queue}, [{:reply, from, timer, :ok} | actions])
 
       {{:value, {:write, from, rest, written, timer}}, queue} ->
-        size = min(byte_size(rest), @piece)
+        case piece_size(byte_size(rest), q.credit) do
+          0 ->
+            {Enum.reverse(actions), q}
 
-        if q.credit == :infinity or q.credit >= size do
-          <<piece::binary-size(size), rest::binary>> = rest
-          credit = if q.credit == :infinity, do: :infinity, else: q.credit - size
-          entry = {:write, from, rest, written + size, timer}
-
-          pump(%{q | queue: :queue.in_r(entry, queue), credit: credit}, [{:send, piece} | actions])
-        else
-          {Enum.reverse(actions), q}
+          size ->
+            <<piece::binary-size(size), rest::binary>> = rest
+            credit = if q.credit == :infinity, do: :infinity, else: q.credit - size
+            entry = {:write, from, rest, written + size, timer}
+            q = %{q | queue: :queue.in_r(entry, queue), credit: credit}
+            pump(q, [{:send, piece} | actions])
         end
 
       {{:value, {:close, from}}, queue} ->
         actions = if q.state == :closing, do: [:send_close | actions], else: actions
         pump(%{q | queue: queue, state: :closed}, [{:reply, from, nil, :ok} | actions])
     end
+  end
+
+  # The next piece of a write with `left` bytes to go: all of it if the credit (and one packet)
+  # covers it, else as many whole @piece units as fit; 0 to wait for credit. So a write of up to
+  # @piece bytes is sent whole or not at all, and a larger one in multiples of @piece but its last.
+  defp piece_size(left, credit) do
+    room = if credit == :infinity, do: @max_payload, else: min(credit, @max_payload)
+
+    if left <= room, do: left, else: room - rem(room, @piece)
   end
 
   defp refusal(%__MODULE__{state: {:failed, error}}), do: {:error, error}

@@ -104,6 +104,18 @@ defmodule Lacca.StdinCreditTest do
   end
 
   describe "Lacca.StdinQueue" do
+    test "as much as the credit allows goes in one packet, in whole 64 KiB units" do
+      q = StdinQueue.new(1_048_576 + 1000)
+
+      {[{:send, first}, {:send, second}], q} =
+        StdinQueue.write(q, :a, :binary.copy("x", 3_000_000), nil)
+
+      # One packet holds at most 15 whole units; the credit left covers one more.
+      assert byte_size(first) == 15 * 65_536
+      assert byte_size(second) == 65_536
+      assert q.credit == 1000
+    end
+
     test "never sends beyond the credit, in whole pieces, and replies once all is sent" do
       q = StdinQueue.new(100_000)
       {actions, q} = StdinQueue.write(q, :a, :binary.copy("x", 200_000), nil)
@@ -115,8 +127,8 @@ defmodule Lacca.StdinCreditTest do
       assert [{:send, _}] = actions
       assert q.credit == 100_000 + 60_000 - 2 * 65_536
       {actions, q} = StdinQueue.grant(q, 100_000)
-      assert [{:send, _}, {:send, last}, {:reply, :a, nil, :ok}] = actions
-      assert byte_size(last) == 200_000 - 3 * 65_536
+      assert [{:send, last}, {:reply, :a, nil, :ok}] = actions
+      assert byte_size(last) == 200_000 - 2 * 65_536
       assert StdinQueue.pending(q) == 0
     end
 
@@ -167,7 +179,7 @@ defmodule Lacca.StdinCreditTest do
         {sent, writes, log} =
           Enum.reduce(actions, {sent, writes, log}, fn
             {:send, piece}, {sent, writes, log} ->
-              assert byte_size(piece) <= StdinQueue.piece_size()
+              assert byte_size(piece) <= Lacca.Protocol.max_data_in_payload()
               {sent + byte_size(piece), writes, [piece | log]}
 
             {:reply, from, nil, :ok}, {sent, writes, log} ->

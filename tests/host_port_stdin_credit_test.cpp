@@ -23,8 +23,9 @@ constexpr std::uint64_t kMiB = 1024 * 1024;
 constexpr std::uint32_t kStartId = 3;
 constexpr std::size_t kMaxDataInPayload =
     proto::kMaxPacketSize - proto::kHeaderSize - 4;  // the packet minus header and length
-// The kernel's default pipe buffer: resin's stdin pipe is not enlarged.
-constexpr std::uint64_t kStdinPipeBytes = 64 * 1024;
+// resin asks for a 1 MiB stdin pipe (F_SETPIPE_SZ; the kernel's 64 KiB if refused): what a command
+// that never reads can take beyond the window.
+constexpr std::uint64_t kStdinPipeBytes = 1024 * 1024;
 
 // A version 2 session with unlimited output credit; returns once the initial StdinCredit, which
 // must come right after ProcessStarted, has arrived. The caller counts credit itself.
@@ -151,9 +152,13 @@ TEST(PortStdinCredit, OneGibibyteThroughCatInBothDirectionsAtOnceArrivesIntactIn
     const std::uint64_t peak = peak_rss_bytes(client.pid());
     std::cout << "resin VmHWM: " << peak / 1024 << " KiB (" << baseline / 1024
               << " KiB after ProcessStarted), " << grants << " StdinCredit packets\n";
+#if defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer's quarantine keeps every freed block (256 MiB by default) out of reuse, so
+    // resin's 1 MiB DataIn buffers pile up there: the bound holds for the real allocator only.
+    std::cout << "memory bounds not checked under AddressSanitizer\n";
+#else
     EXPECT_LT(peak - baseline, 8 * kMiB)
         << "resin's peak RSS grew from " << baseline << " to " << peak << " bytes";
-#if !defined(__SANITIZE_ADDRESS__)
     EXPECT_LT(peak, 64 * kMiB);
 #endif
 }
@@ -205,43 +210,51 @@ TEST(PortStdinCredit, ACommandThatNeverReadsLetsTheClientSendTheWindowAndItsPipe
 
 TEST(PortStdinCredit, ACommandThatClosesItsStdinEarlyGetsStdinBrokenOnceAndNoMoreCredit) {
     PortClient client;
-    // head takes 10 bytes and exits; then the shell closes its stdin and sleeps: the pipe has no
-    // reader left while the process still runs.
-    start_v2(client, "/bin/sh", {"-c", "head -c 10; exec sleep 1000 0<&-"});
+    // head takes 10 bytes and exits; then the shell closes its stdin, says so, and sleeps: the
+    // pipe has no reader left while the process still runs.
+    start_v2(client, "/bin/sh", {"-c", "head -c 10; exec 0<&-; echo closed; exec sleep 1000"});
+    client.set_absorb_stdin_credit(true);
     client.send(proto::DataIn{10, std::string(512 * 1024, 'x')});
     std::string out;
     std::optional<proto::ErrorReport> broken;
-    std::uint64_t grants_after_broken = 0;
-    while (!(broken && out.size() >= 10) && !testing::Test::HasFailure()) {
+    std::uint64_t grants_when_broken = 0;
+    const auto take_report = [&](const proto::ErrorReport& report) {
+        EXPECT_FALSE(broken) << "a second unprompted report: " << report.message;
+        broken = report;
+        grants_when_broken = client.stdin_credit_packets();
+    };
+    // Whether resin meets EPIPE before "closed" depends on how much of the 512 KiB its pipe took.
+    while (out.size() < 17 && !testing::Test::HasFailure()) {
         auto packet = client.receive();
         ASSERT_TRUE(packet) << client.last_error();
         if (const auto* data = std::get_if<proto::DataOut>(&*packet)) {
             out += data->data;
         } else if (const auto* error = std::get_if<proto::ErrorReport>(&*packet)) {
-            EXPECT_FALSE(broken) << "a second unprompted report: " << error->message;
-            broken = *error;
-        } else if (std::holds_alternative<proto::StdinCredit>(*packet)) {
-            grants_after_broken += broken ? 1 : 0;
+            take_report(*error);
         } else {
             ADD_FAILURE() << "unexpected " << describe(*packet);
         }
     }
-    EXPECT_EQ(out, std::string(10, 'x'));
+    EXPECT_EQ(out, std::string(10, 'x') + "closed\n");
+    if (!broken) {
+        // Everything went into the pipe: the next write is the one that meets EPIPE.
+        client.send(proto::DataIn{11, "more"});
+        take_report(expect_packet<proto::ErrorReport>(client));
+    }
     ASSERT_TRUE(broken);
     EXPECT_EQ(broken->request_id, kStartId);
-    EXPECT_EQ(broken->code, proto::ErrorCode::stdin_broken);
+    EXPECT_EQ(broken->code, proto::ErrorCode::stdin_broken) << broken->message;
     EXPECT_FALSE(broken->fatal);
     EXPECT_NE(broken->message.find("queued bytes discarded"), std::string::npos) << broken->message;
 
     // Every later DataIn is answered with stdin_broken under its own id; no credit comes back.
-    for (std::uint32_t id = 11; id < 14; ++id) {
+    for (std::uint32_t id = 12; id < 15; ++id) {
         client.send(proto::DataIn{id, "late"});
-        const auto refused = expect_error(client, id, proto::ErrorCode::stdin_broken);
-        EXPECT_FALSE(refused.fatal);
+        EXPECT_FALSE(expect_error(client, id, proto::ErrorCode::stdin_broken).fatal);
     }
     client.send(proto::KillProcess{20, SIGKILL});
     EXPECT_EQ(expect_packet<proto::ExitStatus>(client).reason, proto::ExitReason::killed);
-    EXPECT_EQ(grants_after_broken, 0u);
+    EXPECT_EQ(client.stdin_credit_packets(), grants_when_broken);
 }
 
 TEST(PortStdinCredit, DataInAfterCloseStdinIsStdinClosedNotOverflow) {

@@ -48,6 +48,8 @@ sandbox::Result<ChildStdioPipes> make_child_stdio_pipes(uid_t owner, gid_t group
     for (int fd : {pipes.in.write.get(), pipes.out.read.get(), pipes.err.read.get()}) {
         RESIN_TRYV(set_nonblocking(fd));
     }
+    // stdin too: fewer, larger writes and credit grants on the v2 stdin path.
+    try_enlarge_pipe(pipes.in.write.get());
     try_enlarge_pipe(pipes.out.read.get());
     try_enlarge_pipe(pipes.err.read.get());
     return pipes;

@@ -1,5 +1,7 @@
 #include "host/port_mode.hpp"
 
+#include <malloc.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
@@ -31,6 +33,11 @@ int run_port_mode() {
         print_failure(port.error().message);
         return kExitResinFailure;
     }
+    // DataIn frames are up to 1 MiB, allocated and freed once each (the frame, then its payload):
+    // kept on the heap, not mmap'd and unmapped every time, they cost no page faults. The heap
+    // keeps at most a few of them (the stdin queue is bounded by the credit, docs/host.md).
+    ::mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+    ::mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
     boost::asio::io_context io(1);
     // SIGINT: a Ctrl-C in iex reaches the port's process group and must not end sandboxes. SIGPIPE:
     // a closed port is an EPIPE to handle, not a death. Caught and dropped rather than set to

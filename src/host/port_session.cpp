@@ -434,10 +434,9 @@ void PortSession::on_client_gone() {
         return;
     }
     client_gone_ = true;
-    const bool fatal_exit_pending = state_ == State::closing;  // a fatal error is being sent
-    if (fatal_exit_pending || state_ != State::running || !process_ ||
-        process_->supervisor.ended()) {
-        exit_now(kExitOk);
+    // Closing already: a fatal ErrorReport is being sent, and its exit code stands.
+    if (state_ != State::running || !process_ || process_->supervisor.ended()) {
+        exit_now(exit_code_when_flushed_.value_or(kExitOk));
         return;
     }
     state_ = State::closing;

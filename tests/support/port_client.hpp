@@ -32,6 +32,8 @@ class PortClient {
     pid_t pid() const { return pid_; }
     // resin's packets, for a caller that parses the stream itself (the benchmark).
     int from_resin_fd() const { return from_resin_.get(); }
+    // resin's requests pipe, for a caller that writes frames itself (the benchmark).
+    int to_resin_fd() const { return to_resin_.get(); }
 
     void send(const proto::Packet& packet);
     void send_bytes(std::span<const std::uint8_t> bytes);

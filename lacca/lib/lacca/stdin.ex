@@ -7,10 +7,10 @@ defmodule Lacca.Stdin do
   When the collection is done stdin is closed, unless `close: false`. A write that fails raises
   `Lacca.Error`.
 
-      iex> {:ok, pid} = Lacca.start("cat")
+      iex> {:ok, pid} = Lacca.start("wc", ["-c"])
       iex> Enum.into(["a", "b", "c"], Lacca.stdin(pid))
       iex> Lacca.read_stdout(pid)
-      {:ok, "abc"}
+      {:ok, "3\\n"}
   """
 
   @enforce_keys [:server]

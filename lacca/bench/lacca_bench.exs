@@ -1,20 +1,26 @@
 # lacca against the BEAM's own ways of running a command.
 #
 #     cd lacca && mix run bench/lacca_bench.exs            # everything, about a minute
-#     cd lacca && mix run bench/lacca_bench.exs spawn_rate # one part: throughput, spawn_rate, memory
+#     cd lacca && mix run bench/lacca_bench.exs spawn_rate # one part: throughput, stdin, spawn_rate,
+#                                                          # memory, stdin_memory
 #
 # Throughput: 1 GiB from `head -c 1073741824 /dev/zero`, counted (not kept), through lacca (streamed
 # under the trusted and the default profile, and read with read_stdout/2) and through a raw Port.open
 # of the same command; lacca runs with its default 1 MiB window. Spawn: the time
 # to run /bin/true to completion through lacca (trusted = no confinement, and the default profile),
 # Port.open and System.cmd. Memory: the BEAM's memory while a fast producer meets a slow consumer,
-# through lacca and through a raw port.
+# through lacca and through a raw port. Stdin: 1 GiB written into `head -c 1 GiB >/dev/null` through
+# lacca (Lacca.run/3 with a Stream of 64 KiB chunks, under stdin credit) and with Port.command into a
+# raw port. Stdin memory: the BEAM's memory while a fast writer meets a command that reads slowly.
 
 defmodule Lacca.Bench do
   @gib 1_073_741_824
 
   def main(args) do
-    parts = if args == [], do: ["throughput", "spawn_rate", "memory"], else: args
+    parts =
+      if args == [],
+        do: ["throughput", "stdin", "spawn_rate", "memory", "stdin_memory"],
+        else: args
 
     IO.puts(
       "lacca benchmark — #{System.schedulers_online()} schedulers, OTP #{System.otp_release()}"
@@ -31,22 +37,75 @@ defmodule Lacca.Bench do
     rounds = 7
 
     IO.puts(
-      "\n## stdout throughput: 1 GiB of head -c #{@gib} /dev/zero, best of #{rounds} interleaved rounds"
+      "\n## stdout throughput: 1 GiB of head -c #{@gib} /dev/zero, median of #{rounds} interleaved rounds"
     )
 
     best =
       interleave(rounds,
         port: fn -> raw_port_bytes(head, args) end,
         trusted: fn -> lacca_bytes(head, args, :trusted) end,
+        stream!: fn -> lacca_stream_bytes(head, args) end,
         buffered: fn -> lacca_buffered_bytes(head, args) end,
         default: fn -> lacca_bytes(head, args, :default) end
       )
-      |> Map.new(fn {name, times} -> {name, Enum.min(times)} end)
+      |> Map.new(fn {name, times} -> {name, median(times)} end)
 
     report("Port.open (raw)", best.port)
-    report("lacca stream, trusted", best.trusted, best.port)
-    report("lacca read, trusted", best.buffered, best.port)
-    report("lacca stream, default", best.default, best.port)
+    report("lacca mode: :stream", best.trusted, best.port)
+    report("lacca stream!/3", best.stream!, best.port)
+    report("lacca read_stdout/2", best.buffered, best.port)
+    report("lacca :stream, default", best.default, best.port)
+  end
+
+  defp median(values), do: values |> Enum.sort() |> Enum.at(div(length(values), 2))
+
+  defp lacca_stream_bytes(executable, args) do
+    Lacca.stream!(executable, args, config: :trusted)
+    |> Enum.reduce(0, fn chunk, bytes -> bytes + byte_size(chunk) end)
+  end
+
+  ## Stdin throughput
+
+  @chunk_size 65_536
+
+  def stdin do
+    sh = System.find_executable("sh")
+    script = "head -c #{@gib} >/dev/null"
+    rounds = 5
+    chunk = :binary.copy("x", @chunk_size)
+    chunks = div(@gib, @chunk_size)
+
+    IO.puts(
+      "\n## stdin throughput: 1 GiB into `#{script}` in 64 KiB writes, median of #{rounds} interleaved rounds"
+    )
+
+    medians =
+      interleave(rounds,
+        port: fn -> raw_port_stdin(sh, script, chunk, chunks) end,
+        lacca: fn -> lacca_stdin(sh, script, chunk, chunks) end
+      )
+      |> Map.new(fn {name, times} -> {name, median(times)} end)
+
+    report("Port.command (raw)", medians.port)
+    report("lacca run/3, stdin: Stream", medians.lacca, medians.port)
+  end
+
+  defp raw_port_stdin(sh, script, chunk, chunks) do
+    port = Port.open({:spawn_executable, sh}, [:binary, :exit_status, args: ["-c", script]])
+    Enum.each(1..chunks, fn _ -> Port.command(port, chunk) end)
+
+    receive do
+      {^port, {:exit_status, 0}} -> chunks * byte_size(chunk)
+    end
+  end
+
+  defp lacca_stdin(sh, script, chunk, chunks) do
+    stdin = Stream.map(1..chunks, fn _ -> chunk end)
+
+    {:ok, %Lacca.Result{exit: %Lacca.Exit{exit_code: 0}}} =
+      Lacca.run(sh, ["-c", script], stdin: stdin, config: :trusted)
+
+    chunks * byte_size(chunk)
   end
 
   # Runs each named fun once per round, in turn, so that a noisy neighbour slows all of them alike;
@@ -121,7 +180,7 @@ defmodule Lacca.Bench do
 
     IO.puts(
       "  #{String.pad_trailing(label, 24)} #{ms(micros)}  #{rate(micros)}  " <>
-        "#{:erlang.float_to_binary(ratio, decimals: 2)}x Port.open's throughput"
+        "#{:erlang.float_to_binary(ratio, decimals: 2)}x the raw port's throughput"
     )
   end
 
@@ -227,6 +286,47 @@ defmodule Lacca.Bench do
       IO.puts(
         "  #{String.pad_trailing(label, 24)} peak BEAM memory #{mib(peak)} MiB " <>
           "(#{mib(peak - base)} MiB above the #{mib(base)} MiB at rest), all #{div(bytes, 1_048_576)} MiB received"
+      )
+    end
+  end
+
+  def stdin_memory do
+    size = 64 * 1_048_576
+    sh = System.find_executable("sh")
+    chunk = :binary.copy("x", @chunk_size)
+    chunks = div(size, @chunk_size)
+    # Reads 64 KiB, then sleeps 5 ms; ends at end-of-file.
+    slow =
+      "while [ \"$(dd bs=65536 count=1 iflag=fullblock status=none | wc -c)\" -gt 0 ]; do sleep 0.005; done"
+
+    IO.puts(
+      "\n## memory: #{div(size, 1_048_576)} MiB written as fast as possible to a command that reads 64 KiB per 5 ms"
+    )
+
+    :erlang.garbage_collect()
+    base = :erlang.memory(:total)
+
+    {lacca_peak, _} =
+      sample_peak(fn ->
+        {:ok, %Lacca.Result{exit: %Lacca.Exit{exit_code: 0}, stdin: :ok}} =
+          Lacca.run(sh, ["-c", slow],
+            stdin: Stream.map(1..chunks, fn _ -> chunk end),
+            config: :trusted
+          )
+      end)
+
+    {port_peak, _} =
+      sample_peak(fn ->
+        port = Port.open({:spawn_executable, sh}, [:binary, :exit_status, args: ["-c", slow]])
+        Enum.each(1..chunks, fn _ -> Port.command(port, chunk) end)
+        send(port, {self(), :close})
+        receive do: ({^port, :closed} -> :ok)
+      end)
+
+    for {label, peak} <- [{"lacca (stdin credit)", lacca_peak}, {"Port.command (raw)", port_peak}] do
+      IO.puts(
+        "  #{String.pad_trailing(label, 24)} peak BEAM memory #{mib(peak)} MiB " <>
+          "(#{mib(peak - base)} MiB above the #{mib(base)} MiB at rest)"
       )
     end
   end

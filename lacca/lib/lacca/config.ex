@@ -37,9 +37,12 @@ defmodule Lacca.Config do
   @type t :: nil | atom() | String.t() | map() | keyword()
 
   @doc "Encodes the `:config` option as the JSON text of `StartProcess`'s config field."
-  @spec to_json(t()) :: {:ok, String.t()} | {:error, Error.t()}
-  def to_json(config) do
+  @spec to_json(t(), [{[String.t()], term()}]) :: {:ok, String.t()} | {:error, Error.t()}
+  def to_json(config, overlay \\ []) do
     with {:ok, document} <- document(config) do
+      document =
+        Enum.reduce(overlay, document, fn {path, value}, doc -> put(doc, path, value) end)
+
       case JSON.encode(document) do
         {:ok, json} -> {:ok, json}
         {:error, pointer, message} -> invalid(message, pointer)
@@ -94,6 +97,26 @@ defmodule Lacca.Config do
         invalid("extends must be a name or a path, got: #{inspect(parent)}", "/extends")
     end
   end
+
+  # Sets the value at `path` (string keys) in a document of pairs or maps, merging into what is there.
+  defp put(pairs, [key | rest], value) when is_list(pairs) do
+    case Enum.split_with(pairs, fn {k, _} -> to_string(k) == key end) do
+      {[], _} -> pairs ++ [{key, nested(rest, value)}]
+      {[{_, inner}], others} -> others ++ [{key, put_inner(inner, rest, value)}]
+    end
+  end
+
+  defp put(map, path, value) when is_map(map), do: put(Map.to_list(map), path, value)
+
+  defp put_inner(_inner, [], value), do: value
+
+  defp put_inner(inner, rest, value) when is_map(inner) or is_list(inner),
+    do: put(inner, rest, value)
+
+  defp put_inner(_inner, rest, value), do: nested(rest, value)
+
+  defp nested([], value), do: value
+  defp nested([key | rest], value), do: [{key, nested(rest, value)}]
 
   # A path (anything with a `/` or ending in `.json`, as resin decides) is made absolute, because a
   # config sent over the protocol has no directory to resolve a relative path against.

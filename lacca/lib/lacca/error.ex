@@ -25,8 +25,11 @@ defmodule Lacca.Error do
       lacca from resin's reply); rebuild both from the same sources.
     * `:invalid_request` — a well-formed request with an invalid value (a NUL byte in an argument).
     * `:no_process` — a request about a process that is not running (it has exited).
-    * `:stdin_closed` — `Lacca.write_stdin/2` after `Lacca.close_stdin/1`.
-    * `:stdin_overflow` — more than 16 MiB of stdin queued for a command that does not read it.
+    * `:stdin_closed` — `Lacca.write_stdin/3` after `Lacca.close_stdin/1`.
+    * `:stdin_broken` — the command can no longer read its stdin (it closed it or exited); what was
+      still queued is discarded, and `details.written` says how much of the write went through.
+    * `:stdin_overflow` — a write beyond resin's stdin credit; lacca never sends one, so this is a
+      bug.
     * `:malformed_packet`, `:packet_too_large`, `:unknown_packet_type`, `:unexpected_packet`,
       `:internal_error` — a protocol or resin failure; these indicate a bug.
 
@@ -36,7 +39,8 @@ defmodule Lacca.Error do
     * `:resin_exited` — resin exited before reporting how the command ended (`details.exit_status`).
     * `:resin_crashed` — resin was killed by a signal (`details.signal`), e.g. `kill -9`. Its
       sandbox dies with it.
-    * `:timeout` — the call's timeout passed; nothing was lost, the call may be repeated.
+    * `:timeout` — the call's timeout passed; nothing was lost, the call may be repeated. For
+      `Lacca.write_stdin/3`, `details.written` is how much of the data went through.
     * `:noproc` — the Lacca process is not alive (it was stopped, or its owner exited).
     * `:not_buffered` — `read_stdout/2` or `read_stderr/2` on a process whose output is streamed
       or discarded.

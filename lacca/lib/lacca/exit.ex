@@ -78,6 +78,17 @@ defmodule Lacca.Exit do
   @spec success?(t()) :: boolean()
   def success?(%__MODULE__{reason: reason, exit_code: code}), do: reason == :exited and code == 0
 
+  @doc """
+  The exit as `System.cmd/3` reports it: the exit code, or 128 + the signal's number.
+
+      iex> Lacca.Exit.status(%Lacca.Exit{reason: :killed, signal: 9})
+      137
+  """
+  @spec status(t()) :: non_neg_integer()
+  def status(%__MODULE__{signal: signal}) when is_integer(signal), do: 128 + signal
+  def status(%__MODULE__{exit_code: code}) when is_integer(code), do: code
+  def status(%__MODULE__{}), do: 255
+
   defp unless_zero(0), do: nil
   defp unless_zero(value), do: value
 end

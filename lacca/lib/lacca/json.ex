@@ -1,25 +1,24 @@
 defmodule Lacca.JSON do
-  @moduledoc """
-  The small JSON encoder lacca needs to write the `config` field of `StartProcess`.
-
-  lacca depends on nothing but Elixir and OTP (and OTP 25 has no `:json`), so it encodes configs
-  itself. Elixir terms map onto JSON as:
-
-    * maps and non-empty keyword lists (or lists of `{string, value}` pairs) → objects, keys being
-      atoms or strings;
-    * other lists → arrays;
-    * binaries (UTF-8) → strings; atoms other than `true`, `false` and `nil` → strings;
-    * integers and floats → numbers; `nil` → `null`.
-
-  A term that has no JSON form is an error that names where it is, as a JSON pointer (RFC 6901):
-
-      iex> Lacca.JSON.encode(%{limits: [memory_bytes: 268_435_456]})
-      {:ok, ~s({"limits":{"memory_bytes":268435456}})}
-      iex> Lacca.JSON.encode(%{env: %{set: %{"PATH" => "/usr/bin"}}, network: [mode: :none]})
-      {:ok, ~s({"env":{"set":{"PATH":"/usr/bin"}},"network":{"mode":"none"}})}
-      iex> Lacca.JSON.encode(%{limits: %{wall_time_ms: {1, :s}}})
-      {:error, "/limits/wall_time_ms", "cannot encode {1, :s} as JSON"}
-  """
+  @moduledoc false
+  # The small JSON encoder lacca needs to write the `config` field of `StartProcess`.
+  #
+  # lacca depends on nothing but Elixir and OTP (and OTP 25 has no `:json`), so it encodes configs
+  # itself. Elixir terms map onto JSON as:
+  #
+  #   * maps and non-empty keyword lists (or lists of `{string, value}` pairs) → objects, keys being
+  #     atoms or strings;
+  #   * other lists → arrays;
+  #   * binaries (UTF-8) → strings; atoms other than `true`, `false` and `nil` → strings;
+  #   * integers and floats → numbers; `nil` → `null`.
+  #
+  # A term that has no JSON form is an error that names where it is, as a JSON pointer (RFC 6901):
+  #
+  #     Lacca.JSON.encode(%{limits: [memory_bytes: 268_435_456]})
+  #     {:ok, ~s({"limits":{"memory_bytes":268435456}})}
+  #     Lacca.JSON.encode(%{env: %{set: %{"PATH" => "/usr/bin"}}, network: [mode: :none]})
+  #     {:ok, ~s({"env":{"set":{"PATH":"/usr/bin"}},"network":{"mode":"none"}})}
+  #     Lacca.JSON.encode(%{limits: %{wall_time_ms: {1, :s}}})
+  #     {:error, "/limits/wall_time_ms", "cannot encode {1, :s} as JSON"}
 
   @type encode_error :: {:error, json_pointer :: String.t(), message :: String.t()}
 

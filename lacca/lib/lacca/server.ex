@@ -2,46 +2,60 @@ defmodule Lacca.Server do
   @moduledoc false
   # The Lacca process: a GenServer that owns one port to one resin, which runs one command.
   #
-  # Its lifetime is the command's lifetime bound: when this process ends, for whatever reason, the
-  # port closes, resin reads end-of-file and kills the command's whole process tree. It also ends
-  # when its owner does (a monitor, plus a link for start_link), like a port.
+  # Its lifetime bounds the command's: when this process ends, for whatever reason, the command's
+  # tree is stopped — gracefully (StopProcess: SIGTERM, the grace, then SIGKILL) from terminate/2
+  # when it can run, and by resin itself when the port closes under it (the same TERM, grace and
+  # KILL, with the grace lacca sent in SetShutdownGrace). It also ends when its owner does.
   #
-  # Phases: :starting (Hello and StartProcess sent) -> :running (ProcessStarted) -> :exited
-  # (ExitStatus: every byte of output has arrived) or :failed (resin died or misbehaved).
-  # A start that fails is reported to the :await_started call, after which the process stops
-  # normally, so a linked caller is not taken down by a failed start.
+  # Where the session is lives in one value, `session`:
+  #
+  #   {:starting, id, starter}        Hello and StartProcess (request `id`) sent; `starter` is the
+  #                                   start/4 call waiting for the answer, or nil if not asked yet
+  #   {:start_failed, error}          the start failed before its starter asked
+  #   {:running, id, announced?}      ProcessStarted arrived; announced? once the starter has its pid
+  #   {:stopping, id, from, timer}    stop/2 sent StopProcess; `from` gets the exit
+  #   {:ended_unannounced, outcome, stop_reason}
+  #                                   the command ended before its starter asked (start/4 runs in
+  #                                   another process); a stop reason, if any, is held until then
+  #   {:ended, outcome}               the command ended (ExitStatus), or resin failed
+  #
+  # Output is under Lacca.Credit; buffered output and its readers are a Lacca.Output; stdin is a
+  # Lacca.StdinQueue under resin's StdinCredit.
 
   use GenServer
 
   require Logger
 
-  alias Lacca.{Credit, Error, Exit, Protocol, Resin}
+  alias Lacca.{Credit, Error, Exit, LogLines, Output, Protocol, Resin, StdinQueue}
 
   @stop_margin_ms 5_000
+
+  @type outcome :: {:ok, Exit.t()} | {:error, Error.t()}
+  @type session ::
+          {:starting, Protocol.request_id(), GenServer.from() | nil}
+          | {:start_failed, Error.t()}
+          | {:running, Protocol.request_id(), announced? :: boolean()}
+          | {:stopping, Protocol.request_id(), GenServer.from(), reference()}
+          | {:ended_unannounced, outcome(), stop_reason :: term()}
+          | {:ended, outcome()}
 
   defstruct [
     :port,
     :owner,
     :owner_ref,
+    :opts,
     :mode,
     :credit,
-    :on_exit,
-    :start_id,
-    :start_waiter,
-    :start_result,
+    :session,
     :os_pid,
-    :outcome,
     :fatal_error,
-    :stop_waiter,
-    :pending_stop,
-    start_awaited: false,
     next_id: 1,
-    phase: :starting,
-    stdin: :open,
     features: %{},
-    buffers: %{stdout: {[], 0}, stderr: {[], 0}},
-    readers: %{stdout: [], stderr: []},
-    exit_waiters: []
+    output: Output.new(),
+    stdin: StdinQueue.new(0),
+    logs: %{stdout: LogLines.new(), stderr: LogLines.new()},
+    exit_waiters: [],
+    exit_taken: false
   ]
 
   ## Starting
@@ -118,97 +132,100 @@ defmodule Lacca.Server do
     state = %__MODULE__{
       owner: opts.owner,
       owner_ref: Process.monitor(opts.owner),
+      opts: opts,
       mode: opts.mode,
       credit: Credit.new(opts.window),
-      on_exit: opts.on_exit
+      # A v1 resin has no stdin credit: its 16 MiB queue is the only bound.
+      stdin: StdinQueue.new(if Protocol.version() >= 2, do: 0, else: :infinity)
     }
 
     # A remote owner links here (the caller did Process.link); a local one linked in start_link.
     with {:ok, path} <- Resin.path(opts.resin),
          {:ok, port} <- Resin.open(path) do
       state = %{state | port: port}
-      state = send_packet(state, &{:hello, &1, opts.protocol_version})
+      state = send_packet(state, &{:hello, &1, Protocol.version()})
+      state = set_shutdown_grace(state, opts.shutdown_grace_ms)
       state = grant(state)
       state = send_packet(state, &{:start_process, &1, executable, args, opts.config_json})
-      {:ok, %{state | start_id: state.next_id - 1}}
+      {:ok, %{state | session: {:starting, state.next_id - 1, nil}}}
     else
-      {:error, error} -> {:ok, %{state | phase: :failed, start_result: {:error, error}}}
+      {:error, error} -> {:ok, %{state | session: {:start_failed, error}}}
     end
   end
 
   @impl true
-  def handle_call(:await_started, from, %{start_result: nil} = state),
-    do: {:noreply, %{state | start_waiter: from}}
+  def handle_call(:await_started, from, %{session: session} = state) do
+    case session do
+      {:starting, id, nil} ->
+        {:noreply, %{state | session: {:starting, id, from}}}
 
-  def handle_call(:await_started, _from, %{start_result: :ok, pending_stop: nil} = state),
-    do: {:reply, :ok, %{state | start_awaited: true}}
+      {:start_failed, error} ->
+        {:stop, :normal, {:error, error}, state}
 
-  # The command ended before its starter asked: it gets its pid, then the stop that was held back.
-  def handle_call(:await_started, _from, %{start_result: :ok, pending_stop: reason} = state),
-    do: {:stop, reason, :ok, state}
+      {:running, id, false} ->
+        {:reply, :ok, %{state | session: {:running, id, true}}}
 
-  def handle_call(:await_started, _from, %{start_result: error} = state),
-    do: {:stop, :normal, error, state}
+      {:ended_unannounced, outcome, nil} ->
+        {:reply, :ok, %{state | session: {:ended, outcome}}}
 
-  def handle_call({:read, stream, timeout}, from, state), do: read(stream, timeout, from, state)
+      {:ended_unannounced, _outcome, reason} ->
+        {:stop, reason, :ok, state}
+    end
+  end
 
-  def handle_call({:await_exit, timeout}, from, %{outcome: nil} = state) do
+  def handle_call({:read, streams, timeout}, from, state), do: read(streams, timeout, from, state)
+
+  def handle_call({:await_exit, _timeout}, from, %{session: {:ended, outcome}} = state),
+    do: maybe_end({:reply, outcome, %{state | exit_taken: true}}, from)
+
+  def handle_call({:await_exit, timeout}, from, state) do
     waiter = {from, timer(timeout, {:await_timeout, from})}
     {:noreply, %{state | exit_waiters: [waiter | state.exit_waiters]}}
   end
 
-  def handle_call({:await_exit, _timeout}, _from, state), do: {:reply, state.outcome, state}
-
-  def handle_call({:stop, grace_ms}, from, %{phase: :running} = state) do
+  def handle_call({:stop, grace_ms}, from, %{session: {:running, id, _}} = state) do
     state = send_packet(state, &{:stop_process, &1, grace_ms})
     timer = timer(grace_ms + @stop_margin_ms, :stop_timeout)
-    {:noreply, drain(%{state | stop_waiter: {from, timer}})}
+    {:noreply, drain(%{state | session: {:stopping, id, from, timer}})}
   end
 
+  # A second stop while the first runs gets the same exit.
+  def handle_call({:stop, _grace_ms}, from, %{session: {:stopping, _, _, _}} = state),
+    do: {:noreply, %{state | exit_waiters: [{from, nil} | state.exit_waiters]}}
+
   def handle_call({:stop, _grace_ms}, _from, state) do
-    outcome = state.outcome || {:error, Error.new(:no_process, "the command never started")}
+    outcome = outcome(state) || {:error, Error.new(:no_process, "the command never started")}
     {:stop, :normal, outcome, close_port(state)}
   end
 
-  def handle_call({:write, data}, _from, %{phase: :running, stdin: :open} = state) do
-    state =
-      data
-      |> IO.iodata_to_binary()
-      |> chunks(Protocol.max_data_in_payload())
-      |> Enum.reduce(state, fn chunk, state -> send_packet(state, &{:data_in, &1, chunk}) end)
-
-    {:reply, :ok, state}
+  def handle_call({:write, data, timeout}, from, %{session: {:running, _, _}} = state) do
+    timer = timer(timeout, {:write_timeout, from})
+    {actions, stdin} = StdinQueue.write(state.stdin, from, data, timer)
+    {:noreply, stdin_actions(%{state | stdin: stdin}, actions)}
   end
 
-  def handle_call({:write, _data}, _from, %{phase: :running, stdin: :closed} = state),
-    do: {:reply, {:error, Error.new(:stdin_closed, "stdin is closed")}, state}
-
-  def handle_call({:write, _data}, _from, %{phase: :running, stdin: {:failed, error}} = state),
-    do: {:reply, {:error, error}, state}
-
-  def handle_call(:close_stdin, _from, %{phase: :running, stdin: :closed} = state),
-    do: {:reply, :ok, state}
-
-  def handle_call(:close_stdin, _from, %{phase: :running} = state) do
-    {:reply, :ok, %{send_packet(state, &{:close_stdin, &1}) | stdin: :closed}}
+  def handle_call(:close_stdin, from, %{session: {:running, _, _}} = state) do
+    {actions, stdin} = StdinQueue.close(state.stdin, from)
+    {:noreply, stdin_actions(%{state | stdin: stdin}, actions)}
   end
 
-  def handle_call({:kill, signal}, _from, %{phase: :running} = state),
+  def handle_call({:kill, signal}, _from, %{session: {:running, _, _}} = state),
     do: {:reply, :ok, send_packet(state, &{:kill_process, &1, signal})}
 
-  def handle_call({:write, _data}, _from, state), do: not_running(state)
+  def handle_call({:write, _data, _timeout}, _from, state), do: not_running(state)
   def handle_call(:close_stdin, _from, state), do: not_running(state)
   def handle_call({:kill, _signal}, _from, state), do: not_running(state)
 
   def handle_call(:info, _from, state) do
     info = %{
-      status: state.phase,
+      status: status(state.session),
       os_pid: state.os_pid,
       resin_os_pid: state.port && Resin.os_pid(state.port),
       mode: state.mode,
       features: state.features,
       owner: state.owner,
-      pending_output: state.credit.held
+      pending_output: state.credit.held,
+      pending_stdin: StdinQueue.pending(state.stdin)
     }
 
     {:reply, info, state}
@@ -244,15 +261,26 @@ defmodule Lacca.Server do
   def handle_info({:DOWN, ref, :process, _owner, reason}, %{owner_ref: ref} = state),
     do: {:stop, {:shutdown, {:owner_exited, reason}}, state}
 
-  def handle_info({:read_timeout, stream, from}, state) do
-    readers = time_out(state.readers[stream], from, "read")
-    {:noreply, put_in(state.readers[stream], readers)}
+  def handle_info({:read_timeout, from}, state) do
+    case Output.time_out(state.output, from) do
+      {true, output} ->
+        GenServer.reply(from, {:error, timeout_error("read")})
+        {:noreply, %{state | output: output}}
+
+      {false, _} ->
+        {:noreply, state}
+    end
+  end
+
+  def handle_info({:write_timeout, from}, state) do
+    {actions, stdin} = StdinQueue.time_out(state.stdin, from)
+    {:noreply, stdin_actions(%{state | stdin: stdin}, actions)}
   end
 
   def handle_info({:await_timeout, from}, state),
     do: {:noreply, %{state | exit_waiters: time_out(state.exit_waiters, from, "await_exit")}}
 
-  def handle_info(:stop_timeout, %{stop_waiter: {from, _}} = state) do
+  def handle_info(:stop_timeout, %{session: {:stopping, _, from, _}} = state) do
     GenServer.reply(from, {:error, timeout_error("stop")})
     {:stop, :normal, close_port(state)}
   end
@@ -263,31 +291,108 @@ defmodule Lacca.Server do
 
   def handle_info(_stale, state), do: {:noreply, state}
 
+  # Every way this process ends while the command runs — its supervisor's shutdown, its owner's
+  # exit, a crash — stops the command gracefully: SIGTERM to the tree, the grace, then SIGKILL.
+  # Only after it is gone (or the grace and a margin have passed) does the port close.
+  @impl true
+  def terminate(_reason, %{port: port, session: session} = state) when port != nil do
+    # Output still flows (and in `mode: :log` is logged: a daemon's last words), so the exit can come.
+    state = grant(%{state | credit: Credit.drain(state.credit)})
+
+    case session do
+      {:running, _, _} ->
+        grace = state.opts.shutdown_grace_ms
+        state = send_packet(state, &{:stop_process, &1, grace})
+        await_gone(state, deadline(grace + @stop_margin_ms))
+
+      {:stopping, _, _, _} ->
+        await_gone(state, deadline(state.opts.shutdown_grace_ms + @stop_margin_ms))
+
+      _ ->
+        :ok
+    end
+
+    close_port(state)
+    :ok
+  end
+
+  def terminate(_reason, _state), do: :ok
+
+  defp set_shutdown_grace(state, grace_ms) do
+    if Protocol.version() >= 2,
+      do: send_packet(state, &{:set_shutdown_grace, &1, grace_ms}),
+      else: state
+  end
+
+  defp deadline(ms), do: System.monotonic_time(:millisecond) + ms
+
+  defp await_gone(%{port: port} = state, deadline) do
+    left = max(deadline - System.monotonic_time(:millisecond), 0)
+
+    receive do
+      {^port, {:data, packet}} ->
+        case Protocol.decode(packet) do
+          {:ok, {:exit_status, _, _}} ->
+            flush_logs(state)
+            :ok
+
+          {:ok, {:data_out, _, stream, data}} ->
+            size = byte_size(data)
+            state = if state.mode == :log, do: log(state, stream, data), else: state
+            credit = state.credit |> Credit.received(size) |> Credit.release(size)
+            await_gone(grant(%{state | credit: credit}), deadline)
+
+          _ ->
+            await_gone(state, deadline)
+        end
+
+      {^port, {:exit_status, _}} ->
+        :ok
+
+      {:EXIT, ^port, _} ->
+        :ok
+    after
+      left -> :ok
+    end
+  end
+
   ## Packets from resin
 
   defp handle_packet({:data_out, _id, stream, data}, state) do
+    stream = if stream == :stderr and state.opts.stderr_to_stdout, do: :stdout, else: stream
     size = byte_size(data)
     state = %{state | credit: Credit.received(state.credit, size)}
 
     state =
       case state.mode do
-        :buffer -> buffer(state, stream, data, size)
-        :stream -> send_owner(state, {stream, data})
-        :discard -> %{state | credit: Credit.release(state.credit, size)}
+        :buffer ->
+          {actions, released, output} = Output.push(state.output, stream, data)
+          Enum.each(actions, &output_reply(&1, state))
+          release(%{state | output: output}, released)
+
+        :stream ->
+          send_owner(state, {stream, data})
+
+        :discard ->
+          release(state, size)
+
+        :log ->
+          release(log(state, stream, data), size)
       end
 
     {:noreply, grant(state)}
   end
 
-  defp handle_packet({:process_started, id, os_pid}, %{start_id: id} = state) do
-    state = %{state | phase: :running, os_pid: os_pid}
-    {:noreply, start_done(state, :ok)}
+  defp handle_packet({:process_started, id, os_pid}, %{session: {:starting, id, starter}} = state) do
+    if starter, do: GenServer.reply(starter, :ok)
+    {:noreply, %{state | session: {:running, id, starter != nil}, os_pid: os_pid}}
   end
 
   # ExitStatus is resin's last word: lacca closes the port, which is what ends a resin that waits
   # for it. (A resin that exits on its own after ExitStatus races with any packet lacca is writing
   # then: an Erlang port that meets EPIPE closes at once and drops what it has not read yet.)
-  defp handle_packet({:exit_status, id, status}, %{start_id: id} = state) do
+  defp handle_packet({:exit_status, id, status}, %{session: session} = state)
+       when elem(session, 0) in [:running, :stopping] and elem(session, 1) == id do
     exited(close_port(state), {:ok, Exit.from_status(status, state.os_pid)})
   end
 
@@ -300,7 +405,12 @@ defmodule Lacca.Server do
     end
   end
 
-  defp handle_packet({:error_report, _id, report}, %{phase: :starting} = state) do
+  defp handle_packet({:stdin_credit, _id, bytes}, state) do
+    {actions, stdin} = StdinQueue.grant(state.stdin, bytes)
+    {:noreply, stdin_actions(%{state | stdin: stdin}, actions)}
+  end
+
+  defp handle_packet({:error_report, _id, report}, %{session: {:starting, _, _}} = state) do
     fail(state, Error.from_report(report))
   end
 
@@ -308,12 +418,12 @@ defmodule Lacca.Server do
     {:noreply, %{state | fatal_error: Error.from_report(report)}}
   end
 
-  # resin dropped a DataIn (or refused one after CloseStdin): the stdin stream has a hole, so every
-  # later write fails with this error.
-  defp handle_packet({:error_report, _id, %{code: code} = report}, %{stdin: stdin} = state)
-       when code in [:stdin_overflow, :stdin_closed] do
-    stdin = if match?({:failed, _}, stdin), do: stdin, else: {:failed, Error.from_report(report)}
-    {:noreply, %{state | stdin: stdin}}
+  # The command's stdin can take nothing more (it closed it or exited), or resin refused a DataIn:
+  # every pending and later write fails with this error.
+  defp handle_packet({:error_report, _id, %{code: code} = report}, state)
+       when code in [:stdin_broken, :stdin_overflow, :stdin_closed] do
+    {actions, stdin} = StdinQueue.fail(state.stdin, Error.from_report(report))
+    {:noreply, stdin_actions(%{state | stdin: stdin}, actions)}
   end
 
   # A request that raced with the command's exit; its outcome is on the way.
@@ -336,55 +446,80 @@ defmodule Lacca.Server do
 
   ## Output
 
-  defp buffer(state, stream, data, size) do
-    case state.readers[stream] do
-      [] ->
-        {pending, pending_size} = state.buffers[stream]
-        put_in(state.buffers[stream], {[pending | data], pending_size + size})
-
-      readers ->
-        {{from, timer}, rest} = List.pop_at(readers, -1)
-        cancel(timer)
-        GenServer.reply(from, {:ok, data})
-        state = put_in(state.readers[stream], rest)
-        %{state | credit: Credit.release(state.credit, size)}
-    end
-  end
-
-  defp read(_stream, _timeout, _from, %{mode: mode} = state) when mode != :buffer do
+  defp read(_streams, _timeout, _from, %{mode: mode} = state) when mode != :buffer do
     error = Error.new(:not_buffered, "output is not buffered in #{inspect(mode)} mode")
     {:reply, {:error, error}, state}
   end
 
-  defp read(stream, timeout, from, state) do
-    case state.buffers[stream] do
-      {_, 0} when state.outcome != nil ->
-        {:reply, end_of_output(state.outcome), state}
+  defp read(streams, timeout, from, state) do
+    timer = timer(timeout, {:read_timeout, from})
 
-      {_, 0} ->
-        timer = timer(timeout, {:read_timeout, stream, from})
-        {:noreply, update_in(state.readers[stream], &[{from, timer} | &1])}
+    case Output.read(state.output, streams, from, timer) do
+      {:wait, output} ->
+        {:noreply, %{state | output: output}}
 
-      {pending, size} ->
-        state = put_in(state.buffers[stream], {[], 0})
-        state = grant(%{state | credit: Credit.release(state.credit, size)})
-        {:reply, {:ok, IO.iodata_to_binary(pending)}, state}
+      {:reply, reply, released, output} ->
+        cancel(timer)
+        state = grant(release(%{state | output: output}, released))
+        maybe_end({:reply, output_reply_value(reply, state), state}, from)
     end
   end
 
-  defp end_of_output({:ok, %Exit{}}), do: :eof
-  defp end_of_output({:error, _} = error), do: error
+  defp output_reply({:reply, from, timer, reply}, state) do
+    cancel(timer)
+    GenServer.reply(from, output_reply_value(reply, state))
+  end
+
+  defp output_reply_value(:eof, state) do
+    case outcome(state) do
+      {:error, _} = error -> error
+      _ -> :eof
+    end
+  end
+
+  defp output_reply_value(reply, _state), do: reply
+
+  defp release(state, bytes), do: %{state | credit: Credit.release(state.credit, bytes)}
 
   defp send_owner(state, message) do
     send(state.owner, {:lacca, self(), message})
     state
   end
 
+  defp log(state, stream, data) do
+    level = if stream == :stdout, do: state.opts.log_output, else: state.opts.log_stderr
+
+    if level do
+      {lines, partial} = LogLines.push(state.logs[stream], data, state.opts.log_max_line)
+      Enum.each(lines, &log_line(state, level, &1))
+      put_in(state.logs[stream], partial)
+    else
+      state
+    end
+  end
+
+  defp flush_logs(%{mode: :log} = state) do
+    for stream <- [:stdout, :stderr],
+        level = if(stream == :stdout, do: state.opts.log_output, else: state.opts.log_stderr),
+        level != nil,
+        line <- LogLines.flush(state.logs[stream]),
+        do: log_line(state, level, line)
+
+    %{state | logs: %{stdout: LogLines.new(), stderr: LogLines.new()}}
+  end
+
+  defp flush_logs(state), do: state
+
+  # Logger takes text: a line that is not UTF-8 (a binary-speaking daemon) is logged inspected.
+  defp log_line(state, level, line) do
+    line = if String.valid?(line), do: line, else: inspect(line, binaries: :as_binaries)
+    Logger.log(level, [state.opts.log_prefix, line], lacca_os_pid: state.os_pid)
+  end
+
   # Output nobody will read (after stop/2) is let through and dropped, so the exit can arrive.
   defp drain(state), do: grant(%{state | mode: :discard, credit: Credit.drain(state.credit)})
 
-  defp grant(%{port: port, phase: phase} = state)
-       when port != nil and phase in [:starting, :running] do
+  defp grant(%{port: port} = state) when port != nil do
     case Credit.grant(state.credit) do
       {0, _} -> state
       {bytes, credit} -> send_packet(%{state | credit: credit}, &{:grant_credit, &1, bytes})
@@ -393,10 +528,27 @@ defmodule Lacca.Server do
 
   defp grant(state), do: state
 
+  ## Stdin
+
+  defp stdin_actions(state, actions) do
+    Enum.reduce(actions, state, fn
+      {:send, piece}, state ->
+        send_packet(state, &{:data_in, &1, piece})
+
+      :send_close, state ->
+        send_packet(state, &{:close_stdin, &1})
+
+      {:reply, from, timer, reply}, state ->
+        cancel(timer)
+        GenServer.reply(from, reply)
+        state
+    end)
+  end
+
   ## Requests
 
   defp not_running(state) do
-    error = Error.new(:no_process, "the command is not running (#{state.phase})")
+    error = Error.new(:no_process, "the command is not running (#{status(state.session)})")
     {:reply, {:error, error}, state}
   end
 
@@ -413,13 +565,18 @@ defmodule Lacca.Server do
     %{state | next_id: state.next_id + 1}
   end
 
-  defp chunks(<<>>, _size), do: []
-  defp chunks(binary, size) when byte_size(binary) <= size, do: [binary]
+  defp status({:starting, _, _}), do: :starting
+  defp status({:start_failed, _}), do: :failed
+  defp status({:running, _, _}), do: :running
+  defp status({:stopping, _, _, _}), do: :running
+  defp status({:ended_unannounced, outcome, _}), do: status({:ended, outcome})
+  defp status({:ended, {:ok, _}}), do: :exited
+  defp status({:ended, {:error, _}}), do: :failed
 
-  defp chunks(binary, size) do
-    <<chunk::binary-size(size), rest::binary>> = binary
-    [chunk | chunks(rest, size)]
-  end
+  defp outcome(%{session: {:ended, outcome}}), do: outcome
+  defp outcome(%{session: {:ended_unannounced, outcome, _}}), do: outcome
+  defp outcome(%{session: {:start_failed, error}}), do: {:error, error}
+  defp outcome(_state), do: nil
 
   ## Ending
 
@@ -438,58 +595,72 @@ defmodule Lacca.Server do
     )
   end
 
-  defp start_done(%{start_waiter: nil} = state, result), do: %{state | start_result: result}
-
-  defp start_done(%{start_waiter: from} = state, result) do
-    GenServer.reply(from, result)
-    %{state | start_result: result, start_waiter: nil, start_awaited: true}
-  end
-
-  # A command can end before start/4's caller has asked :await_started (it runs in another process
-  # that may not have been scheduled yet): stopping then would answer it with a dead pid.
-  defp stop_once_start_awaited(%{start_awaited: false} = state, reason),
-    do: {:noreply, %{state | pending_stop: reason}}
-
-  defp stop_once_start_awaited(state, reason), do: {:stop, reason, state}
-
   # The command ended (ExitStatus) or can no longer be followed (resin gone or misbehaving).
   defp exited(state, outcome) do
-    state = %{
-      state
-      | outcome: outcome,
-        phase: if(match?({:ok, _}, outcome), do: :exited, else: :failed)
-    }
+    previous = state.session
+    # A daemon's last partial lines are logged before anyone hears of the exit.
+    state = flush_logs(state)
 
     for {from, timer} <- state.exit_waiters do
       cancel(timer)
       GenServer.reply(from, outcome)
     end
 
-    for stream <- [:stdout, :stderr], {from, timer} <- state.readers[stream] do
-      cancel(timer)
-      GenServer.reply(from, end_of_output(outcome))
-    end
+    {replies, output} = Output.finish(state.output)
+    state = %{state | output: output, session: {:ended, outcome}}
+    Enum.each(replies, &output_reply(&1, state))
 
-    state = %{state | exit_waiters: [], readers: %{stdout: [], stderr: []}}
+    stdin_error =
+      case outcome do
+        {:ok, _} -> Error.new(:no_process, "the command exited before reading all of its stdin")
+        {:error, error} -> error
+      end
+
+    {actions, stdin} = StdinQueue.fail(state.stdin, stdin_error)
+    state = stdin_actions(%{state | stdin: stdin}, actions)
+    state = %{state | exit_taken: state.exit_waiters != [], exit_waiters: []}
 
     if state.mode == :stream, do: send_owner(state, stream_message(outcome))
 
-    cond do
-      state.stop_waiter != nil ->
-        {from, timer} = state.stop_waiter
+    case previous do
+      {:stopping, _, from, timer} ->
         cancel(timer)
         GenServer.reply(from, outcome)
         {:stop, :normal, state}
 
-      state.on_exit == :stop ->
-        stop_once_start_awaited(state, exit_reason(outcome))
+      {:running, _, announced?} ->
+        reason = stop_reason(state, outcome)
 
+        cond do
+          announced? and reason != nil -> {:stop, reason, state}
+          announced? -> maybe_end({:noreply, state}, nil)
+          true -> {:noreply, %{state | session: {:ended_unannounced, outcome, reason}}}
+        end
+    end
+  end
+
+  # Why the process ends as soon as its command does, or nil if it stays for its readers.
+  defp stop_reason(state, outcome) do
+    cond do
+      state.opts.on_exit == :stop -> exit_reason(outcome)
       # Nothing is left to serve: the owner has the exit.
-      state.mode == :stream ->
-        stop_once_start_awaited(state, :normal)
+      state.mode == :stream -> :normal
+      true -> nil
+    end
+  end
 
-      true ->
-        {:noreply, state}
+  # Under `on_exit: :auto` the process ends once its exit has been taken and its output read.
+  defp maybe_end(result, _from) do
+    state = elem(result, tuple_size(result) - 1)
+
+    done? =
+      state.opts.on_exit == :auto and match?({:ended, _}, state.session) and state.exit_taken and
+        (state.mode != :buffer or Output.read_out?(state.output))
+
+    case {done?, result} do
+      {false, _} -> result
+      {true, {:reply, reply, state}} -> {:stop, :normal, reply, state}
+      {true, {:noreply, state}} -> {:stop, :normal, state}
     end
   end
 
@@ -501,23 +672,23 @@ defmodule Lacca.Server do
 
   defp exit_reason({:error, error}), do: {:error, error}
 
-  defp resin_gone(%{phase: :starting} = state, error) do
-    fail(state, state.fatal_error || error)
-  end
+  defp resin_gone(%{session: {:starting, _, _}} = state, error),
+    do: fail(state, state.fatal_error || error)
 
-  defp resin_gone(%{phase: :running} = state, error),
-    do: exited(state, {:error, state.fatal_error || error})
+  defp resin_gone(%{session: session} = state, error)
+       when elem(session, 0) in [:running, :stopping],
+       do: exited(state, {:error, state.fatal_error || error})
 
   defp resin_gone(state, _error), do: {:noreply, state}
 
   # Something went wrong that ends the session: before the start, the start fails; after it, the
-  # process's outcome is the error. Closing the port makes resin kill whatever it runs.
-  defp fail(%{phase: :starting} = state, error) do
-    state = close_port(%{state | phase: :failed, outcome: {:error, error}})
+  # process's outcome is the error. Closing the port makes resin stop whatever it runs.
+  defp fail(%{session: {:starting, _, starter}} = state, error) do
+    state = close_port(%{state | session: {:start_failed, error}})
 
-    case state.start_waiter do
+    case starter do
       nil ->
-        {:noreply, %{state | start_result: {:error, error}}}
+        {:noreply, state}
 
       from ->
         GenServer.reply(from, {:error, error})
@@ -525,7 +696,9 @@ defmodule Lacca.Server do
     end
   end
 
-  defp fail(%{phase: :running} = state, error), do: exited(close_port(state), {:error, error})
+  defp fail(%{session: session} = state, error) when elem(session, 0) in [:running, :stopping],
+    do: exited(close_port(state), {:error, error})
+
   defp fail(state, _error), do: {:noreply, state}
 
   defp close_port(%{port: nil} = state), do: state

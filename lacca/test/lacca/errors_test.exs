@@ -52,26 +52,43 @@ defmodule Lacca.ErrorsTest do
                Lacca.start("true", [], resin: without_cgroups, config: [limits: [cpu_cores: 0.5]])
     end
 
-    test "a protocol version resin does not speak" do
-      assert {:error, %Error{reason: :version_mismatch, message: message}} =
-               Lacca.start("true", [], protocol_version: 2)
+    @tag :tmp_dir
+    test "a protocol version resin does not speak", %{tmp_dir: dir} do
+      # An older resin refuses lacca's Hello with a fatal ErrorReport, then exits.
+      report = %{
+        code: :version_mismatch,
+        fatal: true,
+        message: "resin speaks protocol version 1",
+        json_pointer: ""
+      }
 
-      assert message =~ "version"
+      frame = Lacca.Protocol.frame({:error_report, 1, report})
+      octal = for <<byte <- frame>>, into: "", do: "\\" <> Integer.to_string(byte, 8)
+
+      old_resin =
+        script(dir, "resin-v1", """
+        printf '#{octal}' >&4
+        """)
+
+      assert {:error, %Error{reason: :version_mismatch, message: message}} =
+               Lacca.start("true", [], resin: old_resin)
+
+      assert message =~ "version 1"
     end
   end
 
   describe "lacca's own" do
     @tag :tmp_dir
     test "a resin that replies with another protocol version", %{tmp_dir: dir} do
-      # HelloReply, request 1, version 2, no features; then wait for the port to close.
-      replies_v2 =
-        script(dir, "resin-v2", """
-        printf '\\000\\000\\000\\015\\201\\000\\000\\000\\001\\000\\000\\000\\002\\000\\000\\000\\000' >&4
+      # HelloReply, request 1, version 3, no features; then wait for the port to close.
+      replies_v3 =
+        script(dir, "resin-v3", """
+        printf '\\000\\000\\000\\015\\201\\000\\000\\000\\001\\000\\000\\000\\003\\000\\000\\000\\000' >&4
         exec cat <&3 >/dev/null
         """)
 
-      assert {:error, %Error{reason: :version_mismatch, details: %{resin_version: 2}}} =
-               Lacca.start("true", [], resin: replies_v2)
+      assert {:error, %Error{reason: :version_mismatch, details: %{resin_version: 3}}} =
+               Lacca.start("true", [], resin: replies_v3)
     end
 
     test "no resin at the given path" do

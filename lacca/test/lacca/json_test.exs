@@ -2,7 +2,17 @@ defmodule Lacca.JSONTest do
   use ExUnit.Case, async: true
 
   alias Lacca.JSON
-  doctest JSON
+
+  test "the encoder's examples" do
+    assert JSON.encode(%{limits: [memory_bytes: 268_435_456]}) ==
+             {:ok, ~s({"limits":{"memory_bytes":268435456}})}
+
+    assert JSON.encode(%{env: %{set: %{"PATH" => "/usr/bin"}}, network: [mode: :none]}) ==
+             {:ok, ~s({"env":{"set":{"PATH":"/usr/bin"}},"network":{"mode":"none"}})}
+
+    assert JSON.encode(%{limits: %{wall_time_ms: {1, :s}}}) ==
+             {:error, "/limits/wall_time_ms", "cannot encode {1, :s} as JSON"}
+  end
 
   defp encode!(term) do
     {:ok, json} = JSON.encode(term)

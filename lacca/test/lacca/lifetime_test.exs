@@ -40,7 +40,13 @@ defmodule Lacca.LifetimeTest do
     {:ok, options} = Lacca.Options.validate(mode: :stream)
     {:ok, server} = GenServer.start(Lacca.Server, {"true", [], options})
     ref = Process.monitor(server)
-    eventually(fn -> :sys.get_state(server).outcome != nil end, 10_000, "the command to end")
+
+    eventually(
+      fn -> match?({:ended_unannounced, _, _}, :sys.get_state(server).session) end,
+      10_000,
+      "the command to end"
+    )
+
     assert :ok = GenServer.call(server, :await_started)
     assert_receive {:DOWN, ^ref, :process, ^server, :normal}, 5_000
   end

@@ -363,10 +363,14 @@ TEST(ConfigParse, NetworkMode) {
 }
 
 TEST(ConfigParse, PortLists) {
-    for (const char* key : {"tcp_connect", "tcp_bind"}) {
+    for (const char* key : {"tcp_connect", "tcp_bind", "udp_connect", "udp_bind"}) {
         const std::string pointer = std::string("/network/") + key;
         const auto ports = [&](const Config& c) {
-            return std::string(key) == "tcp_bind" ? c.network.tcp_bind : c.network.tcp_connect;
+            const std::string name = key;
+            return name == "tcp_bind"      ? c.network.tcp_bind
+                   : name == "udp_connect" ? c.network.udp_connect
+                   : name == "udp_bind"    ? c.network.udp_bind
+                                           : c.network.tcp_connect;
         };
         EXPECT_EQ(ports(parse_ok(Json::object())), std::nullopt);
         EXPECT_EQ(ports(parse_ok(at("network", key, nullptr))), std::nullopt);
@@ -380,7 +384,10 @@ TEST(ConfigParse, PortLists) {
         expect_error(at("network", key, {80, 443, 80}), pointer + "/2",
                      "duplicates " + pointer + "/0");
         expect_error(at("network", key, 80), pointer, "must be an array, got 80");
+        // Any one list puts the allowlist in force.
+        EXPECT_TRUE(parse_ok(at("network", key, Json::array())).network.has_port_allowlist());
     }
+    EXPECT_FALSE(parse_ok(Json::object()).network.has_port_allowlist());
 }
 
 // --- syscalls ---

@@ -5,7 +5,7 @@
 namespace resin::sandbox {
 namespace {
 
-constexpr std::array<std::string_view, 39> kKeyPatterns = {
+constexpr std::array<std::string_view, 41> kKeyPatterns = {
     "/$schema",
     "/description",
     "/extends",
@@ -31,6 +31,8 @@ constexpr std::array<std::string_view, 39> kKeyPatterns = {
     "/network/mode",
     "/network/tcp_connect",
     "/network/tcp_bind",
+    "/network/udp_connect",
+    "/network/udp_bind",
     "/syscalls",
     "/syscalls/policy",
     "/syscalls/deny",

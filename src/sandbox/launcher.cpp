@@ -30,6 +30,7 @@
 #include "sandbox/sandbox.hpp"
 #include "sandbox/sandbox_init.hpp"
 #include "sandbox/seccomp_install.hpp"
+#include "sandbox/socket_allowlist.hpp"
 #include "sandbox/time.hpp"
 
 extern char** environ;
@@ -301,8 +302,16 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
         RESIN_TRY(cgroup, create_sandbox_cgroup(plan.host.cgroup_layout, plan.host.cgroups,
                                                 plan.config.limits));
     }
-    const std::vector<std::string> cgroup_join_files =
+    std::vector<std::string> cgroup_join_files =
         cgroup ? cgroup->self_join_files() : std::vector<std::string>{};
+    std::unique_ptr<SocketAllowlist> socket_allowlist;
+    if (plan.config.network.has_port_allowlist()) {
+        RESIN_TRY(socket_allowlist, SocketAllowlist::attach(plan.config.network,
+                                                            plan.host.cgroup_layout, cgroup.get()));
+        for (auto& file : socket_allowlist->self_join_files()) {
+            cgroup_join_files.push_back(std::move(file));
+        }
+    }
     RESIN_TRY(NetworkSetup network, NetworkSetup::prepare(plan));
 
     int init_pidfd = -1;
@@ -327,6 +336,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     // From here on the destructor kills and reaps the sandbox if any step fails.
     std::unique_ptr<Sandbox> sandbox(new Sandbox());
     sandbox->cgroup_ = std::move(cgroup);
+    sandbox->socket_allowlist_ = std::move(socket_allowlist);
     sandbox->init_pidfd_.reset(init_pidfd);
     sandbox->init_pid_ = static_cast<pid_t>(pid);
     sandbox->start_us_ = start_us;

@@ -16,6 +16,7 @@
 #include "sandbox/exit_report.hpp"
 #include "sandbox/plan.hpp"
 #include "sandbox/result.hpp"
+#include "sandbox/socket_allowlist.hpp"
 #include "sandbox/unique_fd.hpp"
 
 namespace resin::sandbox {
@@ -68,7 +69,9 @@ class Sandbox {
   private:
     Sandbox() = default;
 
-    // Removed by reap(); if never reaped, destroyed last, once the tree is gone.
+    // Removed by reap(); if never reaped, destroyed last, once the tree is gone (the allowlist's
+    // cgroup after the others: it is only empty once they have killed what was left).
+    std::unique_ptr<SocketAllowlist> socket_allowlist_;
     std::unique_ptr<SandboxCgroup> cgroup_;
     UniqueFd init_pidfd_;
     pid_t init_pid_ = -1;

@@ -66,7 +66,8 @@ Json full_document() {
                                   {"path": "/job", "source": "/srv/job", "access": "rw", "optional": true} ],
                       "tmpfs": [ {"path": "/tmp", "size_bytes": 16777216} ],
                       "cwd": "/tmp" },
-      "network": { "mode": "loopback", "tcp_connect": [443, 80], "tcp_bind": [] },
+      "network": { "mode": "loopback", "tcp_connect": [443, 80], "tcp_bind": [],
+                   "udp_connect": [53], "udp_bind": [5353, 5354] },
       "syscalls": { "policy": "none", "deny": ["ptrace", "mount"], "allow": ["kexec_load"],
                     "action": "errno" },
       "capabilities": ["CAP_NET_BIND_SERVICE", "CAP_CHOWN"],
@@ -152,7 +153,7 @@ TEST(ConfigParse, UnknownKeysAreRefusedAtEveryLevel) {
                  "/filesystem/mounts/0/readonly", "expected one of: path, source, access");
     expect_error(at("filesystem", "tmpfs", {{{"path", "/a"}, {"size_bytes", 4096}, {"size", 1}}}),
                  "/filesystem/tmpfs/0/size");
-    expect_error(at("network", "udp_bind", Json::array()), "/network/udp_bind");
+    expect_error(at("network", "sctp_connect", Json::array()), "/network/sctp_connect");
     expect_error(at("syscalls", "kill", true), "/syscalls/kill");
     expect_error(at("env", "unset", Json::array()), "/env/unset");
     expect_error(at("identity", "user", "x"), "/identity/user");

@@ -302,15 +302,12 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
         RESIN_TRY(cgroup, create_sandbox_cgroup(plan.host.cgroup_layout, plan.host.cgroups,
                                                 plan.config.limits));
     }
-    std::vector<std::string> cgroup_join_files =
+    const std::vector<std::string> cgroup_join_files =
         cgroup ? cgroup->self_join_files() : std::vector<std::string>{};
     std::unique_ptr<SocketAllowlist> socket_allowlist;
     if (plan.config.network.has_port_allowlist()) {
         RESIN_TRY(socket_allowlist, SocketAllowlist::attach(plan.config.network,
                                                             plan.host.cgroup_layout, cgroup.get()));
-        for (auto& file : socket_allowlist->self_join_files()) {
-            cgroup_join_files.push_back(std::move(file));
-        }
     }
     RESIN_TRY(NetworkSetup network, NetworkSetup::prepare(plan));
 
@@ -319,9 +316,14 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     args.flags = clone_namespace_flags(network.clone_creates_namespace()) | CLONE_PIDFD;
     args.pidfd = reinterpret_cast<std::uintptr_t>(&init_pidfd);
     args.exit_signal = SIGCHLD;
-    if (cgroup && cgroup->clone_into() >= 0) {
-        args.flags |= CLONE_INTO_CGROUP;  // in its cgroup from its first instruction
-        args.cgroup = static_cast<std::uint64_t>(cgroup->clone_into());
+    // In its cgroup v2 from its first instruction: the sandbox's own (v2), or on a hybrid host the
+    // port allowlist's (its v1 cgroups it joins itself).
+    const int clone_into = cgroup && cgroup->clone_into() >= 0 ? cgroup->clone_into()
+                           : socket_allowlist                  ? socket_allowlist->clone_into()
+                                                               : -1;
+    if (clone_into >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = static_cast<std::uint64_t>(clone_into);
     }
     const long pid = ::syscall(SYS_clone3, &args, sizeof args);
     if (pid == 0) {

@@ -124,7 +124,9 @@ Result<std::unique_ptr<SocketAllowlist>> SocketAllowlist::attach(
             return system_error(ErrorKind::spawn_failed, "creating the cgroup " + directory, err);
         }
         allowlist->made_directory_ = directory;
-        target.reset(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        allowlist->made_directory_fd_.reset(
+            ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        target.reset(::fcntl(allowlist->made_directory_fd_.get(), F_DUPFD_CLOEXEC, 0));
     }
     if (!target) {
         return system_error(ErrorKind::spawn_failed, "opening the sandbox's cgroup v2", errno);
@@ -159,13 +161,6 @@ SocketAllowlist::~SocketAllowlist() {
         (void)write_cgroup_file(made_directory_ + "/cgroup.kill", "1");
         remove_cgroup_directory(made_directory_);
     }
-}
-
-std::vector<std::string> SocketAllowlist::self_join_files() const {
-    if (made_directory_.empty()) {
-        return {};
-    }
-    return {made_directory_ + "/cgroup.procs"};
 }
 
 }  // namespace resin::sandbox

@@ -18,9 +18,11 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <variant>
 
 #include "sandbox/enforcement.hpp"
 #include "sandbox/plan.hpp"
+#include "sandbox/profile_loader.hpp"
 #include "sandbox/unique_fd.hpp"
 #include "support/sandbox_cgroups.hpp"
 #include "support/sandbox_run.hpp"
@@ -74,7 +76,10 @@ def io_uring():
         raise OSError(ctypes.get_errno(), "io_uring_setup")
 
 def main(vector, *args):
+    global LOCAL
     port = int(args[0]) if args else 0
+    if vector != "socket" and len(args) > 1:
+        LOCAL = args[1]
     if vector == "tcp_connect":
         send_over(stream(), port)
     elif vector == "mptcp_connect":
@@ -127,6 +132,12 @@ Argv probe(const std::string& vector, const std::vector<int>& args = {}) {
     for (int arg : args) {
         argv.push_back(std::to_string(arg));
     }
+    return argv;
+}
+
+Argv probe_at(const std::string& vector, int port, const std::string& address) {
+    Argv argv = probe(vector, {port});
+    argv.push_back(address);
     return argv;
 }
 
@@ -318,6 +329,49 @@ TEST(NetworkAllowlist, AllowedTcpAndUdpStillWork) {
     const RunResult answered = finish(launched.value());
     EXPECT_EQ(answered.exit_code, 0) << answered.out << answered.err;
     EXPECT_NE(answered.out.find("answer b'answer'"), std::string::npos) << answered.out;
+}
+
+// The shipped profile: TCP to 80 and 443 and DNS to 53 work (on 127.8.0.1, an address of the host's
+// loopback no service binds), TCP and UDP elsewhere do not.
+TEST(NetworkAllowlist, NetworkClientProfileReachesWebAndDnsPortsOnly) {
+    const auto loaded =
+        sandbox::load_config_file(RESIN_SOURCE_DIR "/config/network-client.json",
+                                  sandbox::SearchPath{{RESIN_SOURCE_DIR "/config"}});
+    ASSERT_TRUE(std::holds_alternative<sandbox::LoadedConfig>(loaded));
+    const Config config = std::get<sandbox::LoadedConfig>(loaded).config;
+    if (refused_here(config)) {
+        return;
+    }
+    const std::string address = "127.8.0.1";
+    std::vector<UniqueFd> sockets;
+    for (const auto& [type, port] :
+         {std::pair{SOCK_STREAM, 80}, std::pair{SOCK_STREAM, 443}, std::pair{SOCK_DGRAM, 53}}) {
+        UniqueFd fd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
+        sockaddr_in bound = loopback(static_cast<std::uint16_t>(port));
+        bound.sin_addr.s_addr = ::inet_addr(address.c_str());
+        if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&bound), sizeof bound) != 0 ||
+            (type == SOCK_STREAM && ::listen(fd.get(), 4) != 0)) {
+            GTEST_SKIP() << "cannot bind " << address << ":" << port << ": "
+                         << std::strerror(errno);
+        }
+        sockets.push_back(std::move(fd));
+    }
+    for (int port : {80, 443}) {
+        const RunResult web = run_sandboxed(config, probe_at("tcp_connect", port, address));
+        EXPECT_EQ(web.exit_code, 0) << port << ": " << web.out << web.err;
+    }
+    const RunResult dns = run_sandboxed(config, probe_at("udp_sendto", 53, address));
+    EXPECT_EQ(dns.exit_code, 0) << dns.out << dns.err;
+    char datagram[16];
+    pollfd arrived{sockets[2].get(), POLLIN, 0};
+    EXPECT_TRUE(::poll(&arrived, 1, 5000) == 1 &&
+                ::recv(sockets[2].get(), datagram, sizeof datagram, MSG_DONTWAIT) == 5)
+        << "the DNS datagram arrived";
+    HostSocket other_tcp(SOCK_STREAM);
+    HostSocket other_udp(SOCK_DGRAM);
+    EXPECT_EQ(run_sandboxed(config, probe("tcp_connect", {other_tcp.port()})).exit_code, kRefused);
+    EXPECT_EQ(run_sandboxed(config, probe("udp_sendto", {other_udp.port()})).exit_code, kRefused);
+    EXPECT_EQ(other_tcp.drain() + other_udp.drain(), 0);
 }
 
 // A listener: the sandbox prints its port; the host tries to connect (TCP) or send (UDP) to it.

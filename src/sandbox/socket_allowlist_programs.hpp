@@ -1,6 +1,8 @@
 // The port allowlist (network.tcp_connect, tcp_bind, udp_connect, udp_bind) as cgroup BPF
 // programs, generated as eBPF instructions from the config: the lists become comparisons, so there
-// is no map for anything to change and nothing to size. One program per hook:
+// is no map for anything to change and nothing to size. They are a few dozen instructions, loaded
+// with bpf(2) directly: no libbpf, no BPF compiler in the build, nothing more to link into the
+// static resin. One program per hook:
 // - inet_sock_create: only TCP (IPPROTO_TCP, IPPROTO_MPTCP) stream and UDP datagram sockets are
 //   made; raw, ICMP, SCTP, UDP-Lite and any other IP socket fail with EPERM.
 // - connect4/6: TCP (MPTCP subflows, Fast Open and TCP_FASTOPEN_CONNECT go through it too) to

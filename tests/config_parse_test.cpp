@@ -66,7 +66,8 @@ Json full_document() {
                                   {"path": "/job", "source": "/srv/job", "access": "rw", "optional": true} ],
                       "tmpfs": [ {"path": "/tmp", "size_bytes": 16777216} ],
                       "cwd": "/tmp" },
-      "network": { "mode": "loopback", "tcp_connect": [443, 80], "tcp_bind": [] },
+      "network": { "mode": "loopback", "tcp_connect": [443, 80], "tcp_bind": [],
+                   "udp_connect": [53], "udp_bind": [5353, 5354] },
       "syscalls": { "policy": "none", "deny": ["ptrace", "mount"], "allow": ["kexec_load"],
                     "action": "errno" },
       "capabilities": ["CAP_NET_BIND_SERVICE", "CAP_CHOWN"],
@@ -152,7 +153,7 @@ TEST(ConfigParse, UnknownKeysAreRefusedAtEveryLevel) {
                  "/filesystem/mounts/0/readonly", "expected one of: path, source, access");
     expect_error(at("filesystem", "tmpfs", {{{"path", "/a"}, {"size_bytes", 4096}, {"size", 1}}}),
                  "/filesystem/tmpfs/0/size");
-    expect_error(at("network", "udp_bind", Json::array()), "/network/udp_bind");
+    expect_error(at("network", "sctp_connect", Json::array()), "/network/sctp_connect");
     expect_error(at("syscalls", "kill", true), "/syscalls/kill");
     expect_error(at("env", "unset", Json::array()), "/env/unset");
     expect_error(at("identity", "user", "x"), "/identity/user");
@@ -363,10 +364,14 @@ TEST(ConfigParse, NetworkMode) {
 }
 
 TEST(ConfigParse, PortLists) {
-    for (const char* key : {"tcp_connect", "tcp_bind"}) {
+    for (const char* key : {"tcp_connect", "tcp_bind", "udp_connect", "udp_bind"}) {
         const std::string pointer = std::string("/network/") + key;
         const auto ports = [&](const Config& c) {
-            return std::string(key) == "tcp_bind" ? c.network.tcp_bind : c.network.tcp_connect;
+            const std::string name = key;
+            return name == "tcp_bind"      ? c.network.tcp_bind
+                   : name == "udp_connect" ? c.network.udp_connect
+                   : name == "udp_bind"    ? c.network.udp_bind
+                                           : c.network.tcp_connect;
         };
         EXPECT_EQ(ports(parse_ok(Json::object())), std::nullopt);
         EXPECT_EQ(ports(parse_ok(at("network", key, nullptr))), std::nullopt);
@@ -380,7 +385,10 @@ TEST(ConfigParse, PortLists) {
         expect_error(at("network", key, {80, 443, 80}), pointer + "/2",
                      "duplicates " + pointer + "/0");
         expect_error(at("network", key, 80), pointer, "must be an array, got 80");
+        // Any one list puts the allowlist in force.
+        EXPECT_TRUE(parse_ok(at("network", key, Json::array())).network.has_port_allowlist());
     }
+    EXPECT_FALSE(parse_ok(Json::object()).network.has_port_allowlist());
 }
 
 // --- syscalls ---

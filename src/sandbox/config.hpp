@@ -50,10 +50,17 @@ enum class NetworkMode { none, loopback, host };
 
 struct Network {
     NetworkMode mode = NetworkMode::none;
-    // Absent: no port rule. Present (even empty): only the listed TCP ports may be connected to /
-    // bound.
+    // The port allowlist. All four absent: no port rule. Any present: nothing leaves or listens
+    // outside the four lists, an absent one counting as empty; TCP (MPTCP included) and UDP are
+    // the only IP sockets then, and AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK the only families.
     std::optional<std::vector<std::uint16_t>> tcp_connect;
     std::optional<std::vector<std::uint16_t>> tcp_bind;
+    std::optional<std::vector<std::uint16_t>> udp_connect;
+    std::optional<std::vector<std::uint16_t>> udp_bind;
+    bool has_port_allowlist() const {
+        return tcp_connect.has_value() || tcp_bind.has_value() || udp_connect.has_value() ||
+               udp_bind.has_value();
+    }
     bool operator==(const Network&) const = default;
 };
 

@@ -33,6 +33,8 @@ constexpr std::array<std::string_view, 41> kKeyPatterns = {
     "/network/mode",
     "/network/tcp_connect",
     "/network/tcp_bind",
+    "/network/udp_connect",
+    "/network/udp_bind",
     "/syscalls",
     "/syscalls/policy",
     "/syscalls/deny",

@@ -233,6 +233,8 @@ Network parse_network(const JsonValue& value) {
     network.mode = read_enum<NetworkMode>(object->get("mode")).value_or(network.mode);
     network.tcp_connect = read_ports(object->get("tcp_connect"));
     network.tcp_bind = read_ports(object->get("tcp_bind"));
+    network.udp_connect = read_ports(object->get("udp_connect"));
+    network.udp_bind = read_ports(object->get("udp_bind"));
     return network;
 }
 

@@ -45,6 +45,8 @@ Json network_json(const Network& network) {
     Json object = {{"mode", enum_to_name(network.mode)}};
     put_if_set(object, "tcp_connect", network.tcp_connect);
     put_if_set(object, "tcp_bind", network.tcp_bind);
+    put_if_set(object, "udp_connect", network.udp_connect);
+    put_if_set(object, "udp_bind", network.udp_bind);
     return object;
 }
 

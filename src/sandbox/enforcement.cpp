@@ -1,5 +1,7 @@
 #include "sandbox/enforcement.hpp"
 
+#include <string_view>
+
 namespace resin::sandbox {
 namespace {
 
@@ -54,9 +56,32 @@ std::string network_namespace(const HostCapabilities&) {
     return "network_namespace";
 }
 
-std::string landlock_tcp(const HostCapabilities& host) {
-    return host.landlock_abi >= 4 ? "landlock_abi_" + std::to_string(host.landlock_abi)
-                                  : kUnavailable;
+// The port allowlist: cgroup BPF programs (socket_allowlist_programs.hpp) at the hooks named, the
+// seccomp rule that keeps socket() to AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK, and for TCP
+// Landlock as a second layer where the kernel has it. Landlock alone would leave MPTCP, TCP Fast
+// Open's sendto, UDP and other protocols open, so it never suffices.
+std::string port_allowlist(const HostCapabilities& host, const char* hooks, bool tcp) {
+    if (!host.socket_bpf_unavailable.empty() || !host.seccomp) {
+        return kUnavailable;
+    }
+    std::string mechanism =
+        std::string("cgroup_bpf(inet_sock_create,") + hooks + ")+seccomp(socket_families)";
+    if (tcp && host.landlock_abi >= 4) {
+        mechanism += "+landlock_abi_" + std::to_string(host.landlock_abi);
+    }
+    return mechanism;
+}
+std::string tcp_connect_allowlist(const HostCapabilities& host) {
+    return port_allowlist(host, "connect4,connect6", true);
+}
+std::string tcp_bind_allowlist(const HostCapabilities& host) {
+    return port_allowlist(host, "bind4,bind6,inet_ingress", true);
+}
+std::string udp_connect_allowlist(const HostCapabilities& host) {
+    return port_allowlist(host, "connect4,connect6,sendmsg4,sendmsg6,inet_ingress", false);
+}
+std::string udp_bind_allowlist(const HostCapabilities& host) {
+    return port_allowlist(host, "bind4,bind6,inet_ingress", false);
 }
 
 std::string seccomp_filter(const HostCapabilities& host) {
@@ -94,9 +119,13 @@ const Rule kRules[] = {
     {"network.mode", "/network/mode",
      [](const Config& c) { return c.network.mode != NetworkMode::host; }, network_namespace},
     {"network.tcp_connect", "/network/tcp_connect",
-     [](const Config& c) { return c.network.tcp_connect.has_value(); }, landlock_tcp},
+     [](const Config& c) { return c.network.tcp_connect.has_value(); }, tcp_connect_allowlist},
     {"network.tcp_bind", "/network/tcp_bind",
-     [](const Config& c) { return c.network.tcp_bind.has_value(); }, landlock_tcp},
+     [](const Config& c) { return c.network.tcp_bind.has_value(); }, tcp_bind_allowlist},
+    {"network.udp_connect", "/network/udp_connect",
+     [](const Config& c) { return c.network.udp_connect.has_value(); }, udp_connect_allowlist},
+    {"network.udp_bind", "/network/udp_bind",
+     [](const Config& c) { return c.network.udp_bind.has_value(); }, udp_bind_allowlist},
     {"syscalls", "/syscalls/policy",
      [](const Config& c) {
          return c.syscalls.policy != SyscallPolicy::none || !c.syscalls.deny.empty() ||
@@ -121,10 +150,20 @@ Result<void> check_enforceable(const Config& config, const HostCapabilities& hos
     }
     for (const auto& rule : kRules) {
         if (rule.is_set(config) && rule.mechanism(host) == kUnavailable) {
+            const bool port_rule = std::string_view(rule.pointer).starts_with("/network/") &&
+                                   std::string_view(rule.pointer) != "/network/mode";
+            std::string why;
+            if (port_rule) {
+                why = " (" +
+                      (host.socket_bpf_unavailable.empty()
+                           ? std::string("no seccomp filter for the socket families")
+                           : host.socket_bpf_unavailable) +
+                      ")";
+            }
             return Error{ErrorKind::unsupported_config,
                          std::string(rule.key) +
-                             " is set, but nothing on this host can enforce it; refusing to run "
-                             "with less isolation than configured",
+                             " is set, but nothing on this host can enforce it" + why +
+                             "; refusing to run with less isolation than configured",
                          rule.pointer, 0};
         }
     }
@@ -142,6 +181,10 @@ std::vector<std::pair<std::string, std::string>> enforcement_features(
     features.emplace_back("cgroup.version", to_string(host.cgroup_layout.version));
     if (!host.cgroups.any() && !host.cgroups.why_not.empty()) {
         features.emplace_back("cgroup.unavailable_because", host.cgroups.why_not);
+    }
+    if (!host.socket_bpf_unavailable.empty()) {
+        features.emplace_back("network.port_allowlist.unavailable_because",
+                              host.socket_bpf_unavailable);
     }
     return features;
 }

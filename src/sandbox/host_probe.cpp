@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <fstream>
 
+#include "sandbox/socket_allowlist.hpp"
+
 namespace resin::sandbox {
 namespace {
 
@@ -57,6 +59,7 @@ HostCapabilities probe_host() {
     host.core_dumps_piped = core_pattern.get() == '|';
     host.cgroup_layout = detect_cgroup_layout();
     host.cgroups = probe_cgroup_support(host.cgroup_layout);
+    host.socket_bpf_unavailable = socket_bpf_unavailable_because(host.cgroup_layout, host.cgroups);
     return host;
 }
 

@@ -3,6 +3,8 @@
 
 #include <sys/types.h>
 
+#include <string>
+
 #include "sandbox/cgroup.hpp"
 #include "sandbox/cgroup_layout.hpp"
 
@@ -18,6 +20,8 @@ struct HostCapabilities {
     bool seccomp = false;           // seccomp filters with user notification (Linux >= 5.0)
     CgroupLayout cgroup_layout;
     CgroupSupport cgroups;  // what resin's cgroups can enforce
+    // Why the port allowlist's cgroup BPF programs cannot be attached; empty: they can.
+    std::string socket_bpf_unavailable;
 };
 
 HostCapabilities probe_host();

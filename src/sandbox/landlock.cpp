@@ -61,11 +61,10 @@ class Ruleset {
     bool create(const Plan& plan) {
         RulesetAttr attr{};
         attr.handled_access_fs = handled_fs_;
-        if (plan.config.network.tcp_connect) {
-            attr.handled_access_net |= kAccessNetConnectTcp;
-        }
-        if (plan.config.network.tcp_bind) {
-            attr.handled_access_net |= kAccessNetBindTcp;
+        // Under a port allowlist an absent list is an empty one (the cgroup BPF programs are the
+        // whole rule; Landlock's TCP rights are a second layer).
+        if (plan.config.network.has_port_allowlist() && abi_ >= 4) {
+            attr.handled_access_net = kAccessNetConnectTcp | kAccessNetBindTcp;
         }
         if (abi_ >= 6) {
             attr.scoped = kScopeSignal;
@@ -149,18 +148,29 @@ int apply_landlock(const Plan& plan, const char** failed_step) {
             return errno;
         }
     }
+    const bool landlock_ports =
+        plan.config.network.has_port_allowlist() && plan.host.landlock_abi >= 4;
     for (std::uint16_t port :
-         plan.config.network.tcp_connect.value_or(std::vector<std::uint16_t>{})) {
+         landlock_ports ? plan.config.network.tcp_connect.value_or(std::vector<std::uint16_t>{})
+                        : std::vector<std::uint16_t>{}) {
         if (!ruleset.allow_port(port, kAccessNetConnectTcp)) {
             *failed_step = "adding a Landlock tcp_connect rule";
             return errno;
         }
     }
-    for (std::uint16_t port : plan.config.network.tcp_bind.value_or(std::vector<std::uint16_t>{})) {
+    for (std::uint16_t port :
+         landlock_ports ? plan.config.network.tcp_bind.value_or(std::vector<std::uint16_t>{})
+                        : std::vector<std::uint16_t>{}) {
         if (!ruleset.allow_port(port, kAccessNetBindTcp)) {
             *failed_step = "adding a Landlock tcp_bind rule";
             return errno;
         }
+    }
+    // Port 0 asks for an ephemeral port, as the BPF programs allow: what such a socket may receive
+    // is their inet_ingress program's business.
+    if (landlock_ports && !ruleset.allow_port(0, kAccessNetBindTcp)) {
+        *failed_step = "adding a Landlock tcp_bind rule";
+        return errno;
     }
     if (!ruleset.restrict_self()) {
         *failed_step = "enforcing the Landlock ruleset";

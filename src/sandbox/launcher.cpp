@@ -31,6 +31,7 @@
 #include "sandbox/sandbox.hpp"
 #include "sandbox/sandbox_init.hpp"
 #include "sandbox/seccomp_install.hpp"
+#include "sandbox/socket_allowlist.hpp"
 #include "sandbox/time.hpp"
 
 extern char** environ;
@@ -310,6 +311,11 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     }
     const std::vector<std::string> cgroup_join_files =
         cgroup ? cgroup->self_join_files() : std::vector<std::string>{};
+    std::unique_ptr<SocketAllowlist> socket_allowlist;
+    if (plan.config.network.has_port_allowlist()) {
+        RESIN_TRY(socket_allowlist, SocketAllowlist::attach(plan.config.network,
+                                                            plan.host.cgroup_layout, cgroup.get()));
+    }
     RESIN_TRY(NetworkSetup network, NetworkSetup::prepare(plan));
 
     int init_pidfd = -1;
@@ -317,9 +323,14 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     args.flags = clone_namespace_flags(network.clone_creates_namespace()) | CLONE_PIDFD;
     args.pidfd = reinterpret_cast<std::uintptr_t>(&init_pidfd);
     args.exit_signal = SIGCHLD;
-    if (cgroup && cgroup->clone_into() >= 0) {
-        args.flags |= CLONE_INTO_CGROUP;  // in its cgroup from its first instruction
-        args.cgroup = static_cast<std::uint64_t>(cgroup->clone_into());
+    // In its cgroup v2 from its first instruction: the sandbox's own (v2), or on a hybrid host the
+    // port allowlist's (its v1 cgroups it joins itself).
+    const int clone_into = cgroup && cgroup->clone_into() >= 0 ? cgroup->clone_into()
+                           : socket_allowlist                  ? socket_allowlist->clone_into()
+                                                               : -1;
+    if (clone_into >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = static_cast<std::uint64_t>(clone_into);
     }
     const long pid = ::syscall(SYS_clone3, &args, sizeof args);
     if (pid == 0) {
@@ -334,6 +345,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     // From here on the destructor kills and reaps the sandbox if any step fails.
     std::unique_ptr<Sandbox> sandbox(new Sandbox());
     sandbox->cgroup_ = std::move(cgroup);
+    sandbox->socket_allowlist_ = std::move(socket_allowlist);
     sandbox->init_pidfd_.reset(init_pidfd);
     sandbox->init_pid_ = static_cast<pid_t>(pid);
     sandbox->start_us_ = start_us;

@@ -193,6 +193,10 @@ Result<Plan> make_plan(const Config& config, const HostCapabilities& host) {
     plan_limits(plan);
     plan.rlimit_core = host.core_dumps_piped ? 1 : 0;
     RESIN_TRY(plan.seccomp, seccomp_filters_for(config.syscalls));
+    if (config.network.has_port_allowlist()) {
+        RESIN_TRY(SeccompFilter families, socket_family_filter(config.syscalls));
+        plan.seccomp.push_back(std::move(families));
+    }
     return plan;
 }
 

@@ -156,6 +156,7 @@ ExitReport Sandbox::reap() {
     }
     // The sandbox has ended: its cgroups go now (what is left killed first), not with the object.
     cgroup_.reset();
+    socket_allowlist_.reset();
     return report;
 }
 

@@ -17,6 +17,7 @@
 #include "sandbox/plan.hpp"
 #include "sandbox/result.hpp"
 #include "sandbox/seccomp_denials.hpp"
+#include "sandbox/socket_allowlist.hpp"
 #include "sandbox/unique_fd.hpp"
 
 namespace resin::sandbox {
@@ -71,7 +72,9 @@ class Sandbox {
     ExitReason classify(int signal, const DenialLog& denials, const CgroupUsage& tree,
                         std::uint64_t command_cpu_ns) const;
 
-    // Removed by reap(); if never reaped, destroyed last, once the tree is gone.
+    // Removed by reap(); if never reaped, destroyed last, once the tree is gone (the allowlist's
+    // cgroup after the others: it is only empty once they have killed what was left).
+    std::unique_ptr<SocketAllowlist> socket_allowlist_;
     std::unique_ptr<SandboxCgroup> cgroup_;
     UniqueFd init_pidfd_;
     pid_t init_pid_ = -1;

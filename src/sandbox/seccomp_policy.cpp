@@ -601,6 +601,10 @@ Result<SeccompFilter> deny_only_filter(const Syscalls& syscalls) {
     return export_program(ctx.get(), syscalls.action == SyscallAction::kill);
 }
 
+bool is_port_allowlist_family(std::uint64_t family) {
+    return family == AF_UNIX || family == AF_INET || family == AF_INET6 || family == AF_NETLINK;
+}
+
 std::string abi_name(std::uint32_t arch) {
     switch (arch) {
         case SCMP_ARCH_X86:
@@ -637,6 +641,29 @@ Result<SeccompFilters> compile_seccomp_filters(const Syscalls& syscalls) {
     }
     filters.push_back(std::move(allowlist));
     return filters;
+}
+
+Result<SeccompFilter> socket_family_filter(const Syscalls& syscalls) {
+    const bool allowlist_guards = syscalls.policy == SyscallPolicy::default_policy &&
+                                  !listed(syscalls.allow, "io_uring_setup");
+    RESIN_TRY(Context ctx, new_context(SCMP_ACT_ALLOW,
+                                       allowlist_guards ? SCMP_ACT_ALLOW : SCMP_ACT_KILL_PROCESS));
+    // The kernel reads the family as an int: compare its low 32 bits. A value of 64 or more is no
+    // family at all (the kernel answers EAFNOSUPPORT itself).
+    constexpr std::uint64_t kFamilies = 64;
+    for (std::uint64_t family = 0; family < kFamilies; ++family) {
+        if (is_port_allowlist_family(family)) {
+            continue;
+        }
+        for (const char* name : {"socket", "socketpair"}) {
+            RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ERRNO(EAFNOSUPPORT), name,
+                                {masked_eq(0, 0xffffffffu, family)}));
+        }
+    }
+    if (!allowlist_guards) {
+        RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), "io_uring_setup"));
+    }
+    return export_program(ctx.get(), false);
 }
 
 Result<SeccompFilters> seccomp_filters_for(const Syscalls& syscalls) {

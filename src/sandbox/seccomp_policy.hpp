@@ -42,6 +42,14 @@ Result<SeccompFilters> compile_seccomp_filters(const Syscalls& syscalls);
 // policy as it is, else compiled now.
 Result<SeccompFilters> seccomp_filters_for(const Syscalls& syscalls);
 
+// Under a network port allowlist: a filter of its own, whatever `syscalls` says, under which
+// socket() and socketpair() make only AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK sockets (others
+// fail with EAFNOSUPPORT: AF_SMC, AF_RDS, AF_TIPC, ... reach the network outside the cgroup BPF
+// programs' sight). Under policy "none", or with io_uring_setup allowed, io_uring_setup fails with
+// ENOSYS too (io_uring makes sockets without socket()), and another ABI than the native one is
+// killed; under policy "default" the allowlist already refuses both.
+Result<SeccompFilter> socket_family_filter(const Syscalls& syscalls);
+
 // The default policy's filters for each action, generated at build time by the same code
 // (seccomp_filters_generate.cpp). Empty if the build did not embed them.
 const SeccompFilters& embedded_default_filters(SyscallAction action);

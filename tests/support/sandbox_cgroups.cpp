@@ -17,6 +17,9 @@ std::vector<std::string> sandbox_cgroup_parents() {
     for (const auto& [controller, own] : layout.v1_own) {
         parents.push_back(own);
     }
+    if (layout.version == sandbox::CgroupVersion::hybrid) {
+        parents.push_back(layout.unified_own);  // the port allowlist's cgroup
+    }
     if (layout.version == sandbox::CgroupVersion::v2) {
         std::string why_not;
         if (std::string base = sandbox::cgroup_v2_base(layout, why_not); !base.empty()) {

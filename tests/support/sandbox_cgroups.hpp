@@ -15,7 +15,8 @@ namespace resin::test {
 // What this host's cgroups can enforce for a process like this test (as probe_host() sees it).
 sandbox::CgroupSupport cgroup_support();
 
-// The directories sandbox cgroups go in: resin's own cgroup in each v1 hierarchy, or the v2 base.
+// The directories sandbox cgroups go in: resin's own cgroup in each v1 hierarchy and, on a hybrid
+// host, in the v2 one (the port allowlist's), or the v2 base.
 std::vector<std::string> sandbox_cgroup_parents();
 
 // The sandbox cgroup directories, in any of those parents, that the process `pid` created: they

@@ -66,14 +66,6 @@ table() {
     printf '  %-14s %-40s %s\n' "$1" "$(feature "limits.$1")" "$2" >>"$dir/table"
 }
 
-# Landlock can enforce TCP port rules from ABI 4, Linux 6.7.
-landlock_has_tcp() {
-    local major minor
-    major=$(uname -r | cut -d. -f1)
-    minor=$(uname -r | cut -d. -f2)
-    [ "$major" -gt 6 ] || { [ "$major" -eq 6 ] && [ "$minor" -ge 7 ]; }
-}
-
 resin_checks() {
     pass=$1
     dir=/tmp/resin-vm-$pass
@@ -107,19 +99,24 @@ resin_checks() {
             [ "$(feature limits.processes)" = "rlimit_nproc(per_user_namespace)" ]; }
         verdict features $? "cgroup.version v2 with a reason it is unavailable; the rlimit fallbacks"
     fi
-    if landlock_has_tcp; then
-        [ "$(feature network.tcp_connect)" != unavailable ]
-        verdict features_landlock_tcp $? "network.tcp_connect enforced by Landlock"
+    # The port allowlist needs cgroup BPF: resin as root with a cgroup v2 of its own.
+    if [ -n "$cgroup_base" ]; then
+        local by_bpf=0
+        for key in tcp_connect tcp_bind udp_connect udp_bind; do
+            case $(feature "network.$key") in cgroup_bpf*) ;; *) by_bpf=1 ;; esac
+        done
+        verdict features_port_allowlist $by_bpf "network.tcp_connect ... udp_bind enforced by cgroup_bpf"
     else
         { [ "$(feature network.tcp_connect)" = unavailable ] &&
-            [ "$(feature network.tcp_bind)" = unavailable ]; }
-        verdict features_landlock_tcp $? "network.tcp_connect and tcp_bind unavailable (Landlock ABI < 4)"
+            [ "$(feature network.udp_connect)" = unavailable ] &&
+            [ -n "$(feature network.port_allowlist.unavailable_because)" ]; }
+        verdict features_port_allowlist $? "the port allowlist unavailable, with a reason"
     fi
 
-    echo "==== $pass: TCP port rules (Landlock on $(uname -r))"
-    for key in tcp_connect tcp_bind; do
+    echo "==== $pass: port allowlist (cgroup BPF on $(uname -r))"
+    for key in tcp_connect tcp_bind udp_connect udp_bind; do
         resin_run "$key" "{$base, \"network\": {\"mode\": \"none\", \"$key\": [443]}}" /bin/true
-        if landlock_has_tcp; then
+        if [ -n "$cgroup_base" ]; then
             [ "$rc" = 0 ]
             verdict "${key}_enforced" $? "the command to run"
         else

@@ -5,7 +5,7 @@
 namespace resin::sandbox {
 namespace {
 
-constexpr std::array<std::string_view, 41> kKeyPatterns = {
+constexpr std::array<std::string_view, 43> kKeyPatterns = {
     "/$schema",
     "/description",
     "/extends",

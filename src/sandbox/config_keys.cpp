@@ -5,7 +5,7 @@
 namespace resin::sandbox {
 namespace {
 
-constexpr std::array<std::string_view, 39> kKeyPatterns = {
+constexpr std::array<std::string_view, 40> kKeyPatterns = {
     "/$schema",
     "/description",
     "/extends",
@@ -26,6 +26,7 @@ constexpr std::array<std::string_view, 39> kKeyPatterns = {
     "/filesystem/tmpfs",
     "/filesystem/tmpfs/*/path",
     "/filesystem/tmpfs/*/size_bytes",
+    "/filesystem/tmpfs/*/inodes",
     "/filesystem/cwd",
     "/network",
     "/network/mode",

@@ -14,6 +14,7 @@
 
 #include "sandbox/cgroup.hpp"
 #include "sandbox/exit_report.hpp"
+#include "sandbox/namespace_owner.hpp"
 #include "sandbox/plan.hpp"
 #include "sandbox/result.hpp"
 #include "sandbox/unique_fd.hpp"
@@ -68,6 +69,8 @@ class Sandbox {
   private:
     Sandbox() = default;
 
+    // Its uid stays taken until everything else of the sandbox is gone.
+    std::optional<NamespaceOwner> namespace_owner_;
     // Removed by reap(); if never reaped, destroyed last, once the tree is gone.
     std::unique_ptr<SandboxCgroup> cgroup_;
     UniqueFd init_pidfd_;

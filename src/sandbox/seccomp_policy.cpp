@@ -27,7 +27,9 @@ namespace {
 // userfaultfd, io_uring_*, ptrace, process_vm_readv/writev, pidfd_getfd, kcmp, kexec_*,
 // init/finit/delete_module, open_by_handle_at, name_to_handle_at, acct, swapon/off, reboot,
 // settimeofday, clock_settime, clock_adjtime, adjtimex, syslog, iopl, ioperm, quotactl, vhangup,
-// NUMA placement, fanotify; and, by argument, ioctl TIOCSTI and TIOCLINUX and socket(AF_VSOCK).
+// NUMA placement, fanotify, native AIO (io_setup and the rest: fs.aio-max-nr counts contexts for
+// the whole host, so one sandbox could leave none to anyone); and, by argument, ioctl TIOCSTI and
+// TIOCLINUX and socket(AF_VSOCK).
 constexpr const char* kAllowed[] = {
     // files and descriptors
     "read",
@@ -348,13 +350,6 @@ constexpr const char* kAllowed[] = {
     "msgsnd",
     "msgrcv",
     "msgctl",
-    "io_setup",
-    "io_destroy",
-    "io_submit",
-    "io_cancel",
-    "io_getevents",
-    "io_pgetevents",
-    "io_pgetevents_time64",
     // sockets (the network namespace and Landlock decide what they reach)
     "socket",
     "socketpair",

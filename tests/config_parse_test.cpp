@@ -64,7 +64,7 @@ Json full_document() {
                   "file_size_bytes": 16777216 },
       "filesystem": { "mounts": [ {"path": "/usr", "source": "/usr", "access": "ro", "optional": false},
                                   {"path": "/job", "source": "/srv/job", "access": "rw", "optional": true} ],
-                      "tmpfs": [ {"path": "/tmp", "size_bytes": 16777216} ],
+                      "tmpfs": [ {"path": "/tmp", "size_bytes": 16777216, "inodes": 5000} ],
                       "cwd": "/tmp" },
       "network": { "mode": "loopback", "tcp_connect": [443, 80], "tcp_bind": [] },
       "syscalls": { "policy": "none", "deny": ["ptrace", "mount"], "allow": ["kexec_load"],
@@ -127,7 +127,7 @@ TEST(ConfigParse, FullExample) {
     EXPECT_EQ(config.limits.file_size_bytes, 16777216u);
     ASSERT_EQ(config.filesystem.mounts.size(), 2u);
     EXPECT_EQ(config.filesystem.mounts[1], (BindMount{"/job", "/srv/job", Access::rw, true}));
-    EXPECT_EQ(config.filesystem.tmpfs, (std::vector<TmpfsMount>{{"/tmp", 16777216, {}}}));
+    EXPECT_EQ(config.filesystem.tmpfs, (std::vector<TmpfsMount>{{"/tmp", 16777216, 5000}}));
     EXPECT_EQ(config.filesystem.cwd, "/tmp");
     EXPECT_EQ(config.network.mode, NetworkMode::loopback);
     EXPECT_EQ(config.network.tcp_connect, (std::vector<std::uint16_t>{443, 80}));

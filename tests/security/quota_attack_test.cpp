@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -98,6 +99,55 @@ TEST(Quotas, HoldingEveryInotifyInstanceLeavesHostRootAndOtherSandboxesTheirs) {
     const AttackRun second = attack_in_sandbox(default_profile(), "inotify_exhaust");
     EXPECT_EQ(second.verdict, "SUCCEEDED") << describe(second);
     EXPECT_EQ(second.detail, line.substr(line.find("held"))) << "a second sandbox got fewer";
+    launched.value().sandbox->terminate(sandbox::EndCause::killed);
+    finish(launched.value());
+}
+
+// errno of a POSIX timer for this process, which takes a queued signal of this user's
+// (RLIMIT_SIGPENDING); 0: it got one, and deleted it.
+int timer_error() {
+    sigevent event{};
+    event.sigev_notify = SIGEV_SIGNAL;
+    event.sigev_signo = SIGRTMIN + 1;
+    timer_t timer{};
+    if (::timer_create(CLOCK_MONOTONIC, &event, &timer) != 0) {
+        return errno;
+    }
+    ::timer_delete(timer);
+    return 0;
+}
+
+// As for inotify, with queued signals: on the host the holder leaves this user no timer; a
+// sandbox's are charged to its own owner uid, so host root and a second sandbox keep theirs.
+TEST(Quotas, HoldingEveryQueuedSignalLeavesHostRootAndOtherSandboxesTheirs) {
+    int out[2];
+    ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+    const pid_t holder =
+        spawn_on_host({std::string(RESIN_ATTACKS_DIR) + "/sigqueue_exhaust", "--hold"},
+                      [&] { ::dup2(out[1], 1); });
+    ::close(out[1]);
+    const UniqueFd host_out(out[0]);
+    const std::string host_line = read_line(host_out.get());
+    const int host_error = timer_error();
+    ::kill(holder, SIGKILL);
+    ::waitpid(holder, nullptr, 0);
+    ASSERT_NE(host_line.find("SUCCEEDED queued"), std::string::npos) << host_line;
+    ASSERT_EQ(host_error, EAGAIN) << "the control: the host attacker left this user a timer: "
+                                  << host_line;
+    if (!privileged()) {
+        GTEST_SKIP() << "unprivileged, the sandbox's counts are charged to resin's own uid, as a "
+                        "plain process's would be (docs/security.md)";
+    }
+
+    auto launched =
+        launch(default_profile(), {std::string(kAttacksInSandbox) + "/sigqueue_exhaust", "--hold"});
+    ASSERT_TRUE(launched) << launched.error().message;
+    const std::string line = read_line(launched.value().out.get());
+    EXPECT_NE(line.find("SUCCEEDED queued"), std::string::npos) << line;
+    EXPECT_EQ(timer_error(), 0) << "host root lost its queued signals to a sandbox: " << line;
+    const AttackRun second = attack_in_sandbox(default_profile(), "sigqueue_exhaust");
+    EXPECT_EQ(second.verdict, "SUCCEEDED") << describe(second);
+    EXPECT_EQ(second.detail, line.substr(line.find("queued"))) << "a second sandbox got fewer";
     launched.value().sandbox->terminate(sandbox::EndCause::killed);
     finish(launched.value());
 }

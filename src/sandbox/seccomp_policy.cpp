@@ -1,5 +1,6 @@
 #include "sandbox/seccomp_policy.hpp"
 
+#include <linux/netlink.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -29,7 +30,7 @@ namespace {
 // settimeofday, clock_settime, clock_adjtime, adjtimex, syslog, iopl, ioperm, quotactl, vhangup,
 // NUMA placement, fanotify, native AIO (io_setup and the rest: fs.aio-max-nr counts contexts for
 // the whole host, so one sandbox could leave none to anyone); and, by argument, ioctl TIOCSTI and
-// TIOCLINUX and socket(AF_VSOCK).
+// TIOCLINUX, socket(AF_VSOCK), socket(AF_ALG) and socket(AF_NETLINK, NETLINK_KOBJECT_UEVENT).
 constexpr const char* kAllowed[] = {
     // files and descriptors
     "read",
@@ -391,6 +392,10 @@ constexpr std::uint64_t kDeniedIoctls[] = {TIOCSTI, TIOCLINUX};
 // exposes the kernel's crypto API, a rich source of kernel bugs, and ordinary programs never need
 // it.
 constexpr std::uint64_t kDeniedSocketFamilies[] = {AF_VSOCK, AF_ALG};
+// The kernel's device events (NETLINK_KOBJECT_UEVENT): a sandbox's own network namespace gets
+// none of the host's, but one with network "host" shares the host's, and nothing in a sandbox
+// needs them.
+constexpr std::uint64_t kDeniedNetlinkProtocols[] = {NETLINK_KOBJECT_UEVENT};
 
 struct ContextDeleter {
     void operator()(void* ctx) const { seccomp_release(ctx); }
@@ -539,6 +544,13 @@ Result<std::optional<SeccompFilter>> argument_guard(const Syscalls& syscalls) {
         if (guarded("socket")) {
             RESIN_TRYV(add_rule(ctx.get(), deny_action(syscalls.action), "socket",
                                 {masked_eq(0, 0xffffffffu, family)}));
+        }
+    }
+    for (std::uint64_t protocol : kDeniedNetlinkProtocols) {
+        if (guarded("socket")) {
+            RESIN_TRYV(add_rule(
+                ctx.get(), deny_action(syscalls.action), "socket",
+                {masked_eq(0, 0xffffffffu, AF_NETLINK), masked_eq(2, 0xffffffffu, protocol)}));
         }
     }
     RESIN_TRY(SeccompFilter filter, export_program(ctx.get(), false));

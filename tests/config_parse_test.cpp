@@ -64,7 +64,7 @@ Json full_document() {
                   "file_size_bytes": 16777216 },
       "filesystem": { "mounts": [ {"path": "/usr", "source": "/usr", "access": "ro", "optional": false},
                                   {"path": "/job", "source": "/srv/job", "access": "rw", "optional": true} ],
-                      "tmpfs": [ {"path": "/tmp", "size_bytes": 16777216} ],
+                      "tmpfs": [ {"path": "/tmp", "size_bytes": 16777216, "inodes": 5000} ],
                       "cwd": "/tmp" },
       "network": { "mode": "loopback", "tcp_connect": [443, 80], "tcp_bind": [],
                    "udp_connect": [53], "udp_bind": [5353, 5354] },
@@ -128,7 +128,7 @@ TEST(ConfigParse, FullExample) {
     EXPECT_EQ(config.limits.file_size_bytes, 16777216u);
     ASSERT_EQ(config.filesystem.mounts.size(), 2u);
     EXPECT_EQ(config.filesystem.mounts[1], (BindMount{"/job", "/srv/job", Access::rw, true}));
-    EXPECT_EQ(config.filesystem.tmpfs, (std::vector<TmpfsMount>{{"/tmp", 16777216}}));
+    EXPECT_EQ(config.filesystem.tmpfs, (std::vector<TmpfsMount>{{"/tmp", 16777216, 5000}}));
     EXPECT_EQ(config.filesystem.cwd, "/tmp");
     EXPECT_EQ(config.network.mode, NetworkMode::loopback);
     EXPECT_EQ(config.network.tcp_connect, (std::vector<std::uint16_t>{443, 80}));
@@ -323,7 +323,7 @@ TEST(ConfigParse, PathsMustBeAbsoluteAndNormalised) {
 
 TEST(ConfigParse, Tmpfs) {
     EXPECT_EQ(parse_ok(tmpfs({{{"path", "/tmp"}, {"size_bytes", 4096}}})).filesystem.tmpfs,
-              (std::vector<TmpfsMount>{{"/tmp", 4096}}));
+              (std::vector<TmpfsMount>{{"/tmp", 4096, {}}}));
     expect_error(tmpfs({{{"path", "/tmp"}}}), "/filesystem/tmpfs/0/size_bytes", "is required");
     expect_error(tmpfs({{{"size_bytes", 4096}}}), "/filesystem/tmpfs/0/path", "is required");
     expect_error(tmpfs({{{"path", "/tmp"}, {"size_bytes", 4095}}}),
@@ -331,6 +331,12 @@ TEST(ConfigParse, Tmpfs) {
                  "must be an integer between 4096 and 18446744073709551615, got 4095");
     expect_error(tmpfs({{{"path", "tmp"}, {"size_bytes", 4096}}}), "/filesystem/tmpfs/0/path",
                  "must be an absolute path");
+    EXPECT_EQ(parse_ok(tmpfs({{{"path", "/tmp"}, {"size_bytes", 4096}, {"inodes", 10}}}))
+                  .filesystem.tmpfs,
+              (std::vector<TmpfsMount>{{"/tmp", 4096, 10}}));
+    expect_error(tmpfs({{{"path", "/tmp"}, {"size_bytes", 4096}, {"inodes", 0}}}),
+                 "/filesystem/tmpfs/0/inodes",
+                 "must be an integer between 1 and 18446744073709551614, got 0");
 }
 
 TEST(ConfigParse, AMountPointAppearsOnce) {

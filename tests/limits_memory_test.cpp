@@ -91,7 +91,7 @@ TEST(MemoryLimit, TmpfsPagesCountAgainstItWithACgroup) {
                            "dd if=/dev/zero of=/tmp/fill bs=1M count=128 2>/dev/null && "
                            "du -m /tmp/fill"};
     sandbox::Config roomy = runnable_config();
-    roomy.filesystem.tmpfs = {{"/tmp", 256 * kMiB}};
+    roomy.filesystem.tmpfs = {{"/tmp", 256 * kMiB, {}}};
     const RunResult control = run_supervised(roomy, fill_tmp);
     ASSERT_EQ(control.out, "128\t/tmp/fill\n") << control.err;
 

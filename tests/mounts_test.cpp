@@ -86,7 +86,7 @@ TEST(Mounts, ReadWriteMountWritesReachTheHost) {
 
 TEST(Mounts, TmpfsIsWritableUpToItsSize) {
     Config config = runnable_config();
-    config.filesystem.tmpfs.push_back({"/scratch", 256 << 10});
+    config.filesystem.tmpfs.push_back({"/scratch", 256 << 10, {}});
     const auto write_kib = [](int kib) {
         return Argv{"/bin/dd", "if=/dev/zero", "of=/scratch/file", "bs=1024",
                     "count=" + std::to_string(kib)};
@@ -189,7 +189,7 @@ TEST(Mounts, MountingUnderProcOrDevIsRefused) {
         EXPECT_EQ(run.error().pointer, "/filesystem/mounts/" + std::to_string(index) + "/path");
 
         Config tmpfs = runnable_config();
-        tmpfs.filesystem.tmpfs = {{path, 1 << 20}};
+        tmpfs.filesystem.tmpfs = {{path, 1 << 20, {}}};
         const auto tmpfs_run = try_run_sandboxed(tmpfs, {"/bin/true"});
         ASSERT_FALSE(tmpfs_run) << path;
         EXPECT_EQ(tmpfs_run.error().pointer, "/filesystem/tmpfs/0/path");

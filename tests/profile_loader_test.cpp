@@ -183,7 +183,7 @@ TEST_F(ProfileLoader, MountsAndTmpfsMergeByMountPoint) {
                                       {"/lib", "/usr/lib"},
                                       {"/opt", "/opt"},
                                       {"/work", "/srv/job", Access::rw}}));
-    EXPECT_EQ(loaded.config.filesystem.tmpfs, (std::vector<TmpfsMount>{{"/tmp", 131072}}));
+    EXPECT_EQ(loaded.config.filesystem.tmpfs, (std::vector<TmpfsMount>{{"/tmp", 131072, {}}}));
 }
 
 TEST_F(ProfileLoader, MountMergeAppliesAtEveryLevelOfAChain) {

@@ -1,10 +1,12 @@
 #include "sandbox/cgroup.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 
@@ -12,6 +14,36 @@
 #include "sandbox/cgroup_v2.hpp"
 
 namespace resin::sandbox {
+
+Result<CgroupJoin> CgroupJoin::open(const SandboxCgroup* cgroup, int v2_cgroup) {
+    CgroupJoin join;
+    auto add = [&join](int fd, const std::string& name) -> Result<void> {
+        if (fd < 0) {
+            return system_error(ErrorKind::spawn_failed, "opening " + name, errno);
+        }
+        join.files_.emplace_back(fd);
+        join.names_.push_back(name);
+        return success();
+    };
+    for (const auto& file : cgroup ? cgroup->self_join_files() : std::vector<std::string>{}) {
+        RESIN_TRYV(add(::open(file.c_str(), O_WRONLY | O_CLOEXEC), file));
+    }
+    if (v2_cgroup >= 0) {
+        RESIN_TRYV(add(::openat(v2_cgroup, "cgroup.procs", O_WRONLY | O_CLOEXEC),
+                       "the sandbox's v2 cgroup.procs"));
+    }
+    return join;
+}
+
+int CgroupJoin::join_self(const char** failed) const {
+    for (std::size_t i = 0; i < files_.size(); ++i) {
+        if (::write(files_[i].get(), "0", 1) != 1) {
+            *failed = names_[i].c_str();
+            return errno;
+        }
+    }
+    return 0;
+}
 namespace {
 
 constexpr const char* kPrefix = "resin-";

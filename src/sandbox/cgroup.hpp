@@ -13,6 +13,7 @@
 #include "sandbox/cgroup_layout.hpp"
 #include "sandbox/config.hpp"
 #include "sandbox/result.hpp"
+#include "sandbox/unique_fd.hpp"
 
 namespace resin::sandbox {
 
@@ -52,6 +53,23 @@ class SandboxCgroup {
     virtual std::uint64_t cpu_time_us() = 0;
     virtual CgroupUsage usage() = 0;
     virtual void kill_all() = 0;
+};
+
+// The cgroup files the sandbox's first process writes "0" to, to move itself in before it runs
+// anything else (a task moving itself skips the RCU grace period that moving another costs).
+// Opened by resin, as root: the kernel checks the opener's credentials when they are written, and
+// the child's euid is already its namespace owner's, which may open nothing of the host's.
+class CgroupJoin {
+  public:
+    // v1: the sandbox cgroup's self_join_files(); then `v2_cgroup`'s cgroup.procs (a directory fd,
+    // or -1 when there is none or the clone goes in with CLONE_INTO_CGROUP).
+    static Result<CgroupJoin> open(const SandboxCgroup* cgroup, int v2_cgroup);
+    // Child side. Returns errno, or 0; `failed` names the file.
+    int join_self(const char** failed) const;
+
+  private:
+    std::vector<UniqueFd> files_;
+    std::vector<std::string> names_;
 };
 
 CgroupSupport probe_cgroup_support(const CgroupLayout& layout);

@@ -33,9 +33,19 @@ struct BindMount {
     bool operator==(const BindMount&) const = default;
 };
 
+// Every tmpfs has an inode bound: an empty file costs no size_bytes but about 1 KiB of kernel
+// memory. One per 4 KiB page of size lets as many files exist as size_bytes could fill with data,
+// and bounds their own memory to a quarter of size_bytes.
+constexpr std::uint64_t kTmpfsBytesPerInode = 4096;
+constexpr std::uint64_t tmpfs_inodes_for(std::uint64_t size_bytes) {
+    return size_bytes / kTmpfsBytesPerInode;
+}
+
 struct TmpfsMount {
     std::string path;
     std::uint64_t size_bytes = 0;
+    // Files and directories it may hold; absent: one per 4 KiB of size_bytes (tmpfs_inodes_for).
+    std::optional<std::uint64_t> inodes;
     bool operator==(const TmpfsMount&) const = default;
 };
 

@@ -5,7 +5,7 @@
 namespace resin::sandbox {
 namespace {
 
-constexpr std::array<std::string_view, 43> kKeyPatterns = {
+constexpr std::array<std::string_view, 44> kKeyPatterns = {
     "/$schema",
     "/description",
     "/extends",
@@ -27,6 +27,7 @@ constexpr std::array<std::string_view, 43> kKeyPatterns = {
     "/filesystem/tmpfs",
     "/filesystem/tmpfs/*/path",
     "/filesystem/tmpfs/*/size_bytes",
+    "/filesystem/tmpfs/*/inodes",
     "/filesystem/tmpfs/*/remove",
     "/filesystem/cwd",
     "/network",

@@ -176,14 +176,16 @@ std::optional<TmpfsMount> parse_tmpfs(const JsonValue& value, MountPoints& claim
         return std::nullopt;
     }
     const auto path = read_mount_point(object->require("path"), claimed);
-    if (is_removal(*object, {"size_bytes"})) {
+    if (is_removal(*object, {"size_bytes", "inodes"})) {
         return std::nullopt;
     }
     const auto size = object->require("size_bytes").integer(kMinTmpfsBytes, kMaxU64);
+    // One less than the maximum: the kernel's count includes the tmpfs's root directory.
+    const auto inodes = object->get("inodes").integer(1, kMaxU64 - 1);
     if (!path || !size) {
         return std::nullopt;
     }
-    return TmpfsMount{*path, *size};
+    return TmpfsMount{*path, *size, inodes};
 }
 
 Filesystem parse_filesystem(const JsonValue& value) {

@@ -36,7 +36,9 @@ Json filesystem_json(const Filesystem& filesystem) {
     }
     Json tmpfs = Json::array();
     for (const TmpfsMount& mount : filesystem.tmpfs) {
-        tmpfs.push_back({{"path", mount.path}, {"size_bytes", mount.size_bytes}});
+        Json entry = {{"path", mount.path}, {"size_bytes", mount.size_bytes}};
+        put_if_set(entry, "inodes", mount.inodes);
+        tmpfs.push_back(std::move(entry));
     }
     return {{"mounts", mounts}, {"tmpfs", tmpfs}, {"cwd", filesystem.cwd}};
 }

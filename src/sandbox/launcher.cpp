@@ -24,6 +24,7 @@
 #include "sandbox/landlock.hpp"
 #include "sandbox/launch_channel.hpp"
 #include "sandbox/mounts.hpp"
+#include "sandbox/namespace_owner.hpp"
 #include "sandbox/namespaces.hpp"
 #include "sandbox/network.hpp"
 #include "sandbox/pidfd.hpp"
@@ -195,21 +196,21 @@ bool peer_has_hung_up(int socket) {
 
 // The sandbox's init: pid 1 of its pid namespace, from clone to supervising the command.
 [[noreturn]] void init_main(const Plan& plan, const ExecArguments& exec, const Stdio& stdio,
-                            const std::vector<std::string>& cgroup_join_files,
-                            bool configure_own_network, int sync, int failure, int status,
-                            DenialLog* denials) {
+                            const CgroupJoin& cgroup_join, bool configure_own_network, int sync,
+                            int failure, int status, DenialLog* denials) {
     // If resin dies, so does the sandbox: the kernel kills the rest of the pid namespace with us.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (!install_descriptors(stdio, sync, failure, status)) {
-        report_setup_failure(failure, ErrorKind::internal, errno, "", "arranging descriptors");
+    // Into the sandbox's cgroups before anything else, while resin writes the id maps, through
+    // files resin opened: the kernel checks the opener's credentials, and this process's euid is
+    // already the namespace owner's.
+    const char* cgroup_file = "";
+    if (int err = cgroup_join.join_self(&cgroup_file); err != 0) {
+        report_setup_failure(failure, ErrorKind::spawn_failed, err, "",
+                             "joining the sandbox's cgroup (%s)", cgroup_file);
         ::_exit(126);
     }
-    // Into the sandbox's cgroups before anything else, while resin writes the id maps. Still the
-    // kernel's uid of resin here, so the host's cgroup files are writable.
-    const char* cgroup_file = "";
-    if (int err = join_cgroups_self(cgroup_join_files, &cgroup_file); err != 0) {
-        report_setup_failure(kFailureFd, ErrorKind::spawn_failed, err, "",
-                             "joining the sandbox's cgroup (%s)", cgroup_file);
+    if (!install_descriptors(stdio, sync, failure, status)) {
+        report_setup_failure(failure, ErrorKind::internal, errno, "", "arranging descriptors");
         ::_exit(126);
     }
     // Waiting for resin's go also closes the death-signal race: end-of-file means resin is gone.
@@ -309,13 +310,22 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
         RESIN_TRY(cgroup, create_sandbox_cgroup(plan.host.cgroup_layout, plan.host.cgroups,
                                                 plan.config.limits));
     }
-    const std::vector<std::string> cgroup_join_files =
-        cgroup ? cgroup->self_join_files() : std::vector<std::string>{};
     std::unique_ptr<SocketAllowlist> socket_allowlist;
     if (plan.config.network.has_port_allowlist()) {
         RESIN_TRY(socket_allowlist, SocketAllowlist::attach(plan.config.network,
                                                             plan.host.cgroup_layout, cgroup.get()));
     }
+    RESIN_TRY(NamespaceOwner owner, NamespaceOwner::claim(plan.host));
+    // Its cgroup v2: the sandbox's own (v2), or on a hybrid host the port allowlist's (its v1
+    // cgroups it joins itself). CLONE_INTO_CGROUP checks the cloning thread's own (the owner's)
+    // permission on the cgroup: with a reserved owner the child joins through a cgroup.procs resin
+    // opened instead.
+    const int v2_cgroup = cgroup && cgroup->clone_into() >= 0 ? cgroup->clone_into()
+                          : socket_allowlist                  ? socket_allowlist->clone_into()
+                                                              : -1;
+    const bool clone_into_cgroup = v2_cgroup >= 0 && !owner.is_reserved();
+    RESIN_TRY(CgroupJoin cgroup_join,
+              CgroupJoin::open(cgroup.get(), clone_into_cgroup ? -1 : v2_cgroup));
     RESIN_TRY(NetworkSetup network, NetworkSetup::prepare(plan));
 
     int init_pidfd = -1;
@@ -323,29 +333,36 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     args.flags = clone_namespace_flags(network.clone_creates_namespace()) | CLONE_PIDFD;
     args.pidfd = reinterpret_cast<std::uintptr_t>(&init_pidfd);
     args.exit_signal = SIGCHLD;
-    // In its cgroup v2 from its first instruction: the sandbox's own (v2), or on a hybrid host the
-    // port allowlist's (its v1 cgroups it joins itself).
-    const int clone_into = cgroup && cgroup->clone_into() >= 0 ? cgroup->clone_into()
-                           : socket_allowlist                  ? socket_allowlist->clone_into()
-                                                               : -1;
-    if (clone_into >= 0) {
-        args.flags |= CLONE_INTO_CGROUP;
-        args.cgroup = static_cast<std::uint64_t>(clone_into);
+    if (clone_into_cgroup) {
+        args.flags |= CLONE_INTO_CGROUP;  // in its cgroup from its first instruction
+        args.cgroup = static_cast<std::uint64_t>(v2_cgroup);
     }
-    const long pid = ::syscall(SYS_clone3, &args, sizeof args);
-    if (pid == 0) {
-        init_main(plan, exec, stdio, cgroup_join_files, network.clone_creates_namespace(),
-                  sync.read.get(), failure.write.get(), status[1].get(), denials.get());
+    long pid = -1;
+    int clone_error = 0;
+    {
+        // The user namespace's owner is the creator's euid: see namespace_owner.hpp.
+        const EffectiveUidForClone as_owner(owner);
+        if (!as_owner.ok()) {
+            return system_error(ErrorKind::spawn_failed, "taking the sandbox's owner uid",
+                                as_owner.error());
+        }
+        pid = ::syscall(SYS_clone3, &args, sizeof args);
+        if (pid == 0) {
+            init_main(plan, exec, stdio, cgroup_join, network.clone_creates_namespace(),
+                      sync.read.get(), failure.write.get(), status[1].get(), denials.get());
+        }
+        clone_error = errno;
     }
     network.restore_resins_namespace();
     if (pid < 0) {
         return system_error(ErrorKind::spawn_failed, "creating the sandbox's namespaces (clone3)",
-                            errno);
+                            clone_error);
     }
     // From here on the destructor kills and reaps the sandbox if any step fails.
     std::unique_ptr<Sandbox> sandbox(new Sandbox());
     sandbox->cgroup_ = std::move(cgroup);
     sandbox->socket_allowlist_ = std::move(socket_allowlist);
+    sandbox->namespace_owner_.emplace(std::move(owner));
     sandbox->init_pidfd_.reset(init_pidfd);
     sandbox->init_pid_ = static_cast<pid_t>(pid);
     sandbox->start_us_ = start_us;

@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@ constexpr const char* kDeviceNodes[] = {"null", "zero", "full", "random", "urand
 constexpr std::uint64_t kRootTmpfsBytes = 1 << 20;
 constexpr std::uint64_t kDevTmpfsBytes = 64 << 10;
 constexpr std::uint64_t kDevShmBytes = 64 << 20;
+constexpr std::uint64_t kDevInodes = 64;  // a handful of nodes and links; read-only once made
 
 std::string relative(const std::string& absolute) {
     const auto start = absolute.find_first_not_of('/');
@@ -144,9 +146,26 @@ UniqueFd new_filesystem(const char* type,
     return UniqueFd(::fsmount(context.get(), FSMOUNT_CLOEXEC, static_cast<unsigned>(attributes)));
 }
 
-UniqueFd new_tmpfs(std::uint64_t size_bytes, const char* mode, std::uint64_t attributes) {
-    return new_filesystem("tmpfs", {{"size", std::to_string(size_bytes)}, {"mode", mode}},
+// `inodes` counts what it may hold; the kernel's nr_inodes also counts its root directory (and 0
+// would mean no bound at all).
+UniqueFd new_tmpfs(std::uint64_t size_bytes, std::uint64_t inodes, const char* mode,
+                   std::uint64_t attributes) {
+    return new_filesystem("tmpfs",
+                          {{"size", std::to_string(size_bytes)},
+                           {"nr_inodes", std::to_string(inodes + 1)},
+                           {"mode", mode}},
                           attributes);
+}
+
+// The root holds only mount points, and is read-only once they exist: room for each path's
+// directories, and a margin for /proc, /dev and the like.
+std::uint64_t root_inodes(const Plan& plan) {
+    std::uint64_t components = 0;
+    for (const auto& step : plan.mounts) {
+        components +=
+            1 + static_cast<std::uint64_t>(std::count(step.target.begin(), step.target.end(), '/'));
+    }
+    return tmpfs_inodes_for(kRootTmpfsBytes) + components;
 }
 
 class FilesystemBuilder {
@@ -208,7 +227,8 @@ class FilesystemBuilder {
             }
         }
         if (!root_mount_) {
-            root_mount_ = new_tmpfs(kRootTmpfsBytes, "0755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+            root_mount_ = new_tmpfs(kRootTmpfsBytes, root_inodes(plan_), "0755",
+                                    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
             if (!root_mount_) {
                 return fail(errno, "", "creating the root tmpfs");
             }
@@ -242,8 +262,8 @@ class FilesystemBuilder {
                     made = place_mount(captured_[i].get(), step.target, step.source_is_directory);
                     break;
                 case MountStep::Kind::tmpfs: {
-                    UniqueFd tmpfs =
-                        new_tmpfs(step.size_bytes, "1777", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+                    UniqueFd tmpfs = new_tmpfs(step.size_bytes, step.inodes, "1777",
+                                               MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
                     made = tmpfs && place_mount(tmpfs.get(), step.target, true);
                     break;
                 }
@@ -286,7 +306,8 @@ class FilesystemBuilder {
     }
 
     bool mount_dev() {
-        UniqueFd dev = new_tmpfs(kDevTmpfsBytes, "0755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+        UniqueFd dev =
+            new_tmpfs(kDevTmpfsBytes, kDevInodes, "0755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
         if (!dev || !place_mount(dev.get(), "/dev", true)) {
             return fail(errno, "", "mounting /dev");
         }
@@ -308,7 +329,7 @@ class FilesystemBuilder {
                 return fail(errno, "", std::string("creating /dev/") + name);
             }
         }
-        UniqueFd shm = new_tmpfs(kDevShmBytes, "1777",
+        UniqueFd shm = new_tmpfs(kDevShmBytes, tmpfs_inodes_for(kDevShmBytes), "1777",
                                  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
         if (!shm || !place_mount(shm.get(), "/dev/shm", true)) {
             return fail(errno, "", "mounting /dev/shm");

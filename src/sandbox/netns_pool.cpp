@@ -79,7 +79,10 @@ void sweep_unpinned() {
     }
 }
 
-// Moves this (forked) process into a new network namespace and pins it in the pool.
+// A network namespace owned by a user namespace of its own, not by the host's: the kernel
+// broadcasts the host's device events (NETLINK_KOBJECT_UEVENT) to every network namespace owned by
+// the initial user namespace, and to no other. A child process makes both; this (forked) worker,
+// still root in the host's namespaces, pins the network namespace in the pool.
 bool make_one(int serial) {
     const std::string path = std::string(NetnsPool::kDirectory) + "/" + kEntryPrefix +
                              std::to_string(::getpid()) + "-" + std::to_string(serial);
@@ -88,12 +91,49 @@ bool make_one(int serial) {
         return false;
     }
     ::close(fd);
-    if (::unshare(CLONE_NEWNET) != 0 ||
-        ::mount("/proc/self/ns/net", path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+    int ready[2];
+    int done[2];
+    if (::pipe2(ready, O_CLOEXEC) != 0 || ::pipe2(done, O_CLOEXEC) != 0) {
         ::unlink(path.c_str());
         return false;
     }
-    return true;
+    const pid_t holder = ::fork();
+    if (holder == 0) {
+        ::close(ready[0]);
+        ::close(done[1]);
+        const char made = ::unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0 ? 'y' : 'n';
+        (void)!::write(ready[1], &made, 1);
+        char byte = 0;
+        (void)!::read(done[0], &byte, 1);  // end-of-file: pinned (or given up)
+        ::_exit(0);
+    }
+    ::close(ready[1]);
+    ::close(done[0]);
+    char made = 'n';
+    const bool unshared = holder > 0 && ::read(ready[0], &made, 1) == 1 && made == 'y';
+    const std::string holder_netns = "/proc/" + std::to_string(holder) + "/ns/net";
+    const bool pinned =
+        unshared && ::mount(holder_netns.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) == 0;
+    ::close(ready[0]);
+    ::close(done[1]);
+    if (holder > 0) {
+        ::waitpid(holder, nullptr, 0);
+    }
+    if (!pinned) {
+        ::unlink(path.c_str());
+    }
+    return pinned;
+}
+
+// Whether a pooled namespace's owner is a user namespace other than resin's: an older resin pooled
+// namespaces of the host's user namespace, which receive the host's device events.
+bool has_own_user_namespace(int netns) {
+    UniqueFd owner(::ioctl(netns, NS_GET_USERNS));
+    struct stat owner_info {};
+    struct stat resins_info {};
+    return owner && ::fstat(owner.get(), &owner_info) == 0 &&
+           ::stat("/proc/self/ns/user", &resins_info) == 0 &&
+           (owner_info.st_ino != resins_info.st_ino || owner_info.st_dev != resins_info.st_dev);
 }
 
 }  // namespace
@@ -108,10 +148,26 @@ UniqueFd NetnsPool::claim(const HostCapabilities& host) {
         // unmounts it; the others drop their descriptor unused.
         if (netns && ::umount2(path.c_str(), MNT_DETACH) == 0) {
             ::unlink(path.c_str());
-            return netns;
+            if (has_own_user_namespace(netns.get())) {
+                return netns;
+            }
         }
     }
     return UniqueFd();
+}
+
+bool NetnsPool::fill(const HostCapabilities& host) {
+    if (!host.privileged || !host.user_namespaces || !ensure_directory()) {
+        return false;
+    }
+    sweep_unpinned();
+    static int serial = 0;  // entry names are unique per process
+    for (auto ready = entries().size(); ready < static_cast<std::size_t>(kTargetSize); ++ready) {
+        if (!make_one(serial++)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 void NetnsPool::refill_detached(const HostCapabilities& host) {
@@ -127,17 +183,7 @@ void NetnsPool::refill_detached(const HostCapabilities& host) {
     ::close_range(0, ~0U, 0);   // never hold the port or a sandbox's pipes open
     restore_default_signals();  // resin's handlers would write to descriptors just closed
     ::setsid();
-    if (!ensure_directory()) {
-        ::_exit(1);
-    }
-    sweep_unpinned();
-    const auto ready = static_cast<int>(entries().size());
-    for (int serial = ready; serial < kTargetSize; ++serial) {
-        if (!make_one(serial)) {
-            ::_exit(1);
-        }
-    }
-    ::_exit(0);
+    ::_exit(fill(host) ? 0 : 1);
 }
 
 }  // namespace resin::sandbox

@@ -37,7 +37,7 @@ Result<NetworkSetup> NetworkSetup::prepare(const Plan& plan) {
     if (!plan.new_network_namespace) {
         return setup;
     }
-    // A pooled namespace belongs to the host's user namespace, where a kept CAP_NET_* means
+    // A pooled namespace belongs to a user namespace of the pool's, where a kept CAP_NET_* means
     // nothing.
     const auto& caps = plan.config.capabilities;
     const bool wants_network_capability =

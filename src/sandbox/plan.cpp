@@ -151,6 +151,7 @@ Result<std::vector<MountStep>> plan_mounts(const Filesystem& filesystem) {
         step.target = tmpfs.path;
         step.read_only = false;
         step.size_bytes = tmpfs.size_bytes;
+        step.inodes = tmpfs.inodes.value_or(tmpfs_inodes_for(tmpfs.size_bytes));
         step.pointer = pointer;
         steps.push_back(std::move(step));
     }

@@ -32,6 +32,7 @@ struct MountStep {
     bool read_only = true;
     bool source_is_directory = true;
     std::uint64_t size_bytes = 0;  // tmpfs
+    std::uint64_t inodes = 0;      // tmpfs: files and directories beyond its root (never 0)
     std::string pointer;           // the config field it comes from
 };
 

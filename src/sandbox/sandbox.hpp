@@ -14,6 +14,7 @@
 
 #include "sandbox/cgroup.hpp"
 #include "sandbox/exit_report.hpp"
+#include "sandbox/namespace_owner.hpp"
 #include "sandbox/plan.hpp"
 #include "sandbox/result.hpp"
 #include "sandbox/seccomp_denials.hpp"
@@ -72,6 +73,8 @@ class Sandbox {
     ExitReason classify(int signal, const DenialLog& denials, const CgroupUsage& tree,
                         std::uint64_t command_cpu_ns) const;
 
+    // Its uid stays taken until everything else of the sandbox is gone.
+    std::optional<NamespaceOwner> namespace_owner_;
     // Removed by reap(); if never reaped, destroyed last, once the tree is gone (the allowlist's
     // cgroup after the others: it is only empty once they have killed what was left).
     std::unique_ptr<SocketAllowlist> socket_allowlist_;

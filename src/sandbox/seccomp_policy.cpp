@@ -1,5 +1,6 @@
 #include "sandbox/seccomp_policy.hpp"
 
+#include <linux/netlink.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -27,8 +28,10 @@ namespace {
 // userfaultfd, io_uring_*, ptrace, process_vm_readv/writev, pidfd_getfd, kcmp, kexec_*,
 // init/finit/delete_module, open_by_handle_at, name_to_handle_at, acct, swapon/off, reboot,
 // settimeofday, clock_settime, clock_adjtime, adjtimex, syslog, iopl, ioperm, quotactl, vhangup,
-// NUMA placement, fanotify; and, by argument, ioctl TIOCSTI, TIOCLINUX, TIOCSETD, TIOCCONS and
-// TIOCVHANGUP, and socket(AF_VSOCK).
+// NUMA placement, fanotify, native AIO (io_setup and the rest: fs.aio-max-nr counts contexts for
+// the whole host, so one sandbox could leave none to anyone); and, by argument, ioctl TIOCSTI,
+// TIOCLINUX, TIOCSETD, TIOCCONS and TIOCVHANGUP, socket(AF_VSOCK), socket(AF_ALG) and
+// socket(AF_NETLINK, NETLINK_KOBJECT_UEVENT).
 constexpr const char* kAllowed[] = {
     // files and descriptors
     "read",
@@ -349,13 +352,6 @@ constexpr const char* kAllowed[] = {
     "msgsnd",
     "msgrcv",
     "msgctl",
-    "io_setup",
-    "io_destroy",
-    "io_submit",
-    "io_cancel",
-    "io_getevents",
-    "io_pgetevents",
-    "io_pgetevents_time64",
     // sockets (the network namespace and Landlock decide what they reach)
     "socket",
     "socketpair",
@@ -402,6 +398,10 @@ constexpr std::uint64_t kDeniedIoctls[] = {TIOCSTI, TIOCLINUX, TIOCSETD, TIOCCON
 // exposes the kernel's crypto API, a rich source of kernel bugs, and ordinary programs never need
 // it.
 constexpr std::uint64_t kDeniedSocketFamilies[] = {AF_VSOCK, AF_ALG};
+// The kernel's device events (NETLINK_KOBJECT_UEVENT): a sandbox's own network namespace gets
+// none of the host's, but one with network "host" shares the host's, and nothing in a sandbox
+// needs them.
+constexpr std::uint64_t kDeniedNetlinkProtocols[] = {NETLINK_KOBJECT_UEVENT};
 
 struct ContextDeleter {
     void operator()(void* ctx) const { seccomp_release(ctx); }
@@ -552,6 +552,13 @@ Result<std::optional<SeccompFilter>> argument_guard(const Syscalls& syscalls) {
         if (guarded("socket")) {
             RESIN_TRYV(add_rule(ctx.get(), deny_action(syscalls.action), "socket",
                                 {masked_eq(0, 0xffffffffu, family)}));
+        }
+    }
+    for (std::uint64_t protocol : kDeniedNetlinkProtocols) {
+        if (guarded("socket")) {
+            RESIN_TRYV(add_rule(
+                ctx.get(), deny_action(syscalls.action), "socket",
+                {masked_eq(0, 0xffffffffu, AF_NETLINK), masked_eq(2, 0xffffffffu, protocol)}));
         }
     }
     RESIN_TRY(SeccompFilter filter, export_program(ctx.get(), false));

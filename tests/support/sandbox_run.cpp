@@ -91,7 +91,7 @@ sandbox::Config runnable_config() {
         mount.optional = optional;
         config.filesystem.mounts.push_back(mount);
     }
-    config.filesystem.tmpfs.push_back({"/tmp", 16 << 20});
+    config.filesystem.tmpfs.push_back({"/tmp", 16 << 20, {}});
     config.syscalls.policy = sandbox::SyscallPolicy::none;
     config.env.set["PATH"] = sandbox::kDefaultPath;
     return config;
@@ -105,16 +105,30 @@ sandbox::Result<Launched> launch(const sandbox::Config& config, const Argv& argv
     return launch(config, argv, sandbox::probe_host());
 }
 
-sandbox::Result<Launched> launch(const sandbox::Config& config, const Argv& argv,
-                                 const sandbox::HostCapabilities& host) {
+namespace {
+
+sandbox::Result<Launched> launch_reading(const sandbox::Config& config, const Argv& argv,
+                                         const sandbox::HostCapabilities& host, int in) {
     RESIN_TRY(const sandbox::Plan plan, sandbox::make_plan(config, host));
     RESIN_TRY(auto out, make_pipe());
     RESIN_TRY(auto err, make_pipe());
-    UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     const sandbox::Command command{argv.at(0), Argv(argv.begin() + 1, argv.end())};
-    const sandbox::Stdio stdio{null.get(), out[1].get(), err[1].get()};
+    const sandbox::Stdio stdio{in, out[1].get(), err[1].get()};
     RESIN_TRY(auto running, sandbox::Sandbox::launch(plan, command, stdio));
     return Launched{std::move(running), std::move(out[0]), std::move(err[0])};
+}
+
+}  // namespace
+
+sandbox::Result<Launched> launch(const sandbox::Config& config, const Argv& argv,
+                                 const sandbox::HostCapabilities& host) {
+    UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    return launch_reading(config, argv, host, null.get());
+}
+
+sandbox::Result<Launched> launch_with_stdin(const sandbox::Config& config, const Argv& argv,
+                                            int in) {
+    return launch_reading(config, argv, sandbox::probe_host(), in);
 }
 
 RunResult finish(Launched& launched, Clock::time_point deadline) {

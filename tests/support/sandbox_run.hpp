@@ -51,6 +51,10 @@ sandbox::Result<Launched> launch(const sandbox::Config& config, const Argv& argv
 sandbox::Result<Launched> launch(const sandbox::Config& config, const Argv& argv,
                                  const sandbox::HostCapabilities& host);
 
+// launch() with `in` as the command's stdin instead of /dev/null.
+sandbox::Result<Launched> launch_with_stdin(const sandbox::Config& config, const Argv& argv,
+                                            int in);
+
 // Reads stdout and stderr to end-of-file, waits for the sandbox to end and reaps it. Past the
 // deadline the sandbox is killed and the test fails.
 RunResult finish(Launched& launched, Clock::time_point deadline = Clock::now() + kRunTimeout);

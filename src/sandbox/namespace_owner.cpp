@@ -1,0 +1,89 @@
+#include "sandbox/namespace_owner.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+namespace resin::sandbox {
+namespace {
+
+// Only a directory nobody but root could have filled is trusted with the locks.
+bool directory_is_safe(const char* path) {
+    struct stat info {};
+    return ::lstat(path, &info) == 0 && S_ISDIR(info.st_mode) && info.st_uid == 0 &&
+           (info.st_mode & 07777) == 0700;
+}
+
+Result<void> ensure_directory() {
+    ::mkdir("/run/resin", 0755);
+    if (::mkdir(NamespaceOwner::kDirectory, 0700) != 0 && errno != EEXIST) {
+        return system_error(ErrorKind::spawn_failed,
+                            std::string("creating ") + NamespaceOwner::kDirectory, errno);
+    }
+    if (!directory_is_safe(NamespaceOwner::kDirectory)) {
+        return Error{ErrorKind::spawn_failed,
+                     std::string(NamespaceOwner::kDirectory) +
+                         " is not a root-owned 0700 directory: refusing to allocate sandbox uids "
+                         "from it",
+                     "", 0};
+    }
+    return success();
+}
+
+}  // namespace
+
+Result<NamespaceOwner> NamespaceOwner::claim(const HostCapabilities& host) {
+    if (!host.privileged) {
+        return NamespaceOwner(host.euid, UniqueFd());
+    }
+    RESIN_TRYV(ensure_directory());
+    // Lowest free first: the lock files number at most the most sandboxes ever alive at once.
+    for (uid_t offset = 0; offset < kUidCount; ++offset) {
+        const uid_t uid = kFirstUid + offset;
+        const std::string path = std::string(kDirectory) + "/" + std::to_string(uid);
+        UniqueFd lock(::open(path.c_str(), O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!lock) {
+            return system_error(ErrorKind::spawn_failed, "opening " + path, errno);
+        }
+        if (::flock(lock.get(), LOCK_EX | LOCK_NB) == 0) {
+            return NamespaceOwner(uid, std::move(lock));
+        }
+        if (errno != EWOULDBLOCK) {
+            return system_error(ErrorKind::spawn_failed, "locking " + path, errno);
+        }
+    }
+    return Error{ErrorKind::spawn_failed,
+                 "every sandbox uid is taken (" + std::to_string(kUidCount) + " live sandboxes)",
+                 "", 0};
+}
+
+EffectiveUidForClone::EffectiveUidForClone(const NamespaceOwner& owner) {
+    if (!owner.is_reserved()) {
+        return;
+    }
+    dumpable_ = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    if (::syscall(SYS_setresuid, -1, owner.uid(), -1) != 0) {
+        err_ = errno;
+        return;
+    }
+    switched_ = true;
+}
+
+EffectiveUidForClone::~EffectiveUidForClone() {
+    if (switched_) {
+        // Cannot fail: the real and saved uids are 0.
+        (void)::syscall(SYS_setresuid, -1, 0, -1);
+        // Each euid change reset it to fs.suid_dumpable.
+        if (dumpable_ >= 0) {
+            ::prctl(PR_SET_DUMPABLE, dumpable_, 0, 0, 0);
+        }
+    }
+}
+
+}  // namespace resin::sandbox

@@ -76,7 +76,10 @@ class Supervisor {
           denials_(denials) {
         sigset_t all;
         ::sigfillset(&all);
-        signals_ = ::signalfd(-1, &all, SFD_CLOEXEC);
+        // Non-blocking: handle_signals() reads until nothing is left, and a read that waited for
+        // the next signal would stop init from answering the listener meanwhile (the command can
+        // send init signals whenever it likes).
+        signals_ = ::signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
     }
 
     [[noreturn]] void run() {
@@ -116,23 +119,34 @@ class Supervisor {
     }
 
     void reap() {
-        // The command's CPU time is read while it is a zombie: reaped, its clock is gone.
-        siginfo_t ended{};
-        std::uint64_t command_cpu_ns = 0;
-        if (::waitid(P_PID, static_cast<id_t>(command_), &ended, WEXITED | WNOHANG | WNOWAIT) ==
-                0 &&
-            ended.si_pid == command_) {
-            command_cpu_ns = process_cpu_ns(command_);
-        }
-        int status = 0;
-        pid_t pid;
-        while ((pid = ::waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
+        // Each ended child is looked at before it is reaped: the command's CPU time can only be
+        // read while it is a zombie.
+        for (;;) {
+            siginfo_t ended{};
+            if (::waitid(P_ALL, 0, &ended, WEXITED | WNOHANG | WNOWAIT | __WALL) != 0 ||
+                ended.si_pid == 0) {
+                return;
+            }
+            const pid_t pid = ended.si_pid;
+            const std::uint64_t command_cpu_ns = pid == command_ ? process_cpu_ns(pid) : 0;
+            int status = 0;
+            if (::waitpid(pid, &status, __WALL) != pid) {
+                return;
+            }
             if (pid == command_) {
                 drain_listener();
                 send_command_status(status_socket_, status, command_cpu_ns);
-                ::_exit(0);
+                kill_everything_then_exit();
             }
         }
+    }
+
+    // Every process of the sandbox first, while init still holds the listener: once it is closed
+    // the kernel answers pending denials with ENOSYS and their callers would run on, unnamed,
+    // until the pid namespace is torn down.
+    [[noreturn]] static void kill_everything_then_exit() {
+        ::kill(-1, SIGKILL);
+        ::_exit(0);
     }
 
     // The command has ended, and the sandbox with it once init exits: first the denials already
@@ -194,8 +208,8 @@ class Supervisor {
     // or leave a caller blocked, init kills the command, and with its end the whole sandbox.
     void end_sandbox(int error) {
         denials_->failure_errno = error;
+        ::kill(-1, SIGKILL);  // the command and all else, before the listener answers ENOSYS
         stop_listening();
-        ::kill(command_, SIGKILL);
     }
 
     static pid_t thread_group_of(pid_t tid) {

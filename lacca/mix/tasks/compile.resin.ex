@@ -153,16 +153,50 @@ defmodule Mix.Tasks.Compile.Resin do
         |> strip_into(Path.join(Path.dirname(Mix.Project.build_path()), "resin"))
 
       cache ->
-        entry = Path.join(cache, "resin-" <> source_key(source))
+        trusted_cache!(cache)
+        key = source_key(source)
+        entry = Path.join(cache, "resin-" <> key)
         cached = Path.join(entry, "resin")
 
-        if File.regular?(cached) do
+        if trusted_entry?(entry) and trusted_entry?(cached) do
           cached
         else
           binary = cmake_build(source)
-          store_in_cache(binary, entry, cache)
+
+          # Sources edited while CMake ran: the binary is not the one the key names.
+          if source_key(source) == key,
+            do: store_in_cache(binary, entry, cache),
+            else: binary
         end
     end
+  end
+
+  # The cache holds executables lacca runs, often as root: only a directory of this user's that
+  # nobody else can write is used, and only entries of this user's in it.
+  defp trusted_cache!(cache) do
+    File.mkdir_p!(cache)
+
+    unless trusted_entry?(cache) do
+      Mix.raise(
+        "the resin build cache #{cache} must be a directory owned by this user and writable by " <>
+          "no one else (chmod 700 it, or set LACCA_RESIN_CACHE to another directory, or off)"
+      )
+    end
+  end
+
+  defp trusted_entry?(path) do
+    case File.lstat(path) do
+      {:ok, %File.Stat{type: type, uid: uid, mode: mode}} when type in [:directory, :regular] ->
+        uid == current_uid() and Bitwise.band(mode, 0o022) == 0
+
+      _ ->
+        false
+    end
+  end
+
+  defp current_uid do
+    {id, 0} = System.cmd("id", ["-u"])
+    id |> String.trim() |> String.to_integer()
   end
 
   defp cache_dir do
@@ -199,9 +233,11 @@ defmodule Mix.Tasks.Compile.Resin do
   # Written to a temporary directory and renamed: a concurrent build of another project either
   # finds the whole entry or none of it.
   defp store_in_cache(binary, entry, cache) do
-    tmp = "#{entry}.tmp-#{System.unique_integer([:positive])}"
-    File.rm_rf!(tmp)
-    File.mkdir_p!(tmp)
+    # Unique across concurrent builds, and made, not reused: a clash fails instead of sharing.
+    suffix = Base.encode16(:crypto.strong_rand_bytes(8), case: :lower)
+    tmp = "#{entry}.tmp-#{System.pid()}-#{suffix}"
+    File.mkdir!(tmp)
+    File.chmod!(tmp, 0o755)
     strip_into(binary, Path.join(tmp, "resin"))
 
     case File.rename(tmp, entry) do
@@ -259,10 +295,12 @@ defmodule Mix.Tasks.Compile.Resin do
 
     configure = ["-S", source, "-B", build_dir] ++ @cmake_options
 
-    unless File.exists?(Path.join(build_dir, "CMakeCache.txt")) do
-      Mix.shell().info("Configuring resin (C++) in #{Path.relative_to_cwd(build_dir)}")
-      cmake!(configure, "configure")
-    end
+    # Configured on every build, so that the options the cache key names are the ones in force
+    # even in a build directory configured by hand.
+    unless File.exists?(Path.join(build_dir, "CMakeCache.txt")),
+      do: Mix.shell().info("Configuring resin (C++) in #{Path.relative_to_cwd(build_dir)}")
+
+    cmake!(configure, "configure")
 
     binary = Path.join([build_dir, "src", "host", "resin"])
     before = mtime(binary)
@@ -275,12 +313,7 @@ defmodule Mix.Tasks.Compile.Resin do
     if before == nil,
       do: Mix.shell().info("Building resin (C++); the first build takes a few minutes")
 
-    # CMake reconfigures by itself when a CMakeLists.txt changes, not when one appears (a new
-    # directory the build adds only if it exists): one failed build is retried after configuring.
-    with {:error, _} <- cmake(build, output) do
-      cmake!(configure, "configure")
-      cmake!(build, "build", output)
-    end
+    cmake!(build, "build", output)
 
     if mtime(binary) != before, do: Mix.shell().info("Compiled resin (C++)")
     binary

@@ -1,8 +1,6 @@
 #include "sandbox/mount_merge.hpp"
 
-#include <algorithm>
 #include <array>
-#include <optional>
 
 namespace resin::sandbox {
 namespace {
@@ -16,30 +14,29 @@ bool is_removal(const Json& entry) {
     return remove != entry.end() && remove->is_boolean() && remove->get<bool>();
 }
 
-// Erases the entries at `path` from every inherited list; whether there was one, and where the
-// first was (list, index), so that a replacement can take its place.
-struct Found {
-    const char* list = nullptr;
-    std::size_t index = 0;
-};
-std::optional<Found> erase_mount_point(Json& filesystem, const std::string& path) {
-    std::optional<Found> found;
+std::string path_of(const Json& entry) {
+    const auto path = entry.find("path");
+    return path != entry.end() && path->is_string() ? path->get<std::string>() : std::string();
+}
+
+// Erases the entries at `path` from every inherited list; whether there was one. (Order within a
+// list does not matter: the plan mounts parents before children whatever the lists say.)
+bool erase_mount_point(Json& filesystem, const std::string& path) {
+    bool found = false;
     for (const char* list : kMountLists) {
         const auto entries = filesystem.find(list);
         if (entries == filesystem.end() || !entries->is_array()) {
             continue;
         }
-        for (std::size_t i = 0; i < entries->size();) {
-            const Json& entry = (*entries)[i];
-            if (entry.is_object() && entry.value("path", "") == path) {
-                if (!found) {
-                    found = Found{list, i};
-                }
-                entries->erase(i);
+        Json kept = Json::array();
+        for (Json& entry : *entries) {
+            if (entry.is_object() && path_of(entry) == path) {
+                found = true;
             } else {
-                ++i;
+                kept.push_back(std::move(entry));
             }
         }
+        *entries = std::move(kept);
     }
     return found;
 }
@@ -67,8 +64,8 @@ std::vector<ConfigError> merge_mount_lists(Json& inherited, Json& patch,
         }
         for (std::size_t i = 0; i < entries->size(); ++i) {
             Json& entry = (*entries)[i];
-            const std::string path = entry.value("path", "");
-            const auto found = erase_mount_point(filesystem, path);
+            const std::string path = path_of(entry);
+            const bool found = erase_mount_point(filesystem, path);
             if (is_removal(entry)) {
                 if (!found) {
                     errors.push_back(ConfigError{
@@ -81,9 +78,7 @@ std::vector<ConfigError> merge_mount_lists(Json& inherited, Json& patch,
             if (!target.is_array()) {
                 target = Json::array();
             }
-            const bool same_list = found && std::string_view(found->list) == list;
-            const auto at = same_list ? std::min(found->index, target.size()) : target.size();
-            target.insert(target.begin() + static_cast<std::ptrdiff_t>(at), std::move(entry));
+            target.push_back(std::move(entry));
         }
         patch_filesystem->erase(list);
     }

@@ -1,6 +1,7 @@
 #include "sandbox/mount_merge.hpp"
 
 #include <array>
+#include <vector>
 
 namespace resin::sandbox {
 namespace {
@@ -24,19 +25,13 @@ std::string path_of(const Json& entry) {
 bool erase_mount_point(Json& filesystem, const std::string& path) {
     bool found = false;
     for (const char* list : kMountLists) {
-        const auto entries = filesystem.find(list);
-        if (entries == filesystem.end() || !entries->is_array()) {
+        if (!filesystem.contains(list) || !filesystem[list].is_array()) {
             continue;
         }
-        Json kept = Json::array();
-        for (Json& entry : *entries) {
-            if (entry.is_object() && path_of(entry) == path) {
-                found = true;
-            } else {
-                kept.push_back(std::move(entry));
-            }
-        }
-        *entries = std::move(kept);
+        auto& entries = filesystem[list].get_ref<Json::array_t&>();
+        found |= std::erase_if(entries, [&](const Json& entry) {
+                     return entry.is_object() && path_of(entry) == path;
+                 }) > 0;
     }
     return found;
 }

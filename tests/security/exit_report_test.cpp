@@ -77,6 +77,26 @@ TEST(ExitReportAttack, DenialsAreNamedWhenALimitEndsTheSandbox) {
     expect_children_named(run.report.detail, "", 100);
 }
 
+// The command signals the init before each batch of denials: the init still answers every one
+// at once (a read of its signals that waited for the next one left the callers blocked until a
+// limit ended the sandbox).
+TEST(ExitReportAttack, SignalsToTheInitDoNotHoldUpDenials) {
+    expect_works_on_host(attack_on_host("many_denials", {"exit", "100", "signal-parent"}));
+    if (should_stop()) {
+        return;
+    }
+    sandbox::Config config = default_profile();
+    config.limits.wall_time_ms = 30000;
+    const RunResult run = run_supervised(config, {std::string(kAttacksInSandbox) + "/many_denials",
+                                                  "exit", "100", "signal-parent"});
+    EXPECT_NE(
+        run.out.find("ATTACK many_denials DENIED all 120 processes were killed by signal 9\n"),
+        std::string::npos)
+        << run.out;
+    EXPECT_EQ(run.report.reason, ExitReason::exited) << run.report.detail;
+    expect_children_named(run.report.detail, "", 100);
+}
+
 // Under "errno" nothing is killed: the thousand calls fail, and the report says nothing of them.
 TEST(ExitReportAttack, NothingIsKilledUnderErrno) {
     const AttackRun attack = attack_in_sandbox(default_profile_with(SyscallAction::errno_eperm),

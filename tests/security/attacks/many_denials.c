@@ -4,7 +4,8 @@
 // calls, which succeed on the host for any user. Then, as the first argument says: "exit" (exit
 // with the verdict's code), "self" (the command makes a denied syscall of its own, request_key,
 // after all the others), "hang" (wait to be killed). The second argument, if any, replaces the
-// thousand.
+// thousand. A third, "signal-parent", sends the parent (in the sandbox: the init) a SIGCHLD before
+// each batch: signals must not keep the init from answering the denials.
 #include <linux/kcmp.h>
 #include <linux/keyctl.h>
 #include <pthread.h>
@@ -43,6 +44,8 @@ static int kcmp_child(void) {
     return syscall(SYS_kcmp, self, self, KCMP_VM, 0, 0) == 0 ? 0 : 1;
 }
 
+static int signal_parent;
+
 struct Tally {
     int killed, succeeded, other;
 };
@@ -50,6 +53,9 @@ struct Tally {
 // Starts `count` children running `body`, `kBatch` at a time, and tallies how each ended.
 static int run_children(int count, int (*body)(void), struct Tally* tally) {
     for (int started = 0; started < count;) {
+        if (signal_parent) {
+            kill(getppid(), SIGCHLD);
+        }
         pid_t batch[kBatch];
         int n = 0;
         for (; n < kBatch && started < count; ++n, ++started) {
@@ -81,6 +87,7 @@ static int run_children(int count, int (*body)(void), struct Tally* tally) {
 int main(int argc, char** argv) {
     const char* then = argc > 1 ? argv[1] : "exit";
     const int single = argc > 2 ? atoi(argv[2]) : 1000;
+    signal_parent = argc > 3 && strcmp(argv[3], "signal-parent") == 0;
     struct Tally tally = {0, 0, 0};
     if (run_children(single, kcmp_child, &tally) != 0 ||
         run_children(kThreaded, threaded_child, &tally) != 0) {

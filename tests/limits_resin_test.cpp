@@ -8,7 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "support/command_runner.hpp"
 #include "support/configs.hpp"
@@ -27,10 +31,13 @@ constexpr std::chrono::seconds kTimeout{10};
 
 class ThroughResin : public testing::Test {
   protected:
-    // The default profile with `limits` merged in.
+    // The default profile with `limits` merged in. {} is json null, which as a merge patch would
+    // remove the default's limits: then the default's own limits stay.
     std::string config_file(const json& limits) {
         json config = json::parse(default_profile_json());
-        config["limits"] = limits;
+        if (!limits.is_null()) {
+            config["limits"] = limits;
+        }
         write_file(dir_ / "config.json", config.dump());
         return dir_ / "config.json";
     }
@@ -127,7 +134,67 @@ TEST_F(ThroughResin, ProcessLimitHoldsAForkBomb) {
     }
 }
 
-TEST_F(ThroughResin, CgroupsOfAKilledResinAreSweptByTheNextResin) {
+// config/default.json as shipped: run({}, ...) is {"extends": "default"} and nothing else.
+// Without its limits these would run on (the controls raise the limit in a profile extending it).
+constexpr std::uint64_t kDefaultProcesses = 256;
+
+TEST_F(ThroughResin, ShippedDefaultStopsAForkLoopAtItsProcessLimit) {
+    const Run control = run({{"processes", 1024}}, fork_until_refused(400, AfterCount::exit));
+    ASSERT_EQ(control.out, "400 none\n") << "control: with the limit raised it reaches its cap";
+
+    const Run limited = run({}, fork_until_refused(400, AfterCount::exit));
+    EXPECT_EQ(limited.out, std::to_string(kDefaultProcesses) + " EAGAIN\n");
+    EXPECT_EQ(limited.exit_code, 0) << limited.report;
+}
+
+TEST_F(ThroughResin, ShippedDefaultEndsAnAllocationBeyondItsMemoryLimit) {
+    const Run control = run({{"memory_bytes", 2048 * kMiB}}, touch_memory(1280));
+    ASSERT_EQ(control.out, "touched\n") << "control: with the limit raised it fits";
+
+    const Run limited = run({}, touch_memory(1280));
+    EXPECT_EQ(limited.out, "");
+    if (cgroup_support().memory) {
+        EXPECT_EQ(limited.exit_code, 128 + SIGKILL);
+        EXPECT_EQ(limited.report["reason"], "memory_limit") << limited.report;
+        EXPECT_LE(limited.report["usage"]["peak_memory_bytes"].get<std::uint64_t>(), 1024 * kMiB);
+    } else {
+        EXPECT_EQ(limited.exit_code, 1) << "RLIMIT_AS: the allocation fails (MemoryError)";
+        EXPECT_EQ(limited.report["reason"], "exited") << limited.report;
+    }
+}
+
+// The children of `pid` whose name (comm) is `name`.
+std::vector<pid_t> children_named(pid_t pid, const std::string& name) {
+    std::vector<pid_t> found;
+    std::ifstream children("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) +
+                           "/children");
+    for (pid_t child = 0; children >> child;) {
+        std::ifstream comm_file("/proc/" + std::to_string(child) + "/comm");
+        std::string comm;
+        if (std::getline(comm_file, comm) && comm == name) {
+            found.push_back(child);
+        }
+    }
+    return found;
+}
+
+// Polls `condition` until it holds or the deadline passes; whether it held.
+template <typename Condition>
+bool holds_by(Clock::time_point deadline, Condition condition) {
+    for (;;) {
+        if (condition()) {
+            return true;
+        }
+        if (Clock::now() >= deadline) {
+            return condition();
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
+// The fallback behind the reaper (below): a resin killed together with its reaper leaves its
+// cgroups, and the next resin to create a sandbox under the same cgroup removes them.
+TEST_F(ThroughResin, CgroupsOfAKilledResinAndReaperAreSweptByTheNextResin) {
     SubreaperScope adopt_orphans;  // the killed resin's sandbox init is reaped here
     const Argv sleep = {"/bin/sleep", "1000." + unique_token()};
     std::vector<std::string> args = {"--config", config_file({{"processes", 16}}), "--"};
@@ -136,6 +203,11 @@ TEST_F(ThroughResin, CgroupsOfAKilledResinAreSweptByTheNextResin) {
     const pid_t resin = spawn_resin(args, {{null.get(), 0}, {null.get(), 1}, {null.get(), 2}});
     const auto tree = wait_for_processes(sleep, 1, Clock::now() + kTimeout);
     ASSERT_EQ(tree.size(), 1u);
+    const auto reapers = children_named(resin, "resin-reaper");
+    ASSERT_EQ(reapers.size(), cgroup_support().any() ? 1u : 0u) << "one reaper, if cgroups";
+    for (pid_t reaper : reapers) {
+        ::kill(reaper, SIGKILL);
+    }
     ::kill(resin, SIGKILL);
     ::waitpid(resin, nullptr, 0);
     EXPECT_TRUE(wait_until_gone(tree, Clock::now() + kTimeout)) << "the sandbox dies with resin";
@@ -144,10 +216,63 @@ TEST_F(ThroughResin, CgroupsOfAKilledResinAreSweptByTheNextResin) {
         EXPECT_EQ(sandbox_cgroups_of(resin), std::vector<std::string>{}) << "no cgroups here";
         return;
     }
-    ASSERT_FALSE(sandbox_cgroups_of(resin).empty()) << "control: a killed resin leaves them";
+    // Dead (a zombie of this subreaper at most): it can remove nothing any more.
+    EXPECT_TRUE(holds_by(Clock::now() + kTimeout, [&reapers] {
+        return std::none_of(reapers.begin(), reapers.end(), is_alive);
+    }));
+    ASSERT_FALSE(sandbox_cgroups_of(resin).empty())
+        << "control: a resin killed with its reaper leaves them";
     const Run next = run({}, {"/bin/true"});
     EXPECT_EQ(next.exit_code, 0) << next.report;
     EXPECT_EQ(sandbox_cgroups_of(resin), std::vector<std::string>{});
+}
+
+// 100 resins, each running a sandboxed sleep, killed with SIGKILL; no resin starts after them.
+// Within a second each one's reaper has killed what was left and removed its cgroups, in every
+// hierarchy. (The control, a resin killed with its reaper leaving its cgroups, is the test above.)
+TEST_F(ThroughResin, HundredKilledResinsLeaveNoCgroupOrProcessWithinASecond) {
+    constexpr std::size_t kResins = 100;
+    SubreaperScope adopt_orphans;  // the killed resins' inits and reapers are reaped here
+    const Argv sleep = {"/bin/sleep", "1000." + unique_token()};
+    std::vector<std::string> args = {"--config", config_file({}), "--"};
+    args.insert(args.end(), sleep.begin(), sleep.end());
+    auto null = high_fd(sandbox::UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC)));
+    std::vector<pid_t> resins;
+    for (std::size_t i = 0; i < kResins; ++i) {
+        resins.push_back(spawn_resin(args, {{null.get(), 0}, {null.get(), 1}, {null.get(), 2}}));
+    }
+    const auto sandboxed = wait_for_processes(sleep, kResins, Clock::now() + 6 * kTimeout);
+    ASSERT_EQ(sandboxed.size(), kResins);
+    std::size_t with_cgroups = 0;
+    for (pid_t resin : resins) {
+        with_cgroups += sandbox_cgroups_of(resin).empty() ? 0 : 1;
+    }
+    EXPECT_EQ(with_cgroups, cgroup_support().any() ? kResins : 0u);
+
+    for (pid_t resin : resins) {
+        ::kill(resin, SIGKILL);
+    }
+    for (pid_t resin : resins) {
+        ::waitpid(resin, nullptr, 0);
+    }
+    const auto killed_at = Clock::now();
+    const auto deadline = killed_at + std::chrono::seconds(1);
+    const auto cgroups_left = [&resins] {
+        std::vector<std::string> left;
+        for (pid_t resin : resins) {
+            for (auto& cgroup : sandbox_cgroups_of(resin)) {
+                left.push_back(std::move(cgroup));
+            }
+        }
+        return left;
+    };
+    EXPECT_TRUE(holds_by(deadline, [&] { return cgroups_left().empty(); }))
+        << testing::PrintToString(cgroups_left());
+    EXPECT_TRUE(wait_until_gone(sandboxed, deadline)) << "a sandboxed process is left";
+    std::cout
+        << "[   NOTE   ] checked "
+        << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - killed_at).count()
+        << " ms after the kills\n";
 }
 
 }  // namespace

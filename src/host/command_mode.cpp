@@ -106,6 +106,7 @@ int run_command(const CommandOptions& options) {
     }
     const sandbox::Command command{options.command.front(),
                                    {options.command.begin() + 1, options.command.end()}};
+    sandbox::Sandbox::remove_cgroups_when_killed(plan.value());
     auto launched = sandbox::Sandbox::launch(plan.value(), command, sandbox::Stdio{});
     if (!launched) {
         print_failure(launched.error());

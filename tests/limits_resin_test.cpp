@@ -12,7 +12,6 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "support/command_runner.hpp"
 #include "support/configs.hpp"
@@ -178,20 +177,6 @@ std::vector<pid_t> children_named(pid_t pid, const std::string& name) {
     return found;
 }
 
-// Polls `condition` until it holds or the deadline passes; whether it held.
-template <typename Condition>
-bool holds_by(Clock::time_point deadline, Condition condition) {
-    for (;;) {
-        if (condition()) {
-            return true;
-        }
-        if (Clock::now() >= deadline) {
-            return condition();
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-}
-
 // The fallback behind the reaper (below): a resin killed together with its reaper leaves its
 // cgroups, and the next resin to create a sandbox under the same cgroup removes them.
 TEST_F(ThroughResin, CgroupsOfAKilledResinAndReaperAreSweptByTheNextResin) {
@@ -217,7 +202,7 @@ TEST_F(ThroughResin, CgroupsOfAKilledResinAndReaperAreSweptByTheNextResin) {
         return;
     }
     // Dead (a zombie of this subreaper at most): it can remove nothing any more.
-    EXPECT_TRUE(holds_by(Clock::now() + kTimeout, [&reapers] {
+    EXPECT_TRUE(wait_until(Clock::now() + kTimeout, [&reapers] {
         return std::none_of(reapers.begin(), reapers.end(), is_alive);
     }));
     ASSERT_FALSE(sandbox_cgroups_of(resin).empty())
@@ -266,7 +251,7 @@ TEST_F(ThroughResin, HundredKilledResinsLeaveNoCgroupOrProcessWithinASecond) {
         }
         return left;
     };
-    EXPECT_TRUE(holds_by(deadline, [&] { return cgroups_left().empty(); }))
+    EXPECT_TRUE(wait_until(deadline, [&] { return cgroups_left().empty(); }))
         << testing::PrintToString(cgroups_left());
     EXPECT_TRUE(wait_until_gone(sandboxed, deadline)) << "a sandboxed process is left";
     std::cout

@@ -63,6 +63,10 @@ bool poll_until(Clock::time_point deadline, Done done) {
 
 }  // namespace
 
+bool wait_until(Clock::time_point deadline, const std::function<bool()>& condition) {
+    return poll_until(deadline, condition);
+}
+
 std::vector<pid_t> pids_running(const Argv& argv) {
     std::vector<pid_t> found;
     for (pid_t pid : all_pids()) {

@@ -134,12 +134,9 @@ std::vector<std::string> sandbox_cgroup_parents(const CgroupLayout& layout,
     return parents;
 }
 
-void kill_and_remove_sandbox_cgroup(CgroupVersion version, const std::string& directory) {
-    if (version == CgroupVersion::v2) {
-        kill_and_remove_cgroup_v2(directory);
-    } else {
-        kill_and_remove_cgroup_v1(directory);
-    }
+bool kill_and_remove_sandbox_cgroup(CgroupVersion version, const std::string& directory) {
+    return version == CgroupVersion::v2 ? kill_and_remove_cgroup_v2(directory)
+                                        : kill_and_remove_cgroup_v1(directory);
 }
 
 std::vector<std::string> stale_sandbox_cgroups(const std::string& directory) {

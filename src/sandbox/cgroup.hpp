@@ -77,7 +77,7 @@ std::vector<std::string> sandbox_cgroups_named(const std::string& directory,
 // v2 base. Empty where resin makes none.
 std::vector<std::string> sandbox_cgroup_parents(const CgroupLayout& layout,
                                                 const CgroupSupport& support);
-// Kills whatever is left in a sandbox cgroup and removes it (bounded; best effort).
-void kill_and_remove_sandbox_cgroup(CgroupVersion version, const std::string& directory);
+// Kills whatever is left in a sandbox cgroup and removes it (bounded); whether it is gone.
+bool kill_and_remove_sandbox_cgroup(CgroupVersion version, const std::string& directory);
 
 }  // namespace resin::sandbox

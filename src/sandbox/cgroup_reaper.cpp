@@ -13,6 +13,9 @@
 namespace resin::sandbox {
 namespace {
 
+// Each round waits up to 200 ms per busy cgroup (remove_cgroup_directory): 10 s in all at most.
+constexpr int kRounds = 50;
+
 // Blocks until every write end of the pipe is closed: the owner has ended.
 void wait_for_end_of(int read_end) {
     char byte = 0;
@@ -37,9 +40,18 @@ void wait_for_end_of(int read_end) {
     ::setsid();
     ::prctl(PR_SET_NAME, "resin-reaper");
     wait_for_end_of(0);
-    for (const auto& parent : parents) {
-        for (const auto& directory : sandbox_cgroups_named(parent, prefix)) {
-            kill_and_remove_sandbox_cgroup(version, directory);
+    // A cgroup stays busy until its last task has finished exiting, which for a sandbox dying
+    // with resin (its init's parent-death signal) may take longer than one removal waits:
+    // come back to what is left, bounded.
+    for (int round = 0; round < kRounds; ++round) {
+        bool left = false;
+        for (const auto& parent : parents) {
+            for (const auto& directory : sandbox_cgroups_named(parent, prefix)) {
+                left = !kill_and_remove_sandbox_cgroup(version, directory) || left;
+            }
+        }
+        if (!left) {
+            break;
         }
     }
     ::_exit(0);

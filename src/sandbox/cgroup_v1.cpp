@@ -213,10 +213,10 @@ Result<std::unique_ptr<SandboxCgroup>> create_cgroup_v1(const CgroupLayout& layo
     return std::unique_ptr<SandboxCgroup>(std::move(cgroup));
 }
 
-void kill_and_remove_cgroup_v1(const std::string& directory) {
+bool kill_and_remove_cgroup_v1(const std::string& directory) {
     freeze_kill_thaw(directory);
     kill_until_empty(directory);
-    remove_cgroup_directory(directory);
+    return remove_cgroup_directory(directory);
 }
 
 }  // namespace resin::sandbox

@@ -233,9 +233,9 @@ Result<std::unique_ptr<SandboxCgroup>> create_cgroup_v2(const CgroupLayout& layo
     return std::unique_ptr<SandboxCgroup>(std::move(cgroup));
 }
 
-void kill_and_remove_cgroup_v2(const std::string& directory) {
+bool kill_and_remove_cgroup_v2(const std::string& directory) {
     CgroupV2::kill_cgroup_v2(directory);
-    remove_cgroup_directory(directory);
+    return remove_cgroup_directory(directory);
 }
 
 }  // namespace resin::sandbox

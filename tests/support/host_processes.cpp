@@ -91,6 +91,10 @@ bool wait_until_gone(const std::vector<pid_t>& pids, Clock::time_point deadline)
     return poll_until(deadline, [&] { return std::none_of(pids.begin(), pids.end(), exists); });
 }
 
+bool process_exists(pid_t pid) {
+    return exists(pid);
+}
+
 bool is_alive(pid_t pid) {
     const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
     const auto comm_end = stat.rfind(')');

@@ -274,7 +274,9 @@ resin_checks() {
             sleep 0.1
             waited=$((waited + 1))
         done
-        echo "  cgroup of the killed resin $killed after ${waited}00 ms: $(killed_cgroups)"
+        local left
+        left=$(killed_cgroups)
+        echo "  cgroup of the killed resin $killed after $((waited * 100)) ms: ${left:-none}"
         { [ -z "$(killed_cgroups)" ] && ! sleeper_left 1005; }
         verdict killed_resin_reaped $? "the killed resin's cgroup and sandbox gone within 1 s"
 

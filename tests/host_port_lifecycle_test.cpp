@@ -10,6 +10,7 @@
 #include "proto/codec.hpp"
 #include "support/host_processes.hpp"
 #include "support/port_expect.hpp"
+#include "support/sandbox_cgroups.hpp"
 #include "support/temp_dir.hpp"
 
 namespace resin::test {
@@ -200,6 +201,22 @@ TEST(PortLifecycle, SigtermToResinEndsTheSandboxAndResin) {
     EXPECT_TRUE(WIFEXITED(*status));
     EXPECT_EQ(WEXITSTATUS(*status), 128 + SIGTERM);
     EXPECT_TRUE(wait_until_gone({command.pid}, Clock::now() + milliseconds(10000)));
+}
+
+// The port ending abnormally: resin killed with SIGKILL, no chance to clean up, and no other resin
+// started after it. Its reaper (src/sandbox/cgroup_reaper.hpp) removes its sandbox cgroups, and
+// the sandbox is gone, within a second.
+TEST(PortLifecycle, SigkillToResinLeavesNoSandboxOrCgroupWithinASecond) {
+    PortClient client;
+    const auto command = start_and_read_line(client, "echo ready; exec sleep 1000");
+    const pid_t resin = client.pid();
+    EXPECT_EQ(sandbox_cgroups_of(resin).empty(), !cgroup_support().any());
+    ::kill(resin, SIGKILL);
+    ASSERT_TRUE(client.wait_exit());
+    const auto deadline = Clock::now() + std::chrono::seconds(1);
+    EXPECT_TRUE(wait_until(deadline, [resin] { return sandbox_cgroups_of(resin).empty(); }))
+        << testing::PrintToString(sandbox_cgroups_of(resin));
+    EXPECT_TRUE(wait_until_gone({command.pid}, deadline));
 }
 
 TEST(PortLifecycle, SigintToResinIsIgnored) {

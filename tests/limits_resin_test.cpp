@@ -8,7 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "support/command_runner.hpp"
 #include "support/configs.hpp"
@@ -27,10 +31,13 @@ constexpr std::chrono::seconds kTimeout{10};
 
 class ThroughResin : public testing::Test {
   protected:
-    // The default profile with `limits` merged in.
+    // The default profile with `limits` merged in. {} is json null, which as a merge patch would
+    // remove the default's limits: then the default's own limits stay.
     std::string config_file(const json& limits) {
         json config = json::parse(default_profile_json());
-        config["limits"] = limits;
+        if (!limits.is_null()) {
+            config["limits"] = limits;
+        }
         write_file(dir_ / "config.json", config.dump());
         return dir_ / "config.json";
     }
@@ -127,7 +134,70 @@ TEST_F(ThroughResin, ProcessLimitHoldsAForkBomb) {
     }
 }
 
-TEST_F(ThroughResin, CgroupsOfAKilledResinAreSweptByTheNextResin) {
+// config/default.json as shipped: run({}, ...) is {"extends": "default"} and nothing else.
+// Without its limits these would run on (the controls raise the limit in a profile extending it).
+constexpr std::uint64_t kDefaultProcesses = 256;
+
+std::uint64_t ram_mib() {
+    return static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
+           static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)) / kMiB;
+}
+
+// The controls need room past the default's limits: 400 Python processes, 1.25 GiB touched. The
+// cgroup v2 VM (tests/vm) has 512 MiB; its own limits tests cover the mechanisms there.
+bool room_past_the_default_limits() {
+    return ram_mib() >= 3 * 1024;
+}
+
+TEST_F(ThroughResin, ShippedDefaultStopsAForkLoopAtItsProcessLimit) {
+    if (!room_past_the_default_limits()) {
+        GTEST_SKIP() << ram_mib() << " MiB of RAM: too little for the control's 400 processes";
+    }
+    const Run control = run({{"processes", 1024}}, fork_until_refused(400, AfterCount::exit));
+    ASSERT_EQ(control.out, "400 none\n") << "control: with the limit raised it reaches its cap";
+
+    const Run limited = run({}, fork_until_refused(400, AfterCount::exit));
+    EXPECT_EQ(limited.out, std::to_string(kDefaultProcesses) + " EAGAIN\n");
+    EXPECT_EQ(limited.exit_code, 0) << limited.report;
+}
+
+TEST_F(ThroughResin, ShippedDefaultEndsAnAllocationBeyondItsMemoryLimit) {
+    if (!room_past_the_default_limits()) {
+        GTEST_SKIP() << ram_mib() << " MiB of RAM: too little for the control's 1.25 GiB";
+    }
+    const Run control = run({{"memory_bytes", 2048 * kMiB}}, touch_memory(1280));
+    ASSERT_EQ(control.out, "touched\n") << "control: with the limit raised it fits";
+
+    const Run limited = run({}, touch_memory(1280));
+    EXPECT_EQ(limited.out, "");
+    if (cgroup_support().memory) {
+        EXPECT_EQ(limited.exit_code, 128 + SIGKILL);
+        EXPECT_EQ(limited.report["reason"], "memory_limit") << limited.report;
+        EXPECT_LE(limited.report["usage"]["peak_memory_bytes"].get<std::uint64_t>(), 1024 * kMiB);
+    } else {
+        EXPECT_EQ(limited.exit_code, 1) << "RLIMIT_AS: the allocation fails (MemoryError)";
+        EXPECT_EQ(limited.report["reason"], "exited") << limited.report;
+    }
+}
+
+// The children of `pid` whose name (comm) is `name`.
+std::vector<pid_t> children_named(pid_t pid, const std::string& name) {
+    std::vector<pid_t> found;
+    std::ifstream children("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) +
+                           "/children");
+    for (pid_t child = 0; children >> child;) {
+        std::ifstream comm_file("/proc/" + std::to_string(child) + "/comm");
+        std::string comm;
+        if (std::getline(comm_file, comm) && comm == name) {
+            found.push_back(child);
+        }
+    }
+    return found;
+}
+
+// The fallback behind the reaper (below): a resin killed together with its reaper leaves its
+// cgroups, and the next resin to create a sandbox under the same cgroup removes them.
+TEST_F(ThroughResin, CgroupsOfAKilledResinAndReaperAreSweptByTheNextResin) {
     SubreaperScope adopt_orphans;  // the killed resin's sandbox init is reaped here
     const Argv sleep = {"/bin/sleep", "1000." + unique_token()};
     std::vector<std::string> args = {"--config", config_file({{"processes", 16}}), "--"};
@@ -136,6 +206,11 @@ TEST_F(ThroughResin, CgroupsOfAKilledResinAreSweptByTheNextResin) {
     const pid_t resin = spawn_resin(args, {{null.get(), 0}, {null.get(), 1}, {null.get(), 2}});
     const auto tree = wait_for_processes(sleep, 1, Clock::now() + kTimeout);
     ASSERT_EQ(tree.size(), 1u);
+    const auto reapers = children_named(resin, "resin-reaper");
+    ASSERT_EQ(reapers.size(), cgroup_support().any() ? 1u : 0u) << "one reaper, if cgroups";
+    for (pid_t reaper : reapers) {
+        ::kill(reaper, SIGKILL);
+    }
     ::kill(resin, SIGKILL);
     ::waitpid(resin, nullptr, 0);
     EXPECT_TRUE(wait_until_gone(tree, Clock::now() + kTimeout)) << "the sandbox dies with resin";
@@ -144,10 +219,65 @@ TEST_F(ThroughResin, CgroupsOfAKilledResinAreSweptByTheNextResin) {
         EXPECT_EQ(sandbox_cgroups_of(resin), std::vector<std::string>{}) << "no cgroups here";
         return;
     }
-    ASSERT_FALSE(sandbox_cgroups_of(resin).empty()) << "control: a killed resin leaves them";
+    // Dead (a zombie of this subreaper at most): it can remove nothing any more.
+    EXPECT_TRUE(wait_until(Clock::now() + kTimeout, [&reapers] {
+        return std::none_of(reapers.begin(), reapers.end(), is_alive);
+    }));
+    ASSERT_FALSE(sandbox_cgroups_of(resin).empty())
+        << "control: a resin killed with its reaper leaves them";
     const Run next = run({}, {"/bin/true"});
     EXPECT_EQ(next.exit_code, 0) << next.report;
     EXPECT_EQ(sandbox_cgroups_of(resin), std::vector<std::string>{});
+}
+
+// 100 resins, each running a sandboxed sleep, killed with SIGKILL; no resin starts after them.
+// Within a second each one's reaper has killed what was left and removed its cgroups, in every
+// hierarchy. (The control, a resin killed with its reaper leaving its cgroups, is the test above.)
+TEST_F(ThroughResin, HundredKilledResinsLeaveNoCgroupOrProcessWithinASecond) {
+    // 100, or 20 on a machine as small as the cgroup v2 VM (512 MiB).
+    const std::size_t resin_count = ram_mib() >= 2 * 1024 ? 100 : 20;
+    SubreaperScope adopt_orphans;  // the killed resins' inits and reapers are reaped here
+    const Argv sleep = {"/bin/sleep", "1000." + unique_token()};
+    std::vector<std::string> args = {"--config", config_file({}), "--"};
+    args.insert(args.end(), sleep.begin(), sleep.end());
+    auto null = high_fd(sandbox::UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC)));
+    std::vector<pid_t> resins;
+    for (std::size_t i = 0; i < resin_count; ++i) {
+        resins.push_back(spawn_resin(args, {{null.get(), 0}, {null.get(), 1}, {null.get(), 2}}));
+    }
+    const auto sandboxed = wait_for_processes(sleep, resin_count, Clock::now() + 6 * kTimeout);
+    ASSERT_EQ(sandboxed.size(), resin_count);
+    std::size_t with_cgroups = 0;
+    for (pid_t resin : resins) {
+        with_cgroups += sandbox_cgroups_of(resin).empty() ? 0 : 1;
+    }
+    EXPECT_EQ(with_cgroups, cgroup_support().any() ? resin_count : 0u);
+
+    for (pid_t resin : resins) {
+        ::kill(resin, SIGKILL);
+    }
+    for (pid_t resin : resins) {
+        ::waitpid(resin, nullptr, 0);
+    }
+    const auto killed_at = Clock::now();
+    const auto deadline = killed_at + std::chrono::seconds(1);
+    // Each look ends after the state it saw (nothing comes back): when the first look that finds
+    // nothing ends is when everything was gone at the latest.
+    std::optional<Clock::time_point> gone_at;
+    wait_until(killed_at + kTimeout, [&] {
+        if (!sandbox_cgroups_of(resins).empty() ||
+            std::any_of(sandboxed.begin(), sandboxed.end(), process_exists)) {
+            return false;
+        }
+        gone_at = Clock::now();
+        return true;
+    });
+    ASSERT_TRUE(gone_at) << "left after " << kTimeout.count()
+                         << " s: " << testing::PrintToString(sandbox_cgroups_of(resins));
+    std::cout << "[   NOTE   ] no sandbox cgroup and no sandboxed process left "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(*gone_at - killed_at).count()
+              << " ms after the kills\n";
+    EXPECT_LE(*gone_at, deadline) << "the requirement: gone within a second";
 }
 
 }  // namespace

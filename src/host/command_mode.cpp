@@ -107,6 +107,7 @@ int run_command(const CommandOptions& options) {
     }
     const sandbox::Command command{options.command.front(),
                                    {options.command.begin() + 1, options.command.end()}};
+    sandbox::Sandbox::remove_cgroups_when_killed(plan.value());
     // The command gets resin's stdio: from a terminal, the caller's, which it may change.
     TerminalState terminal;
     auto launched = sandbox::Sandbox::launch(plan.value(), command, sandbox::Stdio{});

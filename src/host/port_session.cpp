@@ -230,6 +230,7 @@ void PortSession::on_start(const proto::StartProcess& request) {
         report(id, pipes.error());
         return;
     }
+    sandbox::Sandbox::remove_cgroups_when_killed(plan.value());
     auto launched = sandbox::Sandbox::launch(plan.value(), {request.executable, request.args},
                                              pipes.value().child_ends());
     pipes.value().close_child_ends();

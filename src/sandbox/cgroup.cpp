@@ -113,12 +113,62 @@ Result<std::unique_ptr<SandboxCgroup>> create_sandbox_cgroup(const CgroupLayout&
     return create_cgroup_v1(layout, support, limits);
 }
 
+std::string own_sandbox_cgroup_prefix() {
+    const std::string pid = std::to_string(::getpid());
+    return kPrefix + pid + "-" + start_time_of(pid) + "-";
+}
+
 std::string sandbox_cgroup_name() {
     // One resin runs one sandbox at a time, but a failed start may be retried and the library may
     // run several: the sequence number keeps their names apart.
     static std::atomic<unsigned> sequence{0};
-    const std::string pid = std::to_string(::getpid());
-    return kPrefix + pid + "-" + start_time_of(pid) + "-" + std::to_string(sequence++);
+    return own_sandbox_cgroup_prefix() + std::to_string(sequence++);
+}
+
+std::vector<std::string> sandbox_cgroups_named(const std::string& directory,
+                                               const std::string& prefix) {
+    std::vector<std::string> found;
+    DIR* dir = ::opendir(directory.c_str());
+    if (dir == nullptr) {
+        return found;
+    }
+    while (const dirent* entry = ::readdir(dir)) {
+        const std::string name = entry->d_name;
+        if (name.rfind(prefix, 0) == 0 && all_digits(name.substr(prefix.size()))) {
+            found.push_back(directory + "/" + name);
+        }
+    }
+    ::closedir(dir);
+    return found;
+}
+
+std::vector<std::string> sandbox_cgroup_parents(const CgroupLayout& layout,
+                                                const CgroupSupport& support) {
+    std::vector<std::string> parents;
+    if (!support.any()) {
+        return parents;
+    }
+    if (layout.version == CgroupVersion::v2) {
+        std::string why_not;
+        if (auto base = cgroup_v2_base(layout, why_not); !base.empty()) {
+            parents.push_back(base);
+        }
+        return parents;
+    }
+    for (const auto& [controller, usable] :
+         {std::pair{"memory", support.memory}, std::pair{"cpu", support.cpu},
+          std::pair{"cpuacct", support.cpu_time}, std::pair{"pids", support.pids},
+          std::pair{"freezer", support.kill}}) {
+        if (auto it = layout.v1_own.find(controller); usable && it != layout.v1_own.end()) {
+            parents.push_back(it->second);
+        }
+    }
+    return parents;
+}
+
+bool kill_and_remove_sandbox_cgroup(CgroupVersion version, const std::string& directory) {
+    return version == CgroupVersion::v2 ? kill_and_remove_cgroup_v2(directory)
+                                        : kill_and_remove_cgroup_v1(directory);
 }
 
 std::vector<std::string> stale_sandbox_cgroups(const std::string& directory) {

@@ -86,4 +86,16 @@ std::string sandbox_cgroup_name();
 // The sandbox cgroups in `directory` whose owning resin is gone (killed before it could clean up).
 std::vector<std::string> stale_sandbox_cgroups(const std::string& directory);
 
+// "resin-<pid>-<start time>-": how every sandbox cgroup this process creates begins.
+std::string own_sandbox_cgroup_prefix();
+// The sandbox cgroups in `directory` whose names begin with `prefix`.
+std::vector<std::string> sandbox_cgroups_named(const std::string& directory,
+                                               const std::string& prefix);
+// The directories sandbox cgroups go in: resin's own cgroup in each v1 hierarchy it uses, or the
+// v2 base. Empty where resin makes none.
+std::vector<std::string> sandbox_cgroup_parents(const CgroupLayout& layout,
+                                                const CgroupSupport& support);
+// Kills whatever is left in a sandbox cgroup and removes it (bounded); whether it is gone.
+bool kill_and_remove_sandbox_cgroup(CgroupVersion version, const std::string& directory);
+
 }  // namespace resin::sandbox

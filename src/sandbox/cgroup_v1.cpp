@@ -196,9 +196,7 @@ Result<std::unique_ptr<SandboxCgroup>> create_cgroup_v1(const CgroupLayout& layo
         }
         const std::string& own = layout.v1_own.at(controller);
         for (const auto& stale : stale_sandbox_cgroups(own)) {
-            freeze_kill_thaw(stale);
-            kill_until_empty(stale);
-            remove_cgroup_directory(stale);
+            kill_and_remove_cgroup_v1(stale);
         }
         const std::string directory = own + "/" + name;
         if (::mkdir(directory.c_str(), 0755) != 0) {
@@ -213,6 +211,12 @@ Result<std::unique_ptr<SandboxCgroup>> create_cgroup_v1(const CgroupLayout& layo
     auto cgroup = std::make_unique<CgroupV1>(std::move(directories));
     RESIN_TRYV(cgroup->apply(limits));
     return std::unique_ptr<SandboxCgroup>(std::move(cgroup));
+}
+
+bool kill_and_remove_cgroup_v1(const std::string& directory) {
+    freeze_kill_thaw(directory);
+    kill_until_empty(directory);
+    return remove_cgroup_directory(directory);
 }
 
 }  // namespace resin::sandbox

@@ -9,4 +9,8 @@ Result<std::unique_ptr<SandboxCgroup>> create_cgroup_v1(const CgroupLayout& layo
                                                         const CgroupSupport& support,
                                                         const Limits& limits);
 
+// Freezes and kills what is in one hierarchy's sandbox cgroup, then removes it; whether it is
+// gone.
+bool kill_and_remove_cgroup_v1(const std::string& directory);
+
 }  // namespace resin::sandbox

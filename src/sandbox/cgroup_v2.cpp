@@ -221,8 +221,7 @@ Result<std::unique_ptr<SandboxCgroup>> create_cgroup_v2(const CgroupLayout& layo
     }
     RESIN_TRYV(prepare_base(base, base == layout.unified_mount, controllers));
     for (const auto& stale : stale_sandbox_cgroups(base)) {
-        CgroupV2::kill_cgroup_v2(stale);
-        remove_cgroup_directory(stale);
+        kill_and_remove_cgroup_v2(stale);
     }
     const std::string directory = base + "/" + sandbox_cgroup_name();
     if (::mkdir(directory.c_str(), 0755) != 0) {
@@ -232,6 +231,11 @@ Result<std::unique_ptr<SandboxCgroup>> create_cgroup_v2(const CgroupLayout& layo
     auto cgroup = std::make_unique<CgroupV2>(directory, std::move(directory_fd));
     RESIN_TRYV(cgroup->apply(limits));
     return std::unique_ptr<SandboxCgroup>(std::move(cgroup));
+}
+
+bool kill_and_remove_cgroup_v2(const std::string& directory) {
+    CgroupV2::kill_cgroup_v2(directory);
+    return remove_cgroup_directory(directory);
 }
 
 }  // namespace resin::sandbox

@@ -21,4 +21,8 @@ Result<std::unique_ptr<SandboxCgroup>> create_cgroup_v2(const CgroupLayout& layo
                                                         const CgroupSupport& support,
                                                         const Limits& limits);
 
+// Kills what is in a sandbox cgroup (cgroup.kill, or freeze and kill), then removes it; whether
+// it is gone.
+bool kill_and_remove_cgroup_v2(const std::string& directory);
+
 }  // namespace resin::sandbox

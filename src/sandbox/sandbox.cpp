@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "sandbox/cgroup_reaper.hpp"
 #include "sandbox/launch_channel.hpp"
 #include "sandbox/pidfd.hpp"
 #include "sandbox/time.hpp"
@@ -65,6 +66,12 @@ const char* to_string(ExitReason reason) {
             return "seccomp";
     }
     return "unknown";
+}
+
+void Sandbox::remove_cgroups_when_killed(const Plan& plan) {
+    if (plan.own_cgroup) {
+        start_cgroup_reaper(plan.host.cgroup_layout, plan.host.cgroups);
+    }
 }
 
 Sandbox::~Sandbox() {

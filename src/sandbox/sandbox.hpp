@@ -43,6 +43,10 @@ class Sandbox {
     // cgroups at a time, from launch() until reap() (as resin, which runs one sandbox, has).
     static Result<std::unique_ptr<Sandbox>> launch(const Plan& plan, const Command& command,
                                                    const Stdio& stdio);
+    // For a process that may be killed without a chance to clean up (resin): before its first
+    // launch, starts the small process that removes its sandbox cgroups when it ends
+    // (cgroup_reaper.hpp). Once per process; nothing where the plan makes no cgroup.
+    static void remove_cgroups_when_killed(const Plan& plan);
 
     Sandbox(const Sandbox&) = delete;
     Sandbox& operator=(const Sandbox&) = delete;

@@ -63,6 +63,10 @@ bool poll_until(Clock::time_point deadline, Done done) {
 
 }  // namespace
 
+bool wait_until(Clock::time_point deadline, const std::function<bool()>& condition) {
+    return poll_until(deadline, condition);
+}
+
 std::vector<pid_t> pids_running(const Argv& argv) {
     std::vector<pid_t> found;
     for (pid_t pid : all_pids()) {
@@ -85,6 +89,10 @@ std::vector<pid_t> wait_for_processes(const Argv& argv, std::size_t count,
 
 bool wait_until_gone(const std::vector<pid_t>& pids, Clock::time_point deadline) {
     return poll_until(deadline, [&] { return std::none_of(pids.begin(), pids.end(), exists); });
+}
+
+bool process_exists(pid_t pid) {
+    return exists(pid);
 }
 
 bool is_alive(pid_t pid) {

@@ -23,6 +23,12 @@ std::vector<pid_t> wait_for_processes(const Argv& argv, std::size_t count,
 // Polls until none of `pids` exists any more, not even as a zombie. False at the deadline.
 bool wait_until_gone(const std::vector<pid_t>& pids, Clock::time_point deadline);
 
+// Polls until `condition` holds. False at the deadline.
+bool wait_until(Clock::time_point deadline, const std::function<bool()>& condition);
+
+// It exists, if only as a zombie.
+bool process_exists(pid_t pid);
+
 // Running or stopped: it exists and is not a zombie.
 bool is_alive(pid_t pid);
 

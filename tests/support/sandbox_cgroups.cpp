@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 
+#include <set>
+
 #include "sandbox/cgroup_v2.hpp"
 #include "sandbox/host_probe.hpp"
 
@@ -30,7 +32,14 @@ std::vector<std::string> sandbox_cgroup_parents() {
 }
 
 std::vector<std::string> sandbox_cgroups_of(pid_t pid) {
-    const std::string prefix = "resin-" + std::to_string(pid) + "-";
+    return sandbox_cgroups_of(std::vector<pid_t>{pid});
+}
+
+std::vector<std::string> sandbox_cgroups_of(const std::vector<pid_t>& pids) {
+    std::set<std::string> prefixes;
+    for (pid_t pid : pids) {
+        prefixes.insert("resin-" + std::to_string(pid) + "-");
+    }
     std::vector<std::string> found;
     for (const auto& parent : sandbox_cgroup_parents()) {
         DIR* dir = ::opendir(parent.c_str());
@@ -39,7 +48,9 @@ std::vector<std::string> sandbox_cgroups_of(pid_t pid) {
         }
         while (const dirent* entry = ::readdir(dir)) {
             const std::string name = entry->d_name;
-            if (name.rfind(prefix, 0) == 0) {
+            // resin-<pid>-...: the prefix is everything up to the second '-'.
+            const auto dash = name.find('-', std::string("resin-").size());
+            if (dash != std::string::npos && prefixes.count(name.substr(0, dash + 1)) != 0) {
                 found.push_back(parent + "/" + name);
             }
         }

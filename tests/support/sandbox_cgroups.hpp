@@ -22,5 +22,7 @@ std::vector<std::string> sandbox_cgroup_parents();
 // The sandbox cgroup directories, in any of those parents, that the process `pid` created: they
 // are named resin-<pid>-<start time>. Others' sandboxes (tests running in parallel) are ignored.
 std::vector<std::string> sandbox_cgroups_of(pid_t pid);
+// The same for several processes, with one look at each parent (quick enough to poll).
+std::vector<std::string> sandbox_cgroups_of(const std::vector<pid_t>& pids);
 
 }  // namespace resin::test

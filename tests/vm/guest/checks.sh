@@ -66,6 +66,23 @@ table() {
     printf '  %-14s %-40s %s\n' "$1" "$(feature "limits.$1")" "$2" >>"$dir/table"
 }
 
+# start_resin_to_kill <seconds>: a resin running sleep <seconds> in the background, as $killed, once
+# its sandbox cgroup exists under $cgroup_base.
+start_resin_to_kill() {
+    printf '%s\n' "{$base, \"limits\": {\"wall_time_ms\": 60000}}" >"$dir/killed.json"
+    local delegated=0 waited=0
+    [ "$pass" = delegated ] && delegated=1
+    env -i PATH="$test_path" RESIN_PROFILE_PATH="$REPO/config" \
+        RESIN_CGROUP_DELEGATED="$delegated" "$RESIN" \
+        --config "$dir/killed.json" -- sleep "$1" </dev/null >/dev/null 2>&1 &
+    killed=$!
+    while [ -z "$(killed_cgroups)" ] && [ "$waited" -lt 100 ]; do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+}
+killed_cgroups() { find "$cgroup_base" -maxdepth 1 -name "resin-$killed-*"; }
+
 resin_checks() {
     pass=$1
     dir=/tmp/resin-vm-$pass
@@ -244,28 +261,38 @@ resin_checks() {
     fi
 
     if [ -n "$cgroup_base" ]; then
-        # A resin killed with SIGKILL leaves its cgroup; the next resin removes it.
-        printf '%s\n' "{$base, \"limits\": {\"wall_time_ms\": 60000}}" >"$dir/killed.json"
-        local delegated=0
-        [ "$pass" = delegated ] && delegated=1
-        env -i PATH="$test_path" RESIN_PROFILE_PATH="$REPO/config" \
-            RESIN_CGROUP_DELEGATED="$delegated" "$RESIN" \
-            --config "$dir/killed.json" -- sleep 1005 </dev/null >/dev/null 2>&1 &
-        local killed=$! waited=0
-        while [ -z "$(find "$cgroup_base" -maxdepth 1 -name "resin-$killed-*")" ] &&
-            [ "$waited" -lt 100 ]; do
+        # A resin killed with SIGKILL: its reaper (src/sandbox/cgroup_reaper.cpp) removes its
+        # cgroup within a second, with no other resin started.
+        start_resin_to_kill 1005
+        kill -KILL "$killed"
+        wait "$killed" 2>/dev/null
+        local waited=0
+        while { [ -n "$(killed_cgroups)" ] || sleeper_left 1005; } && [ "$waited" -lt 10 ]; do
             sleep 0.1
             waited=$((waited + 1))
         done
+        local left
+        left=$(killed_cgroups)
+        echo "  cgroup of the killed resin $killed after $((waited * 100)) ms: ${left:-none}"
+        { [ -z "$(killed_cgroups)" ] && ! sleeper_left 1005; }
+        verdict killed_resin_reaped $? "the killed resin's cgroup and sandbox gone within 1 s"
+
+        # Its reaper killed too: the cgroup stays (the control), and the next resin removes it.
+        start_resin_to_kill 1007
+        local reaper child
+        for child in $(cat "/proc/$killed/task/$killed/children"); do
+            [ "$(cat "/proc/$child/comm" 2>/dev/null)" = resin-reaper ] && reaper=$child
+        done
+        [ -n "$reaper" ] && kill -KILL "$reaper"
         kill -KILL "$killed"
         wait "$killed" 2>/dev/null
         local stale
-        stale=$(find "$cgroup_base" -maxdepth 1 -name "resin-$killed-*")
-        echo "  stale cgroup left by the killed resin $killed: ${stale:-none}"
+        stale=$(killed_cgroups)
+        echo "  stale cgroup left by the killed resin $killed and its reaper ${reaper:-(none)}: ${stale:-none}"
         resin_run sweep "{$base}" /bin/true
-        { [ -n "$stale" ] && [ ! -e "$stale" ] && [ "$rc" = 0 ] &&
-            ! sleeper_left 1005; }
-        verdict stale_cgroup_swept $? "the killed resin's cgroup left, then removed by the next resin"
+        { [ -n "$reaper" ] && [ -n "$stale" ] && [ ! -e "$stale" ] && [ "$rc" = 0 ] &&
+            ! sleeper_left 1007; }
+        verdict stale_cgroup_swept $? "the cgroup of a resin killed with its reaper left, then removed by the next resin"
     fi
     echo "  cgroups left: $(leftover_cgroups | tr '\n' ' ')"
     [ -z "$(leftover_cgroups)" ]

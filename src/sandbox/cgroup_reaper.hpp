@@ -1,0 +1,17 @@
+// Sandbox cgroups outlive a resin killed with SIGKILL: its sandbox dies with it (the init's
+// parent-death signal), but nothing removes the directories. The reaper is a small process resin
+// forks before its first sandbox cgroup: it blocks reading a pipe whose write end only resin holds,
+// so it wakes when resin ends however it ends, kills whatever is left in resin's sandbox cgroups
+// and removes them, and exits. After a clean exit there is nothing left to do.
+#pragma once
+
+#include "sandbox/cgroup.hpp"
+
+namespace resin::sandbox {
+
+// Starts the reaper for this process's sandbox cgroups, once per process; later calls do nothing,
+// and so does a host where resin makes no cgroups. Best effort: if the fork fails, the next resin
+// to create a sandbox under the same cgroup still sweeps them (stale_sandbox_cgroups).
+void start_cgroup_reaper(const CgroupLayout& layout, const CgroupSupport& support);
+
+}  // namespace resin::sandbox

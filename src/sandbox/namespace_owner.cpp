@@ -1,6 +1,7 @@
 #include "sandbox/namespace_owner.hpp"
 
 #include <fcntl.h>
+#include <linux/securebits.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -68,8 +69,21 @@ EffectiveUidForClone::EffectiveUidForClone(const NamespaceOwner& owner) {
         return;
     }
     dumpable_ = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    previous_euid_ = ::geteuid();
+    // Keep this thread's capabilities across the euid change: without CAP_SYS_ADMIN the clone would
+    // be an unprivileged user namespace, which hosts may forbid
+    // (kernel.unprivileged_userns_clone=0, Ubuntu's AppArmor restriction). The owner is the euid
+    // either way. The child does not inherit the bit: a new user namespace starts with the default
+    // securebits.
+    securebits_ = ::prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+    if (securebits_ >= 0 &&
+        ::prctl(PR_SET_SECUREBITS, static_cast<unsigned long>(securebits_) | SECBIT_NO_SETUID_FIXUP,
+                0, 0, 0) != 0) {
+        securebits_ = -1;  // without CAP_SETPCAP: switch anyway, the capabilities go meanwhile
+    }
     if (::syscall(SYS_setresuid, -1, owner.uid(), -1) != 0) {
         err_ = errno;
+        restore_securebits();
         return;
     }
     switched_ = true;
@@ -77,12 +91,20 @@ EffectiveUidForClone::EffectiveUidForClone(const NamespaceOwner& owner) {
 
 EffectiveUidForClone::~EffectiveUidForClone() {
     if (switched_) {
-        // Cannot fail: the real and saved uids are 0.
-        (void)::syscall(SYS_setresuid, -1, 0, -1);
+        // Back to the euid resin had (root, or a uid with capabilities), which the real or saved
+        // uid still holds.
+        (void)::syscall(SYS_setresuid, -1, previous_euid_, -1);
+        restore_securebits();
         // Each euid change reset it to fs.suid_dumpable.
         if (dumpable_ >= 0) {
             ::prctl(PR_SET_DUMPABLE, dumpable_, 0, 0, 0);
         }
+    }
+}
+
+void EffectiveUidForClone::restore_securebits() {
+    if (securebits_ >= 0) {
+        ::prctl(PR_SET_SECUREBITS, static_cast<unsigned long>(securebits_), 0, 0, 0);
     }
 }
 

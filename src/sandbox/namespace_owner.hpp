@@ -54,9 +54,13 @@ class EffectiveUidForClone {
     int error() const { return err_; }
 
   private:
+    void restore_securebits();
+
     bool switched_ = false;
     int err_ = 0;
     int dumpable_ = -1;
+    int securebits_ = -1;  // to put back; -1: unchanged
+    uid_t previous_euid_ = 0;
 };
 
 }  // namespace resin::sandbox

@@ -155,10 +155,12 @@ std::vector<std::string> sandbox_cgroup_parents(const CgroupLayout& layout,
         }
         return parents;
     }
+    // The freezer first: a sweep of it freezes the tree before killing, so no pid it reads can be
+    // reused meanwhile; the other hierarchies are empty by then.
     for (const auto& [controller, usable] :
-         {std::pair{"memory", support.memory}, std::pair{"cpu", support.cpu},
-          std::pair{"cpuacct", support.cpu_time}, std::pair{"pids", support.pids},
-          std::pair{"freezer", support.kill}}) {
+         {std::pair{"freezer", support.kill}, std::pair{"memory", support.memory},
+          std::pair{"cpu", support.cpu}, std::pair{"cpuacct", support.cpu_time},
+          std::pair{"pids", support.pids}}) {
         if (auto it = layout.v1_own.find(controller); usable && it != layout.v1_own.end()) {
             parents.push_back(it->second);
         }

@@ -21,7 +21,7 @@
 
 #include "sandbox/host_probe.hpp"
 #include "sandbox/plan.hpp"
-#include "sandbox/profile_loader.hpp"
+#include "config/profile_loader.hpp"
 #include "sandbox/sandbox.hpp"
 
 namespace resin::bench {

@@ -1,12 +1,12 @@
-#include "sandbox/config_parse.hpp"
+#include "config/config_parse.hpp"
 
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
 
-#include "sandbox/config_keys.hpp"
-#include "sandbox/config_to_json.hpp"
+#include "config/config_keys.hpp"
+#include "config/config_to_json.hpp"
 
 namespace resin::sandbox {
 namespace {

@@ -5,9 +5,9 @@
 #include <map>
 #include <set>
 
-#include "sandbox/config_keys.hpp"
-#include "sandbox/config_names.hpp"
-#include "sandbox/config_parse.hpp"
+#include "config/config_keys.hpp"
+#include "config/config_names.hpp"
+#include "config/config_parse.hpp"
 
 namespace resin::sandbox {
 namespace {

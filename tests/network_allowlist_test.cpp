@@ -22,7 +22,7 @@
 
 #include "sandbox/enforcement.hpp"
 #include "sandbox/plan.hpp"
-#include "sandbox/profile_loader.hpp"
+#include "config/profile_loader.hpp"
 #include "sandbox/unique_fd.hpp"
 #include "support/sandbox_cgroups.hpp"
 #include "support/sandbox_run.hpp"

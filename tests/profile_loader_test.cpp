@@ -1,4 +1,4 @@
-#include "sandbox/profile_loader.hpp"
+#include "config/profile_loader.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

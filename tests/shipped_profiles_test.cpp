@@ -9,7 +9,7 @@
 #include <string>
 #include <variant>
 
-#include "sandbox/profile_loader.hpp"
+#include "config/profile_loader.hpp"
 
 namespace resin::sandbox {
 namespace {

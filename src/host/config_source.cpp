@@ -1,7 +1,7 @@
 #include "host/config_source.hpp"
 
-#include "sandbox/config_to_json.hpp"
-#include "sandbox/profile_loader.hpp"
+#include "config/config_to_json.hpp"
+#include "config/profile_loader.hpp"
 
 namespace resin::host {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "sandbox/result.hpp"
+#include "config/result.hpp"
 
 namespace resin::host {
 

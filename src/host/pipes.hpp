@@ -3,7 +3,7 @@
 
 #include <sys/types.h>
 
-#include "sandbox/result.hpp"
+#include "config/result.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sandbox/unique_fd.hpp"
 

@@ -1,7 +1,7 @@
 // Takes over the port an Erlang `:nouse_stdio` port provides: packets in on fd 3, out on fd 4.
 #pragma once
 
-#include "sandbox/result.hpp"
+#include "config/result.hpp"
 #include "sandbox/unique_fd.hpp"
 
 namespace resin::host {

@@ -19,7 +19,7 @@
 #include "proto/frame_reader.hpp"
 #include "sandbox/exit_report.hpp"
 #include "sandbox/host_probe.hpp"
-#include "sandbox/result.hpp"
+#include "config/result.hpp"
 
 namespace resin::host {
 

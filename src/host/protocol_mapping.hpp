@@ -5,7 +5,7 @@
 
 #include "proto/packets.hpp"
 #include "sandbox/exit_report.hpp"
-#include "sandbox/result.hpp"
+#include "config/result.hpp"
 
 namespace resin::host {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "sandbox/result.hpp"
+#include "config/result.hpp"
 
 namespace resin::sandbox {
 

@@ -6,9 +6,9 @@
 #include <utility>
 #include <vector>
 
-#include "sandbox/config.hpp"
+#include "config/config.hpp"
 #include "sandbox/host_probe.hpp"
-#include "sandbox/result.hpp"
+#include "config/result.hpp"
 
 namespace resin::sandbox {
 

@@ -4,7 +4,7 @@
 #include <sys/types.h>
 
 #include "sandbox/plan.hpp"
-#include "sandbox/result.hpp"
+#include "config/result.hpp"
 
 namespace resin::sandbox {
 

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "sandbox/result.hpp"
+#include "config/result.hpp"
 #include "sandbox/unique_fd.hpp"
 
 namespace resin::sandbox {

@@ -15,7 +15,7 @@
 #include <optional>
 
 #include "sandbox/host_probe.hpp"
-#include "sandbox/result.hpp"
+#include "config/result.hpp"
 #include "sandbox/unique_fd.hpp"
 
 namespace resin::sandbox {

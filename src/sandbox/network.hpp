@@ -3,7 +3,7 @@
 #pragma once
 
 #include "sandbox/plan.hpp"
-#include "sandbox/result.hpp"
+#include "config/result.hpp"
 #include "sandbox/unique_fd.hpp"
 
 namespace resin::sandbox {

@@ -9,10 +9,10 @@
 #include <utility>
 #include <vector>
 
-#include "sandbox/config.hpp"
+#include "config/config.hpp"
 #include "sandbox/enforcement.hpp"
 #include "sandbox/host_probe.hpp"
-#include "sandbox/result.hpp"
+#include "config/result.hpp"
 #include "sandbox/seccomp_policy.hpp"
 
 namespace resin::sandbox {

@@ -16,7 +16,7 @@
 #include "sandbox/exit_report.hpp"
 #include "sandbox/namespace_owner.hpp"
 #include "sandbox/plan.hpp"
-#include "sandbox/result.hpp"
+#include "config/result.hpp"
 #include "sandbox/seccomp_denials.hpp"
 #include "sandbox/socket_allowlist.hpp"
 #include "sandbox/unique_fd.hpp"

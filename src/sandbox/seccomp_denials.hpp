@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "sandbox/result.hpp"
+#include "config/result.hpp"
 
 namespace resin::sandbox {
 

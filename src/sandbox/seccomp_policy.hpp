@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "sandbox/config.hpp"
-#include "sandbox/result.hpp"
+#include "config/config.hpp"
+#include "config/result.hpp"
 
 namespace resin::sandbox {
 

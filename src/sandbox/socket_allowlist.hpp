@@ -13,8 +13,8 @@
 
 #include "sandbox/cgroup.hpp"
 #include "sandbox/cgroup_layout.hpp"
-#include "sandbox/config.hpp"
-#include "sandbox/result.hpp"
+#include "config/config.hpp"
+#include "config/result.hpp"
 #include "sandbox/unique_fd.hpp"
 
 namespace resin::sandbox {

@@ -18,7 +18,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "sandbox/config.hpp"
+#include "config/config.hpp"
 
 namespace resin::sandbox {
 

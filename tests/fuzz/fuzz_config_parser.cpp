@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "sandbox/config_parse.hpp"
-#include "sandbox/config_to_json.hpp"
+#include "config/config_parse.hpp"
+#include "config/config_to_json.hpp"
 
 namespace {
 

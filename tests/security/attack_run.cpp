@@ -5,7 +5,7 @@
 #include <sstream>
 #include <variant>
 
-#include "sandbox/profile_loader.hpp"
+#include "config/profile_loader.hpp"
 #include "support/temp_dir.hpp"
 
 namespace resin::test {

@@ -16,7 +16,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "sandbox/config_to_json.hpp"
+#include "config/config_to_json.hpp"
 #include "security/attack_run.hpp"
 #include "support/temp_dir.hpp"
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "sandbox/config.hpp"
+#include "config/config.hpp"
 #include "sandbox/host_probe.hpp"
 #include "sandbox/sandbox.hpp"
 

@@ -1,4 +1,4 @@
-#include "sandbox/config_error.hpp"
+#include "config/config_error.hpp"
 
 namespace resin::sandbox {
 

@@ -1,4 +1,4 @@
-#include "sandbox/mount_merge.hpp"
+#include "config/mount_merge.hpp"
 
 #include <array>
 #include <vector>

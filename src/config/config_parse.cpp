@@ -1,14 +1,14 @@
-#include "sandbox/config_parse.hpp"
+#include "config/config_parse.hpp"
 
 #include <algorithm>
 #include <initializer_list>
 #include <limits>
 #include <map>
 
-#include "sandbox/config_keys.hpp"
-#include "sandbox/config_names.hpp"
-#include "sandbox/config_rules.hpp"
-#include "sandbox/json_reader.hpp"
+#include "config/config_keys.hpp"
+#include "config/config_names.hpp"
+#include "config/config_rules.hpp"
+#include "config/json_reader.hpp"
 
 namespace resin::sandbox {
 namespace {

@@ -1,6 +1,6 @@
-#include "sandbox/config_to_json.hpp"
+#include "config/config_to_json.hpp"
 
-#include "sandbox/config_names.hpp"
+#include "config/config_names.hpp"
 
 namespace resin::sandbox {
 namespace {

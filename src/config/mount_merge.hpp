@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "sandbox/config_error.hpp"
+#include "config/config_error.hpp"
 
 namespace resin::sandbox {
 

@@ -7,7 +7,7 @@
 #include <span>
 #include <string_view>
 
-#include "sandbox/config.hpp"
+#include "config/config.hpp"
 
 namespace resin::sandbox {
 

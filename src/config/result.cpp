@@ -1,4 +1,4 @@
-#include "sandbox/result.hpp"
+#include "config/result.hpp"
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-#include "sandbox/json_reader.hpp"
+#include "config/json_reader.hpp"
 
 #include <algorithm>
 #include <array>

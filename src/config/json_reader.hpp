@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "sandbox/config_error.hpp"
+#include "config/config_error.hpp"
 
 namespace resin::sandbox {
 

@@ -10,9 +10,9 @@
 #include <variant>
 #include <vector>
 
-#include "sandbox/config.hpp"
-#include "sandbox/config_error.hpp"
-#include "sandbox/profile_search_path.hpp"
+#include "config/config.hpp"
+#include "config/config_error.hpp"
+#include "config/profile_search_path.hpp"
 
 namespace resin::sandbox {
 

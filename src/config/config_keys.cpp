@@ -1,4 +1,4 @@
-#include "sandbox/config_keys.hpp"
+#include "config/config_keys.hpp"
 
 #include <array>
 

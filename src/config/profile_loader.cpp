@@ -1,4 +1,4 @@
-#include "sandbox/profile_loader.hpp"
+#include "config/profile_loader.hpp"
 
 #include <algorithm>
 #include <array>
@@ -8,9 +8,9 @@
 #include <optional>
 #include <set>
 
-#include "sandbox/config_parse.hpp"
-#include "sandbox/json_reader.hpp"
-#include "sandbox/mount_merge.hpp"
+#include "config/config_parse.hpp"
+#include "config/json_reader.hpp"
+#include "config/mount_merge.hpp"
 
 namespace resin::sandbox {
 namespace {

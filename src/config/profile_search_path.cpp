@@ -1,4 +1,4 @@
-#include "sandbox/profile_search_path.hpp"
+#include "config/profile_search_path.hpp"
 
 #include <cstdlib>
 #include <string>

@@ -1,4 +1,4 @@
-#include "sandbox/config_rules.hpp"
+#include "config/config_rules.hpp"
 
 #include <linux/limits.h>
 #include <seccomp.h>

@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sandbox/config.hpp"
+#include "config/config.hpp"
 
 namespace resin::sandbox {
 

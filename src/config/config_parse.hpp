@@ -7,8 +7,8 @@
 #include <variant>
 #include <vector>
 
-#include "sandbox/config.hpp"
-#include "sandbox/config_error.hpp"
+#include "config/config.hpp"
+#include "config/config_error.hpp"
 
 namespace resin::sandbox {
 

@@ -11,10 +11,10 @@
 #include <memory>
 #include <optional>
 
-#include "host/config_source.hpp"
 #include "host/exit_codes.hpp"
 #include "host/exit_report_json.hpp"
 #include "host/failure.hpp"
+#include "host/sandbox_start.hpp"
 #include "host/supervisor.hpp"
 #include "host/terminal_state.hpp"
 #include "sandbox/netns_pool.hpp"
@@ -48,18 +48,13 @@ int exit_code_of(const sandbox::ExitReport& report) {
     return report.signal != 0 ? kExitSignalBase + report.signal : report.exit_code;
 }
 
-std::optional<sandbox::Config> load_config(const std::string& path) {
-    auto loaded = load_file_config(path);
-    if (auto* errors = std::get_if<std::vector<sandbox::ConfigError>>(&loaded)) {
-        std::string line = sandbox::format(errors->front());
-        if (errors->size() > 1) {
-            line += " (and " + std::to_string(errors->size() - 1) +
-                    " more: see resin --check-config " + path + ")";
-        }
-        print_failure(line);
-        return std::nullopt;
+void print_config_errors(const std::vector<sandbox::ConfigError>& errors, const std::string& path) {
+    std::string line = sandbox::format(errors.front());
+    if (errors.size() > 1) {
+        line += " (and " + std::to_string(errors.size() - 1) + " more: see resin --check-config " +
+                path + ")";
     }
-    return std::get<sandbox::Config>(std::move(loaded));
+    print_failure(line);
 }
 
 // Opened before the command runs, so an unwritable path fails before anything is started.
@@ -86,39 +81,48 @@ bool write_report(std::FILE* file, const sandbox::ExitReport& report) {
 }  // namespace
 
 int run_command(const CommandOptions& options) {
-    auto config = load_config(options.config_path);
-    if (!config) {
-        return kExitResinFailure;
-    }
-    auto report_file = open_report(options.report_path);
-    if (!report_file) {
-        return kExitResinFailure;
-    }
-
     boost::asio::io_context io(1);
     // Installed before the launch, so a Ctrl-C can never end resin and leave the sandbox running.
     boost::asio::signal_set forwarded(io, SIGINT, SIGTERM, SIGHUP);
     forwarded.add(SIGQUIT);
 
-    auto plan = sandbox::make_plan(*config, sandbox::probe_host());
-    if (!plan) {
-        print_failure(plan.error());
-        return exit_code_for(plan.error().kind);
-    }
+    std::optional<ReportFile> report_file;
+    bool report_unwritable = false;
+    std::optional<TerminalState> terminal;
     const sandbox::Command command{options.command.front(),
                                    {options.command.begin() + 1, options.command.end()}};
-    sandbox::Sandbox::remove_cgroups_when_killed(plan.value());
-    // The command gets resin's stdio: from a terminal, the caller's, which it may change.
-    TerminalState terminal;
-    auto launched = sandbox::Sandbox::launch(plan.value(), command, sandbox::Stdio{});
-    if (!launched) {
-        print_failure(launched.error());
-        return exit_code_for(launched.error().kind);
+    auto started =
+        start_sandbox(ConfigFile{options.config_path}, sandbox::probe_host(), command,
+                      [&](const sandbox::Plan&) -> sandbox::Result<sandbox::Stdio> {
+                          // Opened before the command runs, so an unwritable path fails before it
+                          // starts.
+                          report_file = open_report(options.report_path);
+                          if (!report_file) {
+                              report_unwritable = true;
+                              return sandbox::Error{sandbox::ErrorKind::internal, "", "", 0};
+                          }
+                          // The command gets resin's stdio: from a terminal, the caller's, which it
+                          // may change.
+                          terminal.emplace();
+                          return sandbox::Stdio{};
+                      });
+    if (auto* failure = std::get_if<StartFailure>(&started)) {
+        if (auto* errors = std::get_if<std::vector<sandbox::ConfigError>>(failure)) {
+            print_config_errors(*errors, options.config_path);
+            return kExitResinFailure;
+        }
+        const auto& error = std::get<sandbox::Error>(*failure);
+        if (report_unwritable) {
+            return kExitResinFailure;  // open_report said why
+        }
+        print_failure(error);
+        return exit_code_for(error.kind);
     }
-    sandbox::Sandbox& sandbox = *launched.value();
+    auto& [plan, launched] = std::get<StartedSandbox>(started);
+    sandbox::Sandbox& sandbox = *launched;
 
     std::optional<sandbox::ExitReport> report;
-    Supervisor supervisor(io, sandbox, plan.value().config.limits, [&](sandbox::ExitReport ended) {
+    Supervisor supervisor(io, sandbox, plan.config.limits, [&](sandbox::ExitReport ended) {
         report = std::move(ended);
         io.stop();
     });
@@ -132,15 +136,15 @@ int run_command(const CommandOptions& options) {
     };
     forward_next_signal();
     io.run();
-    terminal.restore();  // before the report, which may go to that terminal
+    terminal->restore();  // before the report, which may go to that terminal
 
     if (*report_file && !write_report(report_file->get(), *report)) {
         print_failure("cannot write the report to " + *options.report_path + ": " +
                       std::strerror(errno));
         return kExitResinFailure;
     }
-    if (plan.value().new_network_namespace) {
-        sandbox::NetnsPool::refill_detached(plan.value().host);  // for the next sandbox
+    if (plan.new_network_namespace) {
+        sandbox::NetnsPool::refill_detached(plan.host);  // for the next sandbox
     }
     return exit_code_of(*report);
 }

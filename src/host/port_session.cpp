@@ -5,12 +5,12 @@
 #include <chrono>
 #include <variant>
 
-#include "host/config_source.hpp"
 #include "host/exit_codes.hpp"
 #include "host/features.hpp"
 #include "host/output_forwarder.hpp"
 #include "host/pipes.hpp"
 #include "host/protocol_mapping.hpp"
+#include "host/sandbox_start.hpp"
 #include "host/stdin_feeder.hpp"
 #include "host/supervisor.hpp"
 #include "proto/codec.hpp"
@@ -211,37 +211,34 @@ void PortSession::on_start(const proto::StartProcess& request) {
         report(id, proto::ErrorCode::invalid_request, "executable or argument contains a NUL byte");
         return;
     }
-    auto loaded = load_request_config(request.config, id);
-    if (auto* errors = std::get_if<std::vector<sandbox::ConfigError>>(&loaded)) {
-        std::string message = errors->front().message;
-        for (std::size_t i = 1; i < errors->size(); ++i) {
-            message += "; " + (*errors)[i].pointer + ": " + (*errors)[i].message;
+    std::optional<ChildStdioPipes> pipes;
+    auto started = start_sandbox(
+        ConfigRequest{request.config, id}, host_, {request.executable, request.args},
+        [&pipes](const sandbox::Plan& plan) -> sandbox::Result<sandbox::Stdio> {
+            RESIN_TRY(pipes, make_child_stdio_pipes(plan.uid.outside, plan.gid.outside));
+            return pipes->child_ends();
+        });
+    if (pipes) {
+        pipes->close_child_ends();
+    }
+    if (auto* failure = std::get_if<StartFailure>(&started)) {
+        if (auto* errors = std::get_if<std::vector<sandbox::ConfigError>>(failure)) {
+            std::string message = errors->front().message;
+            for (std::size_t i = 1; i < errors->size(); ++i) {
+                message += "; " + (*errors)[i].pointer + ": " + (*errors)[i].message;
+            }
+            report(id, proto::ErrorCode::invalid_config, std::move(message),
+                   errors->front().pointer);
+        } else {
+            report(id, std::get<sandbox::Error>(*failure));
         }
-        report(id, proto::ErrorCode::invalid_config, std::move(message), errors->front().pointer);
         return;
     }
-    auto plan = sandbox::make_plan(std::get<sandbox::Config>(loaded), host_);
-    if (!plan) {
-        report(id, plan.error());
-        return;
-    }
-    auto pipes = make_child_stdio_pipes(plan.value().uid.outside, plan.value().gid.outside);
-    if (!pipes) {
-        report(id, pipes.error());
-        return;
-    }
-    sandbox::Sandbox::remove_cgroups_when_killed(plan.value());
-    auto launched = sandbox::Sandbox::launch(plan.value(), {request.executable, request.args},
-                                             pipes.value().child_ends());
-    pipes.value().close_child_ends();
-    if (!launched) {
-        report(id, launched.error());
-        return;
-    }
-    const auto pid = static_cast<std::uint32_t>(launched.value()->command_pid());
-    process_ = std::make_unique<Process>(io_, *this, id, std::move(launched).value(), pipes.value(),
-                                         plan.value().config.limits);
-    process_->needs_network_namespace = plan.value().new_network_namespace;
+    auto& [plan, launched] = std::get<StartedSandbox>(started);
+    const auto pid = static_cast<std::uint32_t>(launched->command_pid());
+    process_ =
+        std::make_unique<Process>(io_, *this, id, std::move(launched), *pipes, plan.config.limits);
+    process_->needs_network_namespace = plan.new_network_namespace;
     state_ = State::running;
     writer_.send(proto::ProcessStarted{id, pid});
     if (is_v2()) {

@@ -1,0 +1,45 @@
+#include "host/sandbox_start.hpp"
+
+#include <utility>
+
+#include "host/config_source.hpp"
+
+namespace resin::host {
+namespace {
+
+ConfigLoad load(const ConfigOrigin& origin) {
+    if (const auto* file = std::get_if<ConfigFile>(&origin)) {
+        return load_file_config(file->path);
+    }
+    const auto& request = std::get<ConfigRequest>(origin);
+    return load_request_config(request.json_text, request.request_id);
+}
+
+}  // namespace
+
+std::variant<StartedSandbox, StartFailure> start_sandbox(const ConfigOrigin& origin,
+                                                         const sandbox::HostCapabilities& host,
+                                                         const sandbox::Command& command,
+                                                         const PrepareLaunch& prepare_launch) {
+    auto loaded = load(origin);
+    if (auto* errors = std::get_if<std::vector<sandbox::ConfigError>>(&loaded)) {
+        return StartFailure(std::move(*errors));
+    }
+    // make_plan checks first: a config this host cannot enforce never becomes a plan.
+    auto plan = sandbox::make_plan(std::get<sandbox::Config>(loaded), host);
+    if (!plan) {
+        return StartFailure(plan.error());
+    }
+    auto stdio = prepare_launch(plan.value());
+    if (!stdio) {
+        return StartFailure(stdio.error());
+    }
+    sandbox::Sandbox::remove_cgroups_when_killed(plan.value());
+    auto launched = sandbox::Sandbox::launch(plan.value(), command, stdio.value());
+    if (!launched) {
+        return StartFailure(launched.error());
+    }
+    return StartedSandbox{std::move(plan).value(), std::move(launched).value()};
+}
+
+}  // namespace resin::host

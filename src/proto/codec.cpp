@@ -54,8 +54,31 @@ class FieldDecoder {
     }
 
   private:
+    // A field's value, or T{} once a field is missing: the first missing field is remembered (and
+    // its offset), and finish() reports it, so each decoder reads its fields in a straight line.
+    template <typename T>
+    T take(std::optional<T> value, const char* field) {
+        if (!value) {
+            if (missing_ == nullptr) {
+                missing_ = field;
+                missing_offset_ = reader_.offset();
+            }
+            return T{};
+        }
+        return std::move(*value);
+    }
+
+    // Checks of a field's value are only made while every field before it was there.
+    bool complete() const { return missing_ == nullptr; }
+
     template <typename T>
     DecodeResult finish(T packet) {
+        if (!complete()) {
+            return malformed(request_id_, std::string("truncated or bad length at field '") +
+                                              missing_ + "' (offset " +
+                                              std::to_string(missing_offset_ + kLengthPrefixSize) +
+                                              ")");
+        }
         if (reader_.remaining() != 0) {
             return malformed(request_id_, std::string(to_string(packet_type(packet))) + ": " +
                                               std::to_string(reader_.remaining()) +
@@ -64,220 +87,114 @@ class FieldDecoder {
         return Packet{std::move(packet)};
     }
 
-    DecodeError truncated(const char* field) {
-        return malformed(request_id_,
-                         std::string("truncated or bad length at field '") + field + "' (offset " +
-                             std::to_string(reader_.offset() + kLengthPrefixSize) + ")");
-    }
-
-    DecodeResult hello() {
-        auto version = reader_.u32();
-        if (!version) {
-            return truncated("version");
-        }
-        return finish(Hello{request_id_, *version});
-    }
+    DecodeResult hello() { return finish(Hello{request_id_, take(reader_.u32(), "version")}); }
 
     DecodeResult start_process() {
-        auto executable = reader_.bytes();
-        if (!executable) {
-            return truncated("executable");
+        StartProcess start{request_id_, take(reader_.bytes(), "executable"), {}, {}};
+        const std::uint32_t argc = take(reader_.count(kMinStringSize), "args count");
+        start.args.reserve(argc);
+        for (std::uint32_t i = 0; i < argc && complete(); ++i) {
+            start.args.push_back(take(reader_.bytes(), "args"));
         }
-        auto argc = reader_.count(kMinStringSize);
-        if (!argc) {
-            return truncated("args count");
-        }
-        std::vector<std::string> args;
-        args.reserve(*argc);
-        for (std::uint32_t i = 0; i < *argc; ++i) {
-            auto arg = reader_.bytes();
-            if (!arg) {
-                return truncated("args");
-            }
-            args.push_back(std::move(*arg));
-        }
-        auto config = reader_.bytes();
-        if (!config) {
-            return truncated("config");
-        }
-        return finish(
-            StartProcess{request_id_, std::move(*executable), std::move(args), std::move(*config)});
+        start.config = take(reader_.bytes(), "config");
+        return finish(std::move(start));
     }
 
     DecodeResult kill_process() {
-        auto signal = reader_.u8();
-        if (!signal) {
-            return truncated("signal");
-        }
-        return finish(KillProcess{request_id_, *signal});
+        return finish(KillProcess{request_id_, take(reader_.u8(), "signal")});
     }
 
     DecodeResult stop_process() {
-        auto grace = reader_.u32();
-        if (!grace) {
-            return truncated("grace_ms");
-        }
-        return finish(StopProcess{request_id_, *grace});
+        return finish(StopProcess{request_id_, take(reader_.u32(), "grace_ms")});
     }
 
-    DecodeResult data_in() {
-        auto data = reader_.bytes();
-        if (!data) {
-            return truncated("data");
-        }
-        return finish(DataIn{request_id_, std::move(*data)});
-    }
+    DecodeResult data_in() { return finish(DataIn{request_id_, take(reader_.bytes(), "data")}); }
 
     DecodeResult grant_credit() {
-        auto bytes = reader_.u32();
-        if (!bytes) {
-            return truncated("bytes");
-        }
-        return finish(GrantCredit{request_id_, *bytes});
+        return finish(GrantCredit{request_id_, take(reader_.u32(), "bytes")});
     }
 
     DecodeResult set_shutdown_grace() {
-        auto grace = reader_.u32();
-        if (!grace) {
-            return truncated("grace_ms");
-        }
-        return finish(SetShutdownGrace{request_id_, *grace});
+        return finish(SetShutdownGrace{request_id_, take(reader_.u32(), "grace_ms")});
     }
 
     DecodeResult stdin_credit() {
-        auto bytes = reader_.u32();
-        if (!bytes) {
-            return truncated("bytes");
-        }
-        return finish(StdinCredit{request_id_, *bytes});
+        return finish(StdinCredit{request_id_, take(reader_.u32(), "bytes")});
     }
 
     DecodeResult hello_reply() {
-        auto version = reader_.u32();
-        if (!version) {
-            return truncated("version");
-        }
-        auto count = reader_.count(2 * kMinStringSize);
-        if (!count) {
-            return truncated("features count");
-        }
-        HelloReply reply{request_id_, *version, {}};
-        reply.features.reserve(*count);
-        for (std::uint32_t i = 0; i < *count; ++i) {
-            auto key = reader_.bytes();
-            if (!key) {
-                return truncated("feature key");
-            }
-            auto value = reader_.bytes();
-            if (!value) {
-                return truncated("feature value");
-            }
-            reply.features.emplace_back(std::move(*key), std::move(*value));
+        HelloReply reply{request_id_, take(reader_.u32(), "version"), {}};
+        const std::uint32_t count = take(reader_.count(2 * kMinStringSize), "features count");
+        reply.features.reserve(count);
+        for (std::uint32_t i = 0; i < count && complete(); ++i) {
+            auto key = take(reader_.bytes(), "feature key");
+            auto value = take(reader_.bytes(), "feature value");
+            reply.features.emplace_back(std::move(key), std::move(value));
         }
         return finish(std::move(reply));
     }
 
     DecodeResult process_started() {
-        auto pid = reader_.u32();
-        if (!pid) {
-            return truncated("os_pid");
-        }
-        return finish(ProcessStarted{request_id_, *pid});
+        return finish(ProcessStarted{request_id_, take(reader_.u32(), "os_pid")});
     }
 
     DecodeResult data_out() {
-        auto stream = reader_.u8();
-        if (!stream) {
-            return truncated("stream");
-        }
-        if (*stream != static_cast<std::uint8_t>(Stream::stdout_stream) &&
-            *stream != static_cast<std::uint8_t>(Stream::stderr_stream)) {
-            return malformed(request_id_, "data_out: stream " + std::to_string(*stream) +
+        const std::uint8_t stream = take(reader_.u8(), "stream");
+        if (complete() && stream != static_cast<std::uint8_t>(Stream::stdout_stream) &&
+            stream != static_cast<std::uint8_t>(Stream::stderr_stream)) {
+            return malformed(request_id_, "data_out: stream " + std::to_string(stream) +
                                               " is neither 1 (stdout) nor 2 (stderr)");
         }
-        auto data = reader_.bytes();
-        if (!data) {
-            return truncated("data");
-        }
-        if (data->empty()) {
+        std::string data = take(reader_.bytes(), "data");
+        if (complete() && data.empty()) {
             return malformed(request_id_, "data_out: empty data");
         }
-        return finish(DataOut{request_id_, static_cast<Stream>(*stream), std::move(*data)});
+        return finish(DataOut{request_id_, static_cast<Stream>(stream), std::move(data)});
     }
 
     DecodeResult exit_status() {
         ExitStatus status{};
         status.request_id = request_id_;
-        auto reason = reader_.u8();
-        if (!reason) {
-            return truncated("reason");
+        const std::uint8_t reason = take(reader_.u8(), "reason");
+        if (complete() && reason > kLastExitReason) {
+            return malformed(request_id_, "exit_status: unknown reason " + std::to_string(reason));
         }
-        if (*reason > kLastExitReason) {
-            return malformed(request_id_, "exit_status: unknown reason " + std::to_string(*reason));
-        }
-        status.reason = static_cast<ExitReason>(*reason);
-        auto exit_code = reader_.u8();
-        auto signal = exit_code ? reader_.u8() : std::nullopt;
-        auto core = signal ? reader_.u8() : std::nullopt;
-        if (!core) {
-            return truncated("exit_code/signal/core_dumped");
-        }
-        if (*core > 1) {
+        status.reason = static_cast<ExitReason>(reason);
+        status.exit_code = take(reader_.u8(), "exit_code/signal/core_dumped");
+        status.signal = take(reader_.u8(), "exit_code/signal/core_dumped");
+        const std::uint8_t core = take(reader_.u8(), "exit_code/signal/core_dumped");
+        if (complete() && core > 1) {
             return malformed(request_id_, "exit_status: core_dumped is neither 0 nor 1");
         }
-        status.exit_code = *exit_code;
-        status.signal = *signal;
-        status.core_dumped = *core == 1;
+        status.core_dumped = core == 1;
         for (auto* field : {&status.wall_us, &status.cpu_user_us, &status.cpu_system_us,
                             &status.peak_memory_bytes}) {
-            auto value = reader_.u64();
-            if (!value) {
-                return truncated("usage");
-            }
-            *field = *value;
+            *field = take(reader_.u64(), "usage");
         }
-        auto processes = reader_.u32();
-        if (!processes) {
-            return truncated("peak_processes");
-        }
-        status.peak_processes = *processes;
-        auto detail = reader_.bytes();
-        if (!detail) {
-            return truncated("detail");
-        }
-        status.detail = std::move(*detail);
+        status.peak_processes = take(reader_.u32(), "peak_processes");
+        status.detail = take(reader_.bytes(), "detail");
         return finish(std::move(status));
     }
 
     DecodeResult error_report() {
-        auto code = reader_.u16();
-        if (!code) {
-            return truncated("code");
+        const std::uint16_t code = take(reader_.u16(), "code");
+        if (complete() && (code == 0 || code > kLastErrorCode)) {
+            return malformed(request_id_, "error_report: unknown code " + std::to_string(code));
         }
-        if (*code == 0 || *code > kLastErrorCode) {
-            return malformed(request_id_, "error_report: unknown code " + std::to_string(*code));
-        }
-        auto fatal = reader_.u8();
-        if (!fatal) {
-            return truncated("fatal");
-        }
-        if (*fatal > 1) {
+        const std::uint8_t fatal = take(reader_.u8(), "fatal");
+        if (complete() && fatal > 1) {
             return malformed(request_id_, "error_report: fatal is neither 0 nor 1");
         }
-        auto message = reader_.bytes();
-        if (!message) {
-            return truncated("message");
-        }
-        auto pointer = reader_.bytes();
-        if (!pointer) {
-            return truncated("json_pointer");
-        }
-        return finish(ErrorReport{request_id_, static_cast<ErrorCode>(*code), *fatal == 1,
-                                  std::move(*message), std::move(*pointer)});
+        auto message = take(reader_.bytes(), "message");
+        auto pointer = take(reader_.bytes(), "json_pointer");
+        return finish(ErrorReport{request_id_, static_cast<ErrorCode>(code), fatal == 1,
+                                  std::move(message), std::move(pointer)});
     }
 
     ByteReader& reader_;
     std::uint32_t request_id_;
+    const char* missing_ = nullptr;  // the first field that was not there
+    std::size_t missing_offset_ = 0;
 };
 
 bool is_known_type(std::uint8_t type) {

@@ -181,7 +181,7 @@ int main(int argc, char** argv) {
     const sandbox::Plan with_cgroup = plan_for(config, host);
     const sandbox::Plan with_limits = plan_for(limited_config, host);
     const sandbox::Plan without_cgroup = plan_for(config, without_cgroups);
-    if (!with_cgroup.own_cgroup || without_cgroup.own_cgroup) {
+    if (!with_cgroup.cgroup().own || without_cgroup.cgroup().own) {
         throw std::runtime_error("the plans do not differ in own_cgroup");
     }
     const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <string>
@@ -56,6 +57,12 @@ HostCapabilities unprivileged(HostCapabilities host) {
     return host;
 }
 
+HostCapabilities without_seccomp() {
+    auto host = host_with(Cgroups::v2);
+    host.seccomp = false;
+    return host;
+}
+
 Config with(std::function<void(Config&)> change) {
     Config config;
     change(config);
@@ -93,10 +100,10 @@ std::vector<Case> cases() {
         c.limits.processes = 10;
     });
     auto own_cgroup_only = [](const Plan& plan) {
-        EXPECT_TRUE(plan.own_cgroup);
-        EXPECT_FALSE(plan.rlimit_address_space);
-        EXPECT_FALSE(plan.rlimit_cpu_seconds);
-        EXPECT_FALSE(plan.rlimit_processes);
+        EXPECT_TRUE(plan.cgroup().own);
+        EXPECT_FALSE(plan.rlimits().address_space);
+        EXPECT_FALSE(plan.rlimits().cpu_seconds);
+        EXPECT_FALSE(plan.rlimits().processes);
     };
     std::vector<Case> all = {
         {"no_user_namespaces",
@@ -128,25 +135,25 @@ std::vector<Case> cases() {
          }),
          std::nullopt,
          [](const Plan& plan) {
-             EXPECT_FALSE(plan.own_cgroup);
-             EXPECT_EQ(plan.rlimit_address_space, std::optional<std::uint64_t>(64u << 20));
-             EXPECT_EQ(plan.rlimit_cpu_seconds, std::optional<std::uint64_t>(2));  // rounded up
-             EXPECT_EQ(plan.rlimit_processes, std::optional<std::uint64_t>(11));   // + init
+             EXPECT_FALSE(plan.cgroup().own);
+             EXPECT_EQ(plan.rlimits().address_space, std::optional<std::uint64_t>(64u << 20));
+             EXPECT_EQ(plan.rlimits().cpu_seconds, std::optional<std::uint64_t>(2));  // rounded up
+             EXPECT_EQ(plan.rlimits().processes, std::optional<std::uint64_t>(11));   // + init
          }},
         {"no_cgroups_no_limits", host_with(Cgroups::none), Config{}, std::nullopt,
          [](const Plan& plan) {
-             EXPECT_FALSE(plan.own_cgroup);
-             EXPECT_FALSE(plan.rlimit_address_space);
-             EXPECT_FALSE(plan.rlimit_cpu_seconds);
-             EXPECT_FALSE(plan.rlimit_processes);
+             EXPECT_FALSE(plan.cgroup().own);
+             EXPECT_FALSE(plan.rlimits().address_space);
+             EXPECT_FALSE(plan.rlimits().cpu_seconds);
+             EXPECT_FALSE(plan.rlimits().processes);
          }},
         {"unprivileged_maps_the_caller", unprivileged(host_with(Cgroups::none)), Config{},
          std::nullopt,
          [](const Plan& plan) {
-             EXPECT_EQ(plan.uid.inside, 65534u);
-             EXPECT_EQ(plan.uid.outside, 1000u);
-             EXPECT_EQ(plan.gid.outside, 1000u);
-             EXPECT_FALSE(plan.drop_supplementary_groups);
+             EXPECT_EQ(plan.identity().uid.inside, 65534u);
+             EXPECT_EQ(plan.identity().uid.outside, 1000u);
+             EXPECT_EQ(plan.identity().gid.outside, 1000u);
+             EXPECT_FALSE(plan.identity().drop_supplementary_groups);
          }},
         {"root_inside_is_never_root_outside", host_with(Cgroups::v1), with([](Config& c) {
              c.identity.uid = 0;
@@ -154,34 +161,18 @@ std::vector<Case> cases() {
          }),
          std::nullopt,
          [](const Plan& plan) {
-             EXPECT_EQ(plan.uid.inside, 0u);
-             EXPECT_EQ(plan.uid.outside, 65534u);
-             EXPECT_EQ(plan.gid.inside, 1234u);
-             EXPECT_EQ(plan.gid.outside, 1234u);
-             EXPECT_TRUE(plan.drop_supplementary_groups);
+             EXPECT_EQ(plan.identity().uid.inside, 0u);
+             EXPECT_EQ(plan.identity().uid.outside, 65534u);
+             EXPECT_EQ(plan.identity().gid.inside, 1234u);
+             EXPECT_EQ(plan.identity().gid.outside, 1234u);
+             EXPECT_TRUE(plan.identity().drop_supplementary_groups);
          }},
-        {"no_seccomp_refuses_the_default_policy",
-         [] {
-             auto host = host_with(Cgroups::v2);
-             host.seccomp = false;
-             return host;
-         }(),
-         Config{}, Refusal{ErrorKind::unsupported_config, "/syscalls/policy"}, nullptr},
-        {"no_seccomp_policy_none",
-         [] {
-             auto host = host_with(Cgroups::v2);
-             host.seccomp = false;
-             return host;
-         }(),
+        {"no_seccomp_refuses_the_default_policy", without_seccomp(), Config{},
+         Refusal{ErrorKind::unsupported_config, "/syscalls/policy"}, nullptr},
+        {"no_seccomp_policy_none", without_seccomp(),
          with([](Config& c) { c.syscalls.policy = SyscallPolicy::none; }), std::nullopt,
-         [](const Plan& plan) { EXPECT_TRUE(plan.seccomp.empty()); }},
-        {"no_seccomp_refuses_a_deny_list",
-         [] {
-             auto host = host_with(Cgroups::v2);
-             host.seccomp = false;
-             return host;
-         }(),
-         with([](Config& c) {
+         [](const Plan& plan) { EXPECT_TRUE(plan.seccomp().empty()); }},
+        {"no_seccomp_refuses_a_deny_list", without_seccomp(), with([](Config& c) {
              c.syscalls.policy = SyscallPolicy::none;
              c.syscalls.deny = {"acct"};
          }),
@@ -189,37 +180,31 @@ std::vector<Case> cases() {
         {"unprivileged_refuses_a_port_allowlist", unprivileged(host_with(Cgroups::none)),
          with([](Config& c) { c.network.tcp_connect = std::vector<std::uint16_t>{443}; }),
          Refusal{ErrorKind::unsupported_config, "/network/tcp_connect"}, nullptr},
-        {"no_seccomp_refuses_udp_bind",
-         [] {
-             auto host = host_with(Cgroups::v2);
-             host.seccomp = false;
-             return host;
-         }(),
-         with([](Config& c) {
+        {"no_seccomp_refuses_udp_bind", without_seccomp(), with([](Config& c) {
              c.syscalls.policy = SyscallPolicy::none;
              c.network.udp_bind = std::vector<std::uint16_t>{53};
          }),
          Refusal{ErrorKind::unsupported_config, "/network/udp_bind"}, nullptr},
         {"port_allowlist_adds_the_socket_family_filter", host_with(Cgroups::hybrid),
          with([](Config& c) { c.network.tcp_connect = std::vector<std::uint16_t>{443}; }),
-         std::nullopt, [](const Plan& plan) { EXPECT_EQ(plan.seccomp.size(), 2u); }},
+         std::nullopt, [](const Plan& plan) { EXPECT_EQ(plan.seccomp().size(), 2u); }},
         {"default_policy_one_filter", host_with(Cgroups::hybrid), Config{}, std::nullopt,
-         [](const Plan& plan) { EXPECT_EQ(plan.seccomp.size(), 1u); }},
+         [](const Plan& plan) { EXPECT_EQ(plan.seccomp().size(), 1u); }},
         {"piped_core_dumps",
          [] {
              auto host = host_with(Cgroups::v2);
              host.core_dumps_piped = true;
              return host;
          }(),
-         Config{}, std::nullopt, [](const Plan& plan) { EXPECT_EQ(plan.rlimit_core, 1u); }},
+         Config{}, std::nullopt, [](const Plan& plan) { EXPECT_EQ(plan.rlimits().core, 1u); }},
         {"core_dumps_off", host_with(Cgroups::v2), Config{}, std::nullopt,
-         [](const Plan& plan) { EXPECT_EQ(plan.rlimit_core, 0u); }},
+         [](const Plan& plan) { EXPECT_EQ(plan.rlimits().core, 0u); }},
         {"network_host_shares_the_namespace", host_with(Cgroups::v2),
          with([](Config& c) { c.network.mode = NetworkMode::host; }), std::nullopt,
-         [](const Plan& plan) { EXPECT_FALSE(plan.new_network_namespace); }},
+         [](const Plan& plan) { EXPECT_FALSE(plan.network().new_namespace); }},
         {"network_loopback_has_its_own", host_with(Cgroups::v2),
          with([](Config& c) { c.network.mode = NetworkMode::loopback; }), std::nullopt,
-         [](const Plan& plan) { EXPECT_TRUE(plan.new_network_namespace); }},
+         [](const Plan& plan) { EXPECT_TRUE(plan.network().new_namespace); }},
         {"mount_inside_proc_refused", host_with(Cgroups::v2), with([](Config& c) {
              c.filesystem.mounts = {BindMount{"/proc/sys", "/etc"}};
          }),
@@ -241,15 +226,15 @@ std::vector<Case> cases() {
          }),
          std::nullopt,
          [](const Plan& plan) {
-             ASSERT_EQ(plan.mounts.size(), 3u);
+             ASSERT_EQ(plan.mounts().steps.size(), 3u);
              // Parents before children, whatever the config's order.
-             EXPECT_EQ(plan.mounts[0].target, "/usr");
-             EXPECT_EQ(plan.mounts[1].target, "/tmp");
-             EXPECT_EQ(plan.mounts[1].kind, MountStep::Kind::tmpfs);
-             EXPECT_EQ(plan.mounts[1].inodes, (1u << 20) / kTmpfsBytesPerInode);
-             EXPECT_EQ(plan.mounts[2].target, "/usr/share");
-             EXPECT_EQ(plan.mounts[2].pointer, "/filesystem/mounts/1");
-             EXPECT_TRUE(plan.mounts[2].read_only);
+             EXPECT_EQ(plan.mounts().steps[0].target, "/usr");
+             EXPECT_EQ(plan.mounts().steps[1].target, "/tmp");
+             EXPECT_EQ(plan.mounts().steps[1].kind, MountStep::Kind::tmpfs);
+             EXPECT_EQ(plan.mounts().steps[1].inodes, (1u << 20) / kTmpfsBytesPerInode);
+             EXPECT_EQ(plan.mounts().steps[2].target, "/usr/share");
+             EXPECT_EQ(plan.mounts().steps[2].pointer, "/filesystem/mounts/1");
+             EXPECT_TRUE(plan.mounts().steps[2].read_only);
          }},
     };
     return all;
@@ -274,6 +259,88 @@ TEST(MakePlan, DecidesOrRefusesOnEachHost) {
             c.check_plan(plan.value());
         }
     }
+}
+
+// Each mechanism's part holds the decision, not the config: what Landlock handles per ABI.
+TEST(MakePlan, LandlockPartPerAbi) {
+    const Config ports = with([](Config& c) {
+        c.network.tcp_connect = std::vector<std::uint16_t>{443};
+        c.filesystem.mounts = {BindMount{"/usr", "/usr"}};
+        c.filesystem.tmpfs = {TmpfsMount{"/tmp", 1 << 20, std::nullopt}};
+    });
+    for (const int abi : {0, 1, 3, 4, 6}) {
+        SCOPED_TRACE("Landlock ABI " + std::to_string(abi));
+        const auto plan = make_plan(ports, host_with(Cgroups::v2, abi));
+        ASSERT_TRUE(plan.has_value()) << plan.error().message;
+        const LandlockPart& landlock = plan.value().landlock();
+        EXPECT_EQ(landlock.abi, abi);
+        EXPECT_EQ(landlock.paths.size(), abi > 0 ? 2u : 0u);
+        EXPECT_EQ(landlock.restrict_tcp, abi >= 4);
+        EXPECT_EQ(landlock.tcp_connect,
+                  abi >= 4 ? std::vector<std::uint16_t>{443} : std::vector<std::uint16_t>{});
+        EXPECT_TRUE(landlock.tcp_bind.empty());  // absent under an allowlist: empty
+        EXPECT_EQ(landlock.scope_signals, abi >= 6);
+        EXPECT_EQ(landlock.scope_abstract_unix_sockets, abi >= 6);
+    }
+    const auto host_network = make_plan(with([](Config& c) { c.network.mode = NetworkMode::host; }),
+                                        host_with(Cgroups::v2, 6));
+    ASSERT_TRUE(host_network.has_value());
+    EXPECT_TRUE(host_network.value().landlock().scope_signals);
+    EXPECT_FALSE(host_network.value().landlock().scope_abstract_unix_sockets);
+}
+
+TEST(MakePlan, SupervisionPartFollowsTheCgroup) {
+    const Config limited = with([](Config& c) {
+        c.limits.cpu_time_ms = 2500;
+        c.limits.cpu_cores = 1.5;
+        c.limits.wall_time_ms = 9000;
+    });
+    const auto with_cgroup = make_plan(limited, host_with(Cgroups::v2));
+    ASSERT_TRUE(with_cgroup.has_value());
+    const SupervisionPart& polled = with_cgroup.value().supervision();
+    EXPECT_EQ(polled.wall_time_ms, std::optional<std::uint64_t>(9000));
+    EXPECT_EQ(polled.cpu_time_limit_us, std::optional<std::uint64_t>(2500000));
+    EXPECT_GE(polled.cpu_parallelism, 1u);
+    EXPECT_LE(polled.cpu_parallelism, 2u);  // ceil(1.5 cores)
+    EXPECT_FALSE(polled.rlimit_cpu_ns);
+
+    auto no_cpu = limited;
+    no_cpu.limits.cpu_cores.reset();
+    const auto without_cgroup = make_plan(no_cpu, host_with(Cgroups::none));
+    ASSERT_TRUE(without_cgroup.has_value());
+    const SupervisionPart& rlimited = without_cgroup.value().supervision();
+    EXPECT_FALSE(rlimited.cpu_time_limit_us);
+    EXPECT_EQ(rlimited.rlimit_cpu_ns, std::optional<std::uint64_t>(3000000000u));
+}
+
+TEST(MakePlan, CapabilitiesNetworkAndCommandParts) {
+    const auto plan = make_plan(with([](Config& c) {
+                                    c.capabilities = {"CAP_NET_RAW", "CAP_CHOWN"};
+                                    c.network.mode = NetworkMode::loopback;
+                                    c.filesystem.cwd = "/tmp";
+                                    c.env.set = {{"A", "1"}};
+                                    c.identity.hostname = "box";
+                                }),
+                                host_with(Cgroups::hybrid));
+    ASSERT_TRUE(plan.has_value()) << plan.error().message;
+    EXPECT_EQ(plan.value().capabilities().keep.size(), 2u);
+    EXPECT_TRUE(plan.value().network().new_namespace);
+    EXPECT_TRUE(plan.value().network().loopback_up);
+    EXPECT_FALSE(plan.value().network().may_use_pool);  // a kept CAP_NET_* needs its own
+    EXPECT_FALSE(plan.value().network().port_allowlist);
+    EXPECT_EQ(plan.value().command().cwd, "/tmp");
+    EXPECT_EQ(plan.value().identity().hostname, "box");
+    const auto& environment = plan.value().command().environment;
+    EXPECT_NE(std::find(environment.begin(), environment.end(), "A=1"), environment.end());
+    EXPECT_NE(
+        std::find(environment.begin(), environment.end(), std::string("PATH=") + kDefaultPath),
+        environment.end());
+
+    const auto plain = make_plan(Config{}, host_with(Cgroups::hybrid));
+    ASSERT_TRUE(plain.has_value());
+    EXPECT_TRUE(plain.value().capabilities().keep.empty());
+    EXPECT_TRUE(plain.value().network().may_use_pool);
+    EXPECT_FALSE(plain.value().network().loopback_up);
 }
 
 TEST(MakePlan, RefusesThePortAllowlistWithTheHostsReason) {

@@ -122,7 +122,7 @@ int run_command(const CommandOptions& options) {
     sandbox::Sandbox& sandbox = *launched;
 
     std::optional<sandbox::ExitReport> report;
-    Supervisor supervisor(io, sandbox, plan.config.limits, [&](sandbox::ExitReport ended) {
+    Supervisor supervisor(io, sandbox, plan.supervision(), [&](sandbox::ExitReport ended) {
         report = std::move(ended);
         io.stop();
     });
@@ -143,8 +143,8 @@ int run_command(const CommandOptions& options) {
                       std::strerror(errno));
         return kExitResinFailure;
     }
-    if (plan.new_network_namespace) {
-        sandbox::NetnsPool::refill_detached(plan.host);  // for the next sandbox
+    if (plan.network().new_namespace) {
+        sandbox::NetnsPool::refill_detached(plan.host());  // for the next sandbox
     }
     return exit_code_of(*report);
 }

@@ -37,7 +37,7 @@ bool contains_nul(const std::string& text) {
 struct PortSession::Process {
     Process(boost::asio::io_context& io, PortSession& session, std::uint32_t id,
             std::unique_ptr<sandbox::Sandbox> launched, ChildStdioPipes& pipes,
-            const sandbox::Limits& limits)
+            const sandbox::SupervisionPart& supervision)
         : request_id(id),
           sandbox(std::move(launched)),
           stdin_feeder(io, std::move(pipes.in.write),
@@ -46,7 +46,7 @@ struct PortSession::Process {
                         [&session](std::size_t discarded) { session.on_stdin_broken(discarded); }}),
           output(io, session.writer_, session.credit_, id, std::move(pipes.out.read),
                  std::move(pipes.err.read), [&session] { session.on_output_ended(); }),
-          supervisor(io, *sandbox, limits, [&session](sandbox::ExitReport report) {
+          supervisor(io, *sandbox, supervision, [&session](sandbox::ExitReport report) {
               session.on_process_exit(std::move(report));
           }) {}
 
@@ -212,12 +212,13 @@ void PortSession::on_start(const proto::StartProcess& request) {
         return;
     }
     std::optional<ChildStdioPipes> pipes;
-    auto started = start_sandbox(
-        ConfigRequest{request.config, id}, host_, {request.executable, request.args},
-        [&pipes](const sandbox::Plan& plan) -> sandbox::Result<sandbox::Stdio> {
-            RESIN_TRY(pipes, make_child_stdio_pipes(plan.uid.outside, plan.gid.outside));
-            return pipes->child_ends();
-        });
+    auto started =
+        start_sandbox(ConfigRequest{request.config, id}, host_, {request.executable, request.args},
+                      [&pipes](const sandbox::Plan& plan) -> sandbox::Result<sandbox::Stdio> {
+                          RESIN_TRY(pipes, make_child_stdio_pipes(plan.identity().uid.outside,
+                                                                  plan.identity().gid.outside));
+                          return pipes->child_ends();
+                      });
     if (pipes) {
         pipes->close_child_ends();
     }
@@ -237,8 +238,8 @@ void PortSession::on_start(const proto::StartProcess& request) {
     auto& [plan, launched] = std::get<StartedSandbox>(started);
     const auto pid = static_cast<std::uint32_t>(launched->command_pid());
     process_ =
-        std::make_unique<Process>(io_, *this, id, std::move(launched), *pipes, plan.config.limits);
-    process_->needs_network_namespace = plan.new_network_namespace;
+        std::make_unique<Process>(io_, *this, id, std::move(launched), *pipes, plan.supervision());
+    process_->needs_network_namespace = plan.network().new_namespace;
     state_ = State::running;
     writer_.send(proto::ProcessStarted{id, pid});
     if (is_v2()) {

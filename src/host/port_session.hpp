@@ -13,13 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "config/result.hpp"
 #include "host/output_credit.hpp"
 #include "host/port_fds.hpp"
 #include "host/port_writer.hpp"
 #include "proto/frame_reader.hpp"
 #include "sandbox/exit_report.hpp"
 #include "sandbox/host_probe.hpp"
-#include "config/result.hpp"
 
 namespace resin::host {
 

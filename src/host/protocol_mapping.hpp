@@ -3,9 +3,9 @@
 
 #include <cstdint>
 
+#include "config/result.hpp"
 #include "proto/packets.hpp"
 #include "sandbox/exit_report.hpp"
-#include "config/result.hpp"
 
 namespace resin::host {
 

@@ -5,7 +5,7 @@
 namespace resin::host {
 
 Supervisor::Supervisor(boost::asio::io_context& io, sandbox::Sandbox& sandbox,
-                       const sandbox::Limits& limits, ExitHandler on_exit)
+                       const sandbox::SupervisionPart& supervision, ExitHandler on_exit)
     : sandbox_(sandbox),
       exit_watch_(io, sandbox.exit_fd()),
       oom_watch_(io),
@@ -19,8 +19,8 @@ Supervisor::Supervisor(boost::asio::io_context& io, sandbox::Sandbox& sandbox,
                                    on_exit_fd_readable();
                                }
                            });
-    if (limits.wall_time_ms) {
-        wall_timer_.expires_after(std::chrono::milliseconds(*limits.wall_time_ms));
+    if (supervision.wall_time_ms) {
+        wall_timer_.expires_after(std::chrono::milliseconds(*supervision.wall_time_ms));
         wall_timer_.async_wait([this](const boost::system::error_code& error) {
             if (!error) {
                 terminate(sandbox::EndCause::wall_time_limit);

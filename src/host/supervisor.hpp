@@ -19,10 +19,10 @@ class Supervisor {
   public:
     using ExitHandler = std::function<void(sandbox::ExitReport)>;
 
-    // Starts watching at once, and the wall-time limit's clock if `limits` has one. `on_exit` runs
-    // once, with the reaped report, when the tree is gone.
+    // Starts watching at once, and the wall-time limit's clock if `supervision` has one. `on_exit`
+    // runs once, with the reaped report, when the tree is gone.
     Supervisor(boost::asio::io_context& io, sandbox::Sandbox& sandbox,
-               const sandbox::Limits& limits, ExitHandler on_exit);
+               const sandbox::SupervisionPart& supervision, ExitHandler on_exit);
     Supervisor(const Supervisor&) = delete;
     Supervisor& operator=(const Supervisor&) = delete;
     ~Supervisor();

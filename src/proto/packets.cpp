@@ -1,5 +1,9 @@
 #include "proto/packets.hpp"
 
+#include <iterator>
+
+#include "proto/exit_reason_names.hpp"
+
 namespace resin::proto {
 namespace {
 
@@ -87,24 +91,10 @@ const char* to_string(PacketType type) {
     return "unknown";
 }
 
+static_assert(std::size(kExitReasonNames) == kLastExitReason + 1);
+
 const char* to_string(ExitReason reason) {
-    switch (reason) {
-        case ExitReason::exited:
-            return "exited";
-        case ExitReason::signaled:
-            return "signaled";
-        case ExitReason::killed:
-            return "killed";
-        case ExitReason::wall_time_limit:
-            return "wall_time_limit";
-        case ExitReason::cpu_time_limit:
-            return "cpu_time_limit";
-        case ExitReason::memory_limit:
-            return "memory_limit";
-        case ExitReason::seccomp:
-            return "seccomp";
-    }
-    return "unknown";
+    return exit_reason_name(static_cast<std::size_t>(reason));
 }
 
 const char* to_string(ErrorCode code) {

@@ -49,14 +49,8 @@ int set_process_sets(const std::vector<cap_value_t>& keep) {
 
 }  // namespace
 
-int drop_privileges(const Plan& plan, const char** failed_step) {
-    std::vector<cap_value_t> keep;
-    for (const auto& name : plan.config.capabilities) {
-        cap_value_t cap = 0;
-        if (cap_from_name(name.c_str(), &cap) == 0) {
-            keep.push_back(cap);
-        }
-    }
+StepResult drop_privileges(const CapabilitiesPart& capabilities) {
+    const std::vector<cap_value_t>& keep = capabilities.keep;
     // uid 0 inside must not regain capabilities through execve; locked so the command cannot
     // undo it. Ambient raising stays possible only when the config keeps capabilities, since that
     // is how they survive execve for a non-root uid.
@@ -66,41 +60,39 @@ int drop_privileges(const Plan& plan, const char** failed_step) {
         securebits |= SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
     }
     if (::prctl(PR_SET_SECUREBITS, securebits, 0, 0, 0) != 0) {
-        *failed_step = "locking securebits";
-        return errno;
+        return step_failed(errno, "/capabilities", {"locking securebits"});
     }
     if (int err = clear_bounding_and_ambient(keep); err != 0) {
-        *failed_step = "clearing the bounding and ambient capability sets";
-        return err;
+        return step_failed(err, "/capabilities",
+                           {"clearing the bounding and ambient capability sets"});
     }
     if (int err = set_process_sets(keep); err != 0) {
-        *failed_step = "setting the permitted, effective and inheritable capability sets";
-        return err;
+        return step_failed(err, "/capabilities",
+                           {"setting the permitted, effective and inheritable capability sets"});
     }
     for (cap_value_t cap : keep) {
         if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) {
-            *failed_step = "raising a kept capability into the ambient set";
-            return errno;
+            return step_failed(errno, "/capabilities",
+                               {"raising a kept capability into the ambient set"});
         }
     }
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-        *failed_step = "setting no_new_privs";
-        return errno;
+        return step_failed(errno, "/capabilities", {"setting no_new_privs"});
     }
-    return 0;
+    return step_done();
 }
 
-int drop_init_privileges() {
+StepResult drop_init_privileges() {
     if (int err = clear_bounding_and_ambient({}); err != 0) {
-        return err;
+        return step_failed(err, "", {"clearing init's bounding and ambient capability sets"});
     }
     if (int err = set_process_sets({}); err != 0) {
-        return err;
+        return step_failed(err, "", {"clearing init's capability sets"});
     }
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-        return errno;
+        return step_failed(errno, "", {"setting init's no_new_privs"});
     }
-    return 0;
+    return step_done();
 }
 
 }  // namespace resin::sandbox

@@ -4,16 +4,17 @@
 // host's objects (docs/security.md).
 #pragma once
 
+#include "sandbox/child_step.hpp"
 #include "sandbox/plan.hpp"
 
 namespace resin::sandbox {
 
-// Child side, just before the syscall filter and exec. Returns errno or 0; `failed_step` names it.
-int drop_privileges(const Plan& plan, const char** failed_step);
+// Child side, just before the syscall filter and exec.
+StepResult drop_privileges(const CapabilitiesPart& capabilities);
 
 // For the sandbox's init once setup is done: it keeps no capability, and no_new_privs. (init made
 // itself non-dumpable before forking the command, so the command cannot ptrace it or open its
 // memory at any point: launcher.cpp.)
-int drop_init_privileges();
+StepResult drop_init_privileges();
 
 }  // namespace resin::sandbox

@@ -35,14 +35,14 @@ Result<CgroupJoin> CgroupJoin::open(const SandboxCgroup* cgroup, int v2_cgroup) 
     return join;
 }
 
-int CgroupJoin::join_self(const char** failed) const {
+StepResult CgroupJoin::join_self() const {
     for (std::size_t i = 0; i < files_.size(); ++i) {
         if (::write(files_[i].get(), "0", 1) != 1) {
-            *failed = names_[i].c_str();
-            return errno;
+            return step_failed(errno, "",
+                               {"joining the sandbox's cgroup (", names_[i].c_str(), ")"});
         }
     }
-    return 0;
+    return step_done();
 }
 namespace {
 

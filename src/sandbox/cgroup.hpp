@@ -10,9 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "sandbox/cgroup_layout.hpp"
 #include "config/config.hpp"
 #include "config/result.hpp"
+#include "sandbox/cgroup_layout.hpp"
+#include "sandbox/child_step.hpp"
 #include "sandbox/unique_fd.hpp"
 
 namespace resin::sandbox {
@@ -64,8 +65,8 @@ class CgroupJoin {
     // v1: the sandbox cgroup's self_join_files(); then `v2_cgroup`'s cgroup.procs (a directory fd,
     // or -1 when there is none or the clone goes in with CLONE_INTO_CGROUP).
     static Result<CgroupJoin> open(const SandboxCgroup* cgroup, int v2_cgroup);
-    // Child side. Returns errno, or 0; `failed` names the file.
-    int join_self(const char** failed) const;
+    // Child side.
+    StepResult join_self() const;
 
   private:
     std::vector<UniqueFd> files_;

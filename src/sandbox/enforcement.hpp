@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "sandbox/host_probe.hpp"
 #include "config/result.hpp"
+#include "sandbox/host_probe.hpp"
 
 namespace resin::sandbox {
 

@@ -32,31 +32,34 @@ std::string mapping_line(const IdMapping& mapping) {
 
 }  // namespace
 
-Result<void> write_id_maps(pid_t child, const Plan& plan) {
-    if (!plan.drop_supplementary_groups) {
+Result<void> write_id_maps(pid_t child, const IdentityPart& identity) {
+    if (!identity.drop_supplementary_groups) {
         // Required before an unprivileged gid_map; it also forbids setgroups(2) in the namespace.
         RESIN_TRYV(write_proc_file(child, "setgroups", "deny"));
     }
-    RESIN_TRYV(write_proc_file(child, "uid_map", mapping_line(plan.uid)));
-    RESIN_TRYV(write_proc_file(child, "gid_map", mapping_line(plan.gid)));
+    RESIN_TRYV(write_proc_file(child, "uid_map", mapping_line(identity.uid)));
+    RESIN_TRYV(write_proc_file(child, "gid_map", mapping_line(identity.gid)));
     return success();
 }
 
-int assume_identity(const Plan& plan) {
-    if (plan.drop_supplementary_groups && ::setgroups(0, nullptr) != 0) {
-        return errno;
+StepResult assume_identity(const IdentityPart& identity) {
+    if (identity.drop_supplementary_groups && ::setgroups(0, nullptr) != 0) {
+        return step_failed(errno, "/identity", {"switching to the sandbox's uid/gid"});
     }
-    const gid_t gid = plan.gid.inside;
-    const uid_t uid = plan.uid.inside;
+    const gid_t gid = identity.gid.inside;
+    const uid_t uid = identity.uid.inside;
     if (::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) {
-        return errno;
+        return step_failed(errno, "/identity", {"switching to the sandbox's uid/gid"});
     }
-    return 0;
+    return step_done();
 }
 
-int set_hostname(const Plan& plan) {
-    const auto& name = plan.config.identity.hostname;
-    return ::sethostname(name.data(), name.size()) == 0 ? 0 : errno;
+StepResult set_hostname(const IdentityPart& identity) {
+    const auto& name = identity.hostname;
+    if (::sethostname(name.data(), name.size()) != 0) {
+        return step_failed(errno, "/identity/hostname", {"setting the hostname"});
+    }
+    return step_done();
 }
 
 }  // namespace resin::sandbox

@@ -3,19 +3,20 @@
 
 #include <sys/types.h>
 
-#include "sandbox/plan.hpp"
 #include "config/result.hpp"
+#include "sandbox/child_step.hpp"
+#include "sandbox/plan.hpp"
 
 namespace resin::sandbox {
 
 // Parent side, right after clone: writes the child's setgroups policy, uid_map and gid_map.
-Result<void> write_id_maps(pid_t child, const Plan& plan);
+Result<void> write_id_maps(pid_t child, const IdentityPart& identity);
 
 // Child side, first thing after the maps exist: switches the kernel ids to the mapped ones (never
-// host root) and drops supplementary groups. Returns the errno of the failing call, or 0.
-int assume_identity(const Plan& plan);
+// host root) and drops supplementary groups.
+StepResult assume_identity(const IdentityPart& identity);
 
 // Child side, inside the new UTS namespace.
-int set_hostname(const Plan& plan);
+StepResult set_hostname(const IdentityPart& identity);
 
 }  // namespace resin::sandbox

@@ -58,19 +58,17 @@ class Ruleset {
   public:
     explicit Ruleset(int abi) : abi_(abi), handled_fs_(fs_rights_of_abi(abi)) {}
 
-    bool create(const Plan& plan) {
+    bool create(const LandlockPart& landlock) {
         RulesetAttr attr{};
         attr.handled_access_fs = handled_fs_;
-        // Under a port allowlist an absent list is an empty one (the cgroup BPF programs are the
-        // whole rule; Landlock's TCP rights are a second layer).
-        if (plan.config.network.has_port_allowlist() && abi_ >= 4) {
+        if (landlock.restrict_tcp) {
             attr.handled_access_net = kAccessNetConnectTcp | kAccessNetBindTcp;
         }
-        if (abi_ >= 6) {
-            attr.scoped = kScopeSignal;
-            if (plan.config.network.mode != NetworkMode::host) {
-                attr.scoped |= kScopeAbstractUnixSocket;
-            }
+        if (landlock.scope_signals) {
+            attr.scoped |= kScopeSignal;
+        }
+        if (landlock.scope_abstract_unix_sockets) {
+            attr.scoped |= kScopeAbstractUnixSocket;
         }
         fd_.reset(static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0)));
         return static_cast<bool>(fd_);
@@ -110,14 +108,13 @@ class Ruleset {
 
 }  // namespace
 
-int apply_landlock(const Plan& plan, const char** failed_step) {
-    if (plan.host.landlock_abi <= 0) {
-        return 0;
+StepResult apply_landlock(const LandlockPart& landlock) {
+    if (landlock.abi <= 0) {
+        return step_done();
     }
-    Ruleset ruleset(plan.host.landlock_abi);
-    if (!ruleset.create(plan)) {
-        *failed_step = "creating the Landlock ruleset";
-        return errno;
+    Ruleset ruleset(landlock.abi);
+    if (!ruleset.create(landlock)) {
+        return step_failed(errno, "", {"creating the Landlock ruleset"});
     }
     // Directories may be listed everywhere; what may be read, run or written is granted per mount.
     const std::uint64_t all = ruleset.all_fs_rights();
@@ -135,48 +132,33 @@ int apply_landlock(const Plan& plan, const char** failed_step) {
     };
     for (const auto& rule : fixed) {
         if (!ruleset.allow_path(rule.path, rule.rights)) {
-            *failed_step = "adding a Landlock rule for /, /proc or /dev";
-            return errno;
+            return step_failed(errno, "", {"adding a Landlock rule for /, /proc or /dev"});
         }
     }
-    for (const auto& step : plan.mounts) {
-        if (step.kind == MountStep::Kind::symlink) {
-            continue;
-        }
-        if (!ruleset.allow_path(step.target, step.read_only ? kRead : all)) {
-            *failed_step = "adding a Landlock rule for a mount";
-            return errno;
+    for (const auto& path : landlock.paths) {
+        if (!ruleset.allow_path(path.path, path.read_only ? kRead : all)) {
+            return step_failed(errno, "", {"adding a Landlock rule for a mount"});
         }
     }
-    const bool landlock_ports =
-        plan.config.network.has_port_allowlist() && plan.host.landlock_abi >= 4;
-    for (std::uint16_t port :
-         landlock_ports ? plan.config.network.tcp_connect.value_or(std::vector<std::uint16_t>{})
-                        : std::vector<std::uint16_t>{}) {
+    for (std::uint16_t port : landlock.tcp_connect) {
         if (!ruleset.allow_port(port, kAccessNetConnectTcp)) {
-            *failed_step = "adding a Landlock tcp_connect rule";
-            return errno;
+            return step_failed(errno, "", {"adding a Landlock tcp_connect rule"});
         }
     }
-    for (std::uint16_t port :
-         landlock_ports ? plan.config.network.tcp_bind.value_or(std::vector<std::uint16_t>{})
-                        : std::vector<std::uint16_t>{}) {
+    for (std::uint16_t port : landlock.tcp_bind) {
         if (!ruleset.allow_port(port, kAccessNetBindTcp)) {
-            *failed_step = "adding a Landlock tcp_bind rule";
-            return errno;
+            return step_failed(errno, "", {"adding a Landlock tcp_bind rule"});
         }
     }
     // Port 0 asks for an ephemeral port, as the BPF programs allow: what such a socket may receive
     // is their inet_ingress program's business.
-    if (landlock_ports && !ruleset.allow_port(0, kAccessNetBindTcp)) {
-        *failed_step = "adding a Landlock tcp_bind rule";
-        return errno;
+    if (landlock.restrict_tcp && !ruleset.allow_port(0, kAccessNetBindTcp)) {
+        return step_failed(errno, "", {"adding a Landlock tcp_bind rule"});
     }
     if (!ruleset.restrict_self()) {
-        *failed_step = "enforcing the Landlock ruleset";
-        return errno;
+        return step_failed(errno, "", {"enforcing the Landlock ruleset"});
     }
-    return 0;
+    return step_done();
 }
 
 }  // namespace resin::sandbox

@@ -4,13 +4,14 @@
 // signal reaching outside.
 #pragma once
 
+#include "sandbox/child_step.hpp"
 #include "sandbox/plan.hpp"
 
 namespace resin::sandbox {
 
-// Child side, after no_new_privs and before the syscall filter. Returns errno or 0; `failed_step`
-// names what failed. A host without Landlock gets no file rules (the mounts still hold); port rules
-// on such a host never reach here: the planner refuses them.
-int apply_landlock(const Plan& plan, const char** failed_step);
+// Child side, after no_new_privs and before the syscall filter. A host without Landlock gets no
+// file rules (the mounts still hold); port rules on such a host never reach here: the planner
+// refuses them.
+StepResult apply_landlock(const LandlockPart& landlock);
 
 }  // namespace resin::sandbox

@@ -30,6 +30,29 @@ struct StatusMessage {
     std::uint64_t cpu_ns;
 };
 
+// A message of one buffer, `iov`, with the ancillary buffer `control`.
+msghdr message_of(iovec& iov, void* control, std::size_t control_size) {
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = control_size;
+    return msg;
+}
+
+// Writes SOL_SOCKET ancillary data of `type` (SCM_RIGHTS, SCM_CREDENTIALS) at `cmsg`, a header of
+// a message's control buffer (CMSG_FIRSTHDR, CMSG_NXTHDR); false if the buffer has no room.
+bool put_control(cmsghdr* cmsg, int type, const void* data, std::size_t size) {
+    if (cmsg == nullptr) {
+        return false;
+    }
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = type;
+    cmsg->cmsg_len = CMSG_LEN(size);
+    std::memcpy(CMSG_DATA(cmsg), data, size);
+    return true;
+}
+
 bool wait_readable(int fd, std::chrono::milliseconds timeout) {
     pollfd pfd{fd, POLLIN, 0};
     int ready;
@@ -61,6 +84,18 @@ void report_setup_failure(int fd, ErrorKind kind, int err, const char* pointer, 
     } while (written < 0 && errno == EINTR);
 }
 
+void report_step_failure(int fd, const StepResult& step) {
+    char what[sizeof(FailureRecord::message)] = "";
+    std::size_t used = 0;
+    for (const char* piece : step.what) {
+        for (; piece != nullptr && *piece != '\0' && used + 1 < sizeof what; ++piece) {
+            what[used++] = *piece;
+        }
+    }
+    what[used] = '\0';
+    report_setup_failure(fd, step.kind, step.err, step.pointer, "%s", what);
+}
+
 Result<void> await_setup(int fd, std::chrono::milliseconds timeout) {
     if (!wait_readable(fd, timeout)) {
         return Error{ErrorKind::spawn_failed,
@@ -88,22 +123,14 @@ bool send_command_pidfd(int socket, int pidfd, pid_t pid) {
     StatusMessage message{StatusTag::command_pidfd, 0, 0};
     iovec iov{&message, sizeof message};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(ucred))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &pidfd, sizeof pidfd);
-    cmsg = CMSG_NXTHDR(&msg, cmsg);
+    msghdr msg = message_of(iov, control, sizeof control);
     const ucred credentials{pid, ::getuid(), ::getgid()};
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_CREDENTIALS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof credentials);
-    std::memcpy(CMSG_DATA(cmsg), &credentials, sizeof credentials);
+    cmsghdr* rights = CMSG_FIRSTHDR(&msg);
+    if (!put_control(rights, SCM_RIGHTS, &pidfd, sizeof pidfd) ||
+        !put_control(CMSG_NXTHDR(&msg, rights), SCM_CREDENTIALS, &credentials,
+                     sizeof credentials)) {
+        return false;
+    }
     return ::sendmsg(socket, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof message);
 }
 
@@ -117,16 +144,10 @@ bool send_descriptor(int socket, int fd) {
     char byte = 0;
     iovec iov{&byte, 1};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+    msghdr msg = message_of(iov, control, sizeof control);
+    if (!put_control(CMSG_FIRSTHDR(&msg), SCM_RIGHTS, &fd, sizeof fd)) {
+        return false;
+    }
     return ::sendmsg(socket, &msg, MSG_NOSIGNAL) == 1;
 }
 
@@ -134,11 +155,7 @@ int receive_descriptor(int socket) {
     char byte = 0;
     iovec iov{&byte, 1};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    msghdr msg = message_of(iov, control, sizeof control);
     if (::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC) != 1) {
         return -1;
     }
@@ -160,11 +177,7 @@ Result<CommandHandle> receive_command_pidfd(int socket, std::chrono::millisecond
     StatusMessage message{};
     iovec iov{&message, sizeof message};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(ucred))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    msghdr msg = message_of(iov, control, sizeof control);
     const ssize_t got = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
     CommandHandle command;
     if (got == static_cast<ssize_t>(sizeof message) && message.tag == StatusTag::command_pidfd) {

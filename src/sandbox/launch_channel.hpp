@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "config/result.hpp"
+#include "sandbox/child_step.hpp"
 #include "sandbox/unique_fd.hpp"
 
 namespace resin::sandbox {
@@ -21,6 +22,9 @@ namespace resin::sandbox {
 // enough for a forked copy of single-threaded resin.
 void report_setup_failure(int fd, ErrorKind kind, int err, const char* pointer, const char* format,
                           ...) __attribute__((format(printf, 5, 6)));
+
+// Child side: report_setup_failure for a failed step, its pieces joined without allocating.
+void report_step_failure(int fd, const StepResult& step);
 
 // Parent side. Waits (bounded) for end-of-file or a failure record.
 Result<void> await_setup(int fd, std::chrono::milliseconds timeout);

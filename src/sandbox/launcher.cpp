@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cmath>
 #include <cstring>
 
 #include "sandbox/capabilities.hpp"
@@ -59,10 +58,11 @@ struct ExecArguments {
 
 ExecArguments prepare_exec(const Command& command, const Plan& plan) {
     ExecArguments exec;
-    exec.storage.reserve(1 + command.args.size() + plan.environment.size());
+    const auto& environment = plan.command().environment;
+    exec.storage.reserve(1 + command.args.size() + environment.size());
     exec.storage.push_back(command.executable);
     exec.storage.insert(exec.storage.end(), command.args.begin(), command.args.end());
-    exec.storage.insert(exec.storage.end(), plan.environment.begin(), plan.environment.end());
+    exec.storage.insert(exec.storage.end(), environment.begin(), environment.end());
     const std::size_t argc = 1 + command.args.size();
     for (std::size_t i = 0; i < exec.storage.size(); ++i) {
         (i < argc ? exec.argv : exec.envp).push_back(exec.storage[i].data());
@@ -88,28 +88,37 @@ Result<std::array<UniqueFd, 2>> make_status_socket() {
     return std::array<UniqueFd, 2>{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
-[[noreturn]] void fail_child(ErrorKind kind, int err, const char* pointer, const char* what) {
-    report_setup_failure(kFailureFd, kind, err, pointer, "%s", what);
-    ::_exit(126);
+// Every step of the init and the command goes through here: a failure is reported to resin and
+// ends the process, so the sequences below read as lists of steps.
+void require(int failure_fd, const StepResult& step) {
+    if (!step.ok()) {
+        report_step_failure(failure_fd, step);
+        ::_exit(126);
+    }
+}
+
+StepResult system_step(bool done, ErrorKind kind, const char* what) {
+    return done ? step_done() : step_failed(errno, "", {what}, kind);
 }
 
 // Moves stdio to 0-2 and the channels to 3-5, closing every other descriptor resin had.
-bool install_descriptors(const Stdio& stdio, int sync, int failure, int status) {
+StepResult install_descriptors(const Stdio& stdio, int sync, int failure, int status) {
     const int sources[] = {stdio.in, stdio.out, stdio.err, sync, failure, status};
     int copies[std::size(sources)];
     for (std::size_t i = 0; i < std::size(sources); ++i) {
         copies[i] = ::fcntl(sources[i], F_DUPFD_CLOEXEC, kFirstFreeFd);
         if (copies[i] < 0) {
-            return false;
+            return system_step(false, ErrorKind::internal, "arranging descriptors");
         }
     }
     for (int target = 0; target < kFirstFreeFd; ++target) {
         const int flags = target >= kSyncFd ? O_CLOEXEC : 0;
         if (::dup3(copies[target], target, flags) != target) {
-            return false;
+            return system_step(false, ErrorKind::internal, "arranging descriptors");
         }
     }
-    return ::close_range(kFirstFreeFd, ~0U, 0) == 0;
+    return system_step(::close_range(kFirstFreeFd, ~0U, 0) == 0, ErrorKind::internal,
+                       "arranging descriptors");
 }
 
 ErrorKind exec_error_kind(int err) {
@@ -140,39 +149,29 @@ bool peer_has_hung_up(int socket) {
     return ::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP)) != 0;
 }
 
+StepResult change_directory(const CommandPart& command) {
+    if (::chdir(command.cwd.c_str()) != 0) {
+        return step_failed(errno, "/filesystem/cwd",
+                           {"changing to the working directory ", command.cwd.c_str()});
+    }
+    return step_done();
+}
+
 // The command: pid 2 of the sandbox, from fork to exec.
 [[noreturn]] void command_main(const Plan& plan, const ExecArguments& exec, int listener_socket) {
     restore_default_signals();
     ::close(kStatusFd);
-    if (::setsid() < 0) {
-        fail_child(ErrorKind::spawn_failed, errno, "", "setsid");
-    }
-    const char* failed = "";
-    if (int err = drop_privileges(plan, &failed); err != 0) {
-        fail_child(ErrorKind::spawn_failed, err, "/capabilities", failed);
-    }
-    if (::chdir(plan.config.filesystem.cwd.c_str()) != 0) {
-        report_setup_failure(kFailureFd, ErrorKind::spawn_failed, errno, "/filesystem/cwd",
-                             "changing to the working directory %s",
-                             plan.config.filesystem.cwd.c_str());
-        ::_exit(126);
-    }
-    if (int err = apply_landlock(plan, &failed); err != 0) {
-        fail_child(ErrorKind::spawn_failed, err, "", failed);
-    }
+    require(kFailureFd, system_step(::setsid() >= 0, ErrorKind::spawn_failed, "setsid"));
+    require(kFailureFd, drop_privileges(plan.capabilities()));
+    require(kFailureFd, change_directory(plan.command()));
+    require(kFailureFd, apply_landlock(plan.landlock()));
     // The rlimits come after every step that allocates or opens descriptors: RLIMIT_AS may be
     // below what this copy of resin already maps, so that any further mmap fails, and
     // RLIMIT_NOFILE below the descriptors Landlock needs.
-    if (int err = apply_rlimits(plan, &failed); err != 0) {
-        report_setup_failure(kFailureFd, ErrorKind::spawn_failed, err, "/limits", "setting %s",
-                             failed);
-        ::_exit(126);
-    }
+    require(kFailureFd, apply_rlimits(plan.rlimits()));
     // Last before exec: from here on only what the filter allows.
     int listener = -1;
-    if (int err = install_seccomp_filters(plan.seccomp, &listener); err != 0) {
-        fail_child(ErrorKind::spawn_failed, err, "/syscalls", "installing the seccomp filter");
-    }
+    require(kFailureFd, install_seccomp_filters(plan.seccomp(), &listener));
     if (listener >= 0) {
         send_descriptor(listener_socket, listener);
         ::close(listener);
@@ -203,25 +202,15 @@ bool peer_has_hung_up(int socket) {
     // Into the sandbox's cgroups before anything else, while resin writes the id maps, through
     // files resin opened: the kernel checks the opener's credentials, and this process's euid is
     // already the namespace owner's.
-    const char* cgroup_file = "";
-    if (int err = cgroup_join.join_self(&cgroup_file); err != 0) {
-        report_setup_failure(failure, ErrorKind::spawn_failed, err, "",
-                             "joining the sandbox's cgroup (%s)", cgroup_file);
-        ::_exit(126);
-    }
-    if (!install_descriptors(stdio, sync, failure, status)) {
-        report_setup_failure(failure, ErrorKind::internal, errno, "", "arranging descriptors");
-        ::_exit(126);
-    }
+    require(failure, cgroup_join.join_self());
+    require(failure, install_descriptors(stdio, sync, failure, status));
     // Waiting for resin's go also closes the death-signal race: end-of-file means resin is gone.
     char go = 0;
     if (::read(kSyncFd, &go, 1) != 1) {
         ::_exit(126);
     }
     ::close(kSyncFd);
-    if (int err = assume_identity(plan); err != 0) {
-        fail_child(ErrorKind::spawn_failed, err, "/identity", "switching to the sandbox's uid/gid");
-    }
+    require(kFailureFd, assume_identity(plan.identity()));
     // The kernel clears the death signal when the euid changes: arm it again, then make sure resin
     // did not die in between (it holds the other end of the status socket).
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -231,34 +220,25 @@ bool peer_has_hung_up(int socket) {
     // Not dumpable before the command exists (that euid change may have reset it, and when the
     // uid is unchanged it never changed): the command must not be able to open init's memory, not
     // even in the instant between init dropping its capabilities and anything after.
-    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
-        fail_child(ErrorKind::internal, errno, "", "making the sandbox's init not dumpable");
+    require(kFailureFd, system_step(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0, ErrorKind::internal,
+                                    "making the sandbox's init not dumpable"));
+    require(kFailureFd, enter_cgroup_namespace());
+    require(kFailureFd, set_hostname(plan.identity()));
+    if (configure_own_network) {
+        require(kFailureFd, configure_network(plan.network()));
     }
-    if (int err = enter_cgroup_namespace(); err != 0) {
-        fail_child(ErrorKind::spawn_failed, err, "", "creating the cgroup namespace");
-    }
-    if (int err = set_hostname(plan); err != 0) {
-        fail_child(ErrorKind::spawn_failed, err, "/identity/hostname", "setting the hostname");
-    }
-    if (int err = configure_own_network ? configure_network(plan) : 0; err != 0) {
-        fail_child(ErrorKind::spawn_failed, err, "/network/mode", "bringing loopback up");
-    }
-    if (!build_filesystem(plan, kFailureFd)) {
-        ::_exit(126);
-    }
+    require(kFailureFd, build_filesystem(plan.mounts()));
     prepare_init_signals();
     // The denial log is init's and resin's alone: the command does not inherit it.
-    if (::madvise(denials, sizeof *denials, MADV_DONTFORK) != 0) {
-        fail_child(ErrorKind::internal, errno, "", "keeping the denial log from the command");
-    }
+    require(kFailureFd,
+            system_step(::madvise(denials, sizeof *denials, MADV_DONTFORK) == 0,
+                        ErrorKind::internal, "keeping the denial log from the command"));
     int listener_pair[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, listener_pair) != 0) {
-        fail_child(ErrorKind::internal, errno, "", "creating the seccomp listener channel");
-    }
+    require(kFailureFd,
+            system_step(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, listener_pair) == 0,
+                        ErrorKind::internal, "creating the seccomp listener channel"));
     const pid_t command = ::fork();
-    if (command < 0) {
-        fail_child(ErrorKind::spawn_failed, errno, "", "forking the command");
-    }
+    require(kFailureFd, system_step(command >= 0, ErrorKind::spawn_failed, "forking the command"));
     if (command == 0) {
         ::close(listener_pair[0]);
         command_main(plan, exec, listener_pair[1]);
@@ -273,20 +253,10 @@ bool peer_has_hung_up(int socket) {
         ::_exit(126);
     }
     command_pidfd.reset();
-    if (drop_init_privileges() != 0) {
-        ::kill(command, SIGKILL);
+    if (!drop_init_privileges().ok()) {
+        ::kill(command, SIGKILL);  // no one is left to read a report: the command's end tells
     }
     supervise_command(command, kStatusFd, listener_pair[0], denials);
-}
-
-// How many cores the tree can keep busy at once: the soonest it can spend its CPU time.
-unsigned cpu_parallelism(const Limits& limits) {
-    const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
-    double cores = online > 0 ? static_cast<double>(online) : 1.0;
-    if (limits.cpu_cores) {
-        cores = std::min(cores, std::ceil(*limits.cpu_cores));
-    }
-    return std::max(1u, static_cast<unsigned>(cores));
 }
 
 }  // namespace
@@ -306,16 +276,17 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     }
 
     std::unique_ptr<SandboxCgroup> cgroup;
-    if (plan.own_cgroup) {
-        RESIN_TRY(cgroup, create_sandbox_cgroup(plan.host.cgroup_layout, plan.host.cgroups,
-                                                plan.config.limits));
+    const CgroupPart& cgroup_plan = plan.cgroup();
+    if (cgroup_plan.own) {
+        RESIN_TRY(cgroup, create_sandbox_cgroup(cgroup_plan.layout, cgroup_plan.support,
+                                                cgroup_plan.limits));
     }
     std::unique_ptr<SocketAllowlist> socket_allowlist;
-    if (plan.config.network.has_port_allowlist()) {
-        RESIN_TRY(socket_allowlist, SocketAllowlist::attach(plan.config.network,
-                                                            plan.host.cgroup_layout, cgroup.get()));
+    if (const auto& rules = plan.network().port_allowlist) {
+        RESIN_TRY(socket_allowlist,
+                  SocketAllowlist::attach(*rules, cgroup_plan.layout, cgroup.get()));
     }
-    RESIN_TRY(NamespaceOwner owner, NamespaceOwner::claim(plan.host));
+    RESIN_TRY(NamespaceOwner owner, NamespaceOwner::claim(plan.host()));
     // Its cgroup v2: the sandbox's own (v2), or on a hybrid host the port allowlist's (its v1
     // cgroups it joins itself). CLONE_INTO_CGROUP checks the cloning thread's own (the owner's)
     // permission on the cgroup: with a reserved owner the child joins through a cgroup.procs resin
@@ -326,7 +297,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     const bool clone_into_cgroup = v2_cgroup >= 0 && !owner.is_reserved();
     RESIN_TRY(CgroupJoin cgroup_join,
               CgroupJoin::open(cgroup.get(), clone_into_cgroup ? -1 : v2_cgroup));
-    RESIN_TRY(NetworkSetup network, NetworkSetup::prepare(plan));
+    RESIN_TRY(NetworkSetup network, NetworkSetup::prepare(plan.network(), plan.host()));
 
     int init_pidfd = -1;
     clone_args args{};
@@ -372,15 +343,11 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     failure.write.reset();
     status[1].reset();
 
-    RESIN_TRYV(write_id_maps(sandbox->init_pid_, plan));
-    const auto& limits = plan.config.limits;
-    if (limits.cpu_time_ms && !plan.rlimit_cpu_seconds) {
-        sandbox->cpu_time_limit_us_ = *limits.cpu_time_ms * 1000;
-        sandbox->cpu_parallelism_ = cpu_parallelism(limits);
-    }
-    if (plan.rlimit_cpu_seconds) {
-        sandbox->rlimit_cpu_ns_ = *plan.rlimit_cpu_seconds * 1000000000u;
-    }
+    RESIN_TRYV(write_id_maps(sandbox->init_pid_, plan.identity()));
+    const SupervisionPart& supervision = plan.supervision();
+    sandbox->cpu_time_limit_us_ = supervision.cpu_time_limit_us;
+    sandbox->cpu_parallelism_ = supervision.cpu_parallelism;
+    sandbox->rlimit_cpu_ns_ = supervision.rlimit_cpu_ns;
     if (::write(sync.write.get(), "g", 1) != 1) {
         return system_error(ErrorKind::spawn_failed, "starting the sandbox's init", errno);
     }

@@ -12,7 +12,6 @@
 #include <string>
 #include <vector>
 
-#include "sandbox/launch_channel.hpp"
 #include "sandbox/unique_fd.hpp"
 
 namespace resin::sandbox {
@@ -159,9 +158,9 @@ UniqueFd new_tmpfs(std::uint64_t size_bytes, std::uint64_t inodes, const char* m
 
 // The root holds only mount points, and is read-only once they exist: room for each path's
 // directories, and a margin for /proc, /dev and the like.
-std::uint64_t root_inodes(const Plan& plan) {
+std::uint64_t root_inodes(const MountsPart& mounts) {
     std::uint64_t components = 0;
-    for (const auto& step : plan.mounts) {
+    for (const auto& step : mounts.steps) {
         components +=
             1 + static_cast<std::uint64_t>(std::count(step.target.begin(), step.target.end(), '/'));
     }
@@ -170,32 +169,35 @@ std::uint64_t root_inodes(const Plan& plan) {
 
 class FilesystemBuilder {
   public:
-    FilesystemBuilder(const Plan& plan, int failure_fd) : plan_(plan), failure_fd_(failure_fd) {}
+    explicit FilesystemBuilder(const MountsPart& mounts) : mounts_(mounts) {}
 
-    bool build() {
-        return make_mounts_private() && capture_sources() && create_root() && populate() &&
-               mount_proc() && mount_dev() && seal_root() && pivot();
+    StepResult build() {
+        using Step = StepResult (FilesystemBuilder::*)();
+        for (Step step :
+             {&FilesystemBuilder::make_mounts_private, &FilesystemBuilder::capture_sources,
+              &FilesystemBuilder::create_root, &FilesystemBuilder::populate,
+              &FilesystemBuilder::mount_proc, &FilesystemBuilder::mount_dev,
+              &FilesystemBuilder::seal_root, &FilesystemBuilder::pivot}) {
+            if (StepResult result = (this->*step)(); !result.ok()) {
+                return result;
+            }
+        }
+        return step_done();
     }
 
   private:
-    bool fail(int err, const std::string& pointer, const std::string& what) {
-        report_setup_failure(failure_fd_, ErrorKind::spawn_failed, err, pointer.c_str(), "%s",
-                             what.c_str());
-        return false;
-    }
-
-    bool make_mounts_private() {
+    StepResult make_mounts_private() {
         if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-            return fail(errno, "", "making the sandbox's mounts private");
+            return step_failed(errno, "", {"making the sandbox's mounts private"});
         }
-        return true;
+        return step_done();
     }
 
     // Every source is captured while the host tree is whole, before anything is mounted over it.
-    bool capture_sources() {
-        captured_.resize(plan_.mounts.size());
-        for (std::size_t i = 0; i < plan_.mounts.size(); ++i) {
-            const auto& step = plan_.mounts[i];
+    StepResult capture_sources() {
+        captured_.resize(mounts_.steps.size());
+        for (std::size_t i = 0; i < mounts_.steps.size(); ++i) {
+            const auto& step = mounts_.steps[i];
             if (step.kind != MountStep::Kind::bind) {
                 continue;
             }
@@ -203,9 +205,9 @@ class FilesystemBuilder {
                 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (step.read_only ? MOUNT_ATTR_RDONLY : 0);
             captured_[i] = clone_tree(step.source, attributes);
             if (!captured_[i]) {
-                return fail(errno, step.pointer,
-                            "binding " + step.source + " at " + step.target +
-                                " (the sandbox's uid must be able to reach the source)");
+                return step_failed(errno, step.pointer.c_str(),
+                                   {"binding ", step.source.c_str(), " at ", step.target.c_str(),
+                                    " (the sandbox's uid must be able to reach the source)"});
             }
         }
         for (const char* node : kDeviceNodes) {
@@ -213,24 +215,24 @@ class FilesystemBuilder {
                                                                            MOUNT_ATTR_NOEXEC |
                                                                            MOUNT_ATTR_RDONLY));
             if (!devices_.back()) {
-                return fail(errno, "", std::string("binding /dev/") + node);
+                return step_failed(errno, "", {"binding /dev/", node});
             }
         }
-        return true;
+        return step_done();
     }
 
-    bool create_root() {
-        for (std::size_t i = 0; i < plan_.mounts.size(); ++i) {
-            if (plan_.mounts[i].kind == MountStep::Kind::bind && plan_.mounts[i].target == "/") {
+    StepResult create_root() {
+        for (std::size_t i = 0; i < mounts_.steps.size(); ++i) {
+            if (mounts_.steps[i].kind == MountStep::Kind::bind && mounts_.steps[i].target == "/") {
                 root_mount_ = std::move(captured_[i]);
                 root_is_tmpfs_ = false;
             }
         }
         if (!root_mount_) {
-            root_mount_ = new_tmpfs(kRootTmpfsBytes, root_inodes(plan_), "0755",
+            root_mount_ = new_tmpfs(kRootTmpfsBytes, root_inodes(mounts_), "0755",
                                     MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
             if (!root_mount_) {
-                return fail(errno, "", "creating the root tmpfs");
+                return step_failed(errno, "", {"creating the root tmpfs"});
             }
         }
         for (const char* staging : kStagingDirectories) {
@@ -238,21 +240,22 @@ class FilesystemBuilder {
             if (::stat(staging, &info) == 0 && S_ISDIR(info.st_mode)) {
                 if (::move_mount(root_mount_.get(), "", AT_FDCWD, staging,
                                  MOVE_MOUNT_F_EMPTY_PATH) != 0) {
-                    return fail(errno, "", std::string("attaching the new root at ") + staging);
+                    return step_failed(errno, "", {"attaching the new root at ", staging});
                 }
                 root_.reset(::open(staging, O_PATH | O_DIRECTORY | O_CLOEXEC));
                 if (!root_) {
-                    return fail(errno, "", std::string("opening the new root at ") + staging);
+                    return step_failed(errno, "", {"opening the new root at ", staging});
                 }
-                return true;
+                return step_done();
             }
         }
-        return fail(ENOENT, "", "no directory to assemble the new root in (/tmp, /mnt or /run)");
+        return step_failed(ENOENT, "",
+                           {"no directory to assemble the new root in (/tmp, /mnt or /run)"});
     }
 
-    bool populate() {
-        for (std::size_t i = 0; i < plan_.mounts.size(); ++i) {
-            const auto& step = plan_.mounts[i];
+    StepResult populate() {
+        for (std::size_t i = 0; i < mounts_.steps.size(); ++i) {
+            const auto& step = mounts_.steps[i];
             if (step.target == "/" && step.kind == MountStep::Kind::bind) {
                 continue;
             }
@@ -272,10 +275,11 @@ class FilesystemBuilder {
                     break;
             }
             if (!made) {
-                return fail(errno, step.pointer, "creating " + step.target + " in the sandbox");
+                return step_failed(errno, step.pointer.c_str(),
+                                   {"creating ", step.target.c_str(), " in the sandbox"});
             }
         }
-        return true;
+        return step_done();
     }
 
     bool place_mount(int mount, const std::string& target, bool directory) {
@@ -289,32 +293,32 @@ class FilesystemBuilder {
         return parent && ::symlinkat(step.source.c_str(), parent.get(), base_of(path).c_str()) == 0;
     }
 
-    bool mount_proc() {
+    StepResult mount_proc() {
         UniqueFd proc =
             new_filesystem("proc", {}, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
         if (!proc || !place_mount(proc.get(), "/proc", true)) {
-            return fail(errno, "", "mounting /proc for the sandbox's pid namespace");
+            return step_failed(errno, "", {"mounting /proc for the sandbox's pid namespace"});
         }
         // Defence in depth: kernel tunables are already beyond the sandbox's uid and namespaces.
         UniqueFd sys(::open_tree(proc.get(), "sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
         UniqueFd sys_point(::openat(proc.get(), "sys", O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!sys || !sys_point || !set_attributes(sys.get(), MOUNT_ATTR_RDONLY, false) ||
             !attach(sys.get(), sys_point.get())) {
-            return fail(errno, "", "making /proc/sys read-only");
+            return step_failed(errno, "", {"making /proc/sys read-only"});
         }
-        return true;
+        return step_done();
     }
 
-    bool mount_dev() {
+    StepResult mount_dev() {
         UniqueFd dev =
             new_tmpfs(kDevTmpfsBytes, kDevInodes, "0755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
         if (!dev || !place_mount(dev.get(), "/dev", true)) {
-            return fail(errno, "", "mounting /dev");
+            return step_failed(errno, "", {"mounting /dev"});
         }
         for (std::size_t i = 0; i < devices_.size(); ++i) {
             const std::string node = std::string("/dev/") + kDeviceNodes[i];
             if (!place_mount(devices_[i].get(), node, false)) {
-                return fail(errno, "", "creating " + node);
+                return step_failed(errno, "", {"creating /dev/", kDeviceNodes[i]});
             }
         }
         UniqueFd dev_dir(open_in_root(root_.get(), "dev", O_PATH | O_DIRECTORY));
@@ -326,41 +330,40 @@ class FilesystemBuilder {
         };
         for (const auto& [name, target] : links) {
             if (!dev_dir || ::symlinkat(target, dev_dir.get(), name) != 0) {
-                return fail(errno, "", std::string("creating /dev/") + name);
+                return step_failed(errno, "", {"creating /dev/", name});
             }
         }
         UniqueFd shm = new_tmpfs(kDevShmBytes, tmpfs_inodes_for(kDevShmBytes), "1777",
                                  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
         if (!shm || !place_mount(shm.get(), "/dev/shm", true)) {
-            return fail(errno, "", "mounting /dev/shm");
+            return step_failed(errno, "", {"mounting /dev/shm"});
         }
         if (!set_attributes(dev.get(), MOUNT_ATTR_RDONLY, false)) {
-            return fail(errno, "", "making /dev read-only");
+            return step_failed(errno, "", {"making /dev read-only"});
         }
-        return true;
+        return step_done();
     }
 
     // Nothing may be created in the root itself: only in the configured tmpfs and rw mounts.
-    bool seal_root() {
+    StepResult seal_root() {
         if (root_is_tmpfs_ && !set_attributes(root_mount_.get(), MOUNT_ATTR_RDONLY, false)) {
-            return fail(errno, "", "making the sandbox's root read-only");
+            return step_failed(errno, "", {"making the sandbox's root read-only"});
         }
-        return true;
+        return step_done();
     }
 
-    bool pivot() {
+    StepResult pivot() {
         if (::fchdir(root_.get()) != 0 || ::syscall(SYS_pivot_root, ".", ".") != 0) {
-            return fail(errno, "", "pivot_root into the sandbox's root");
+            return step_failed(errno, "", {"pivot_root into the sandbox's root"});
         }
         // The old root is now stacked on the new one: detach it and everything under it.
         if (::umount2(".", MNT_DETACH) != 0 || ::chdir("/") != 0) {
-            return fail(errno, "", "detaching the host's root");
+            return step_failed(errno, "", {"detaching the host's root"});
         }
-        return true;
+        return step_done();
     }
 
-    const Plan& plan_;
-    int failure_fd_;
+    const MountsPart& mounts_;
     std::vector<UniqueFd> captured_;
     std::vector<UniqueFd> devices_;
     UniqueFd root_mount_;
@@ -370,8 +373,8 @@ class FilesystemBuilder {
 
 }  // namespace
 
-bool build_filesystem(const Plan& plan, int failure_fd) {
-    return FilesystemBuilder(plan, failure_fd).build();
+StepResult build_filesystem(const MountsPart& mounts) {
+    return FilesystemBuilder(mounts).build();
 }
 
 }  // namespace resin::sandbox

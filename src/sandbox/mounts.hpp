@@ -3,12 +3,12 @@
 // path that was not listed is invisible, not merely unwritable.
 #pragma once
 
+#include "sandbox/child_step.hpp"
 #include "sandbox/plan.hpp"
 
 namespace resin::sandbox {
 
 // Child side: runs inside the new user, mount and pid namespaces, before the command is forked.
-// On failure, reports through `failure_fd` and returns false.
-bool build_filesystem(const Plan& plan, int failure_fd);
+StepResult build_filesystem(const MountsPart& mounts);
 
 }  // namespace resin::sandbox

@@ -14,8 +14,8 @@
 
 #include <optional>
 
-#include "sandbox/host_probe.hpp"
 #include "config/result.hpp"
+#include "sandbox/host_probe.hpp"
 #include "sandbox/unique_fd.hpp"
 
 namespace resin::sandbox {

@@ -15,8 +15,11 @@ unsigned long long clone_namespace_flags(bool new_network) {
     return flags;
 }
 
-int enter_cgroup_namespace() {
-    return ::unshare(CLONE_NEWCGROUP) == 0 ? 0 : errno;
+StepResult enter_cgroup_namespace() {
+    if (::unshare(CLONE_NEWCGROUP) != 0) {
+        return step_failed(errno, "", {"creating the cgroup namespace"});
+    }
+    return step_done();
 }
 
 }  // namespace resin::sandbox

@@ -2,6 +2,8 @@
 // config asks for the host's.
 #pragma once
 
+#include "sandbox/child_step.hpp"
+
 namespace resin::sandbox {
 
 // Flags for the clone3 that creates the sandbox's init. The cgroup namespace is not among them: the
@@ -9,7 +11,7 @@ namespace resin::sandbox {
 // `new_network` says whether the clone must create the network namespace (see NetworkSetup).
 unsigned long long clone_namespace_flags(bool new_network);
 
-// Child side, after resin moved it into its cgroup. Returns errno or 0.
-int enter_cgroup_namespace();
+// Child side, after resin moved it into its cgroup.
+StepResult enter_cgroup_namespace();
 
 }  // namespace resin::sandbox

@@ -32,18 +32,13 @@ int bring_loopback_up() {
 
 }  // namespace
 
-Result<NetworkSetup> NetworkSetup::prepare(const Plan& plan) {
+Result<NetworkSetup> NetworkSetup::prepare(const NetworkPart& network,
+                                           const HostCapabilities& host) {
     NetworkSetup setup;
-    if (!plan.new_network_namespace) {
+    if (!network.new_namespace) {
         return setup;
     }
-    // A pooled namespace belongs to a user namespace of the pool's, where a kept CAP_NET_* means
-    // nothing.
-    const auto& caps = plan.config.capabilities;
-    const bool wants_network_capability =
-        std::any_of(caps.begin(), caps.end(),
-                    [](const std::string& cap) { return cap.rfind("CAP_NET_", 0) == 0; });
-    UniqueFd fresh = wants_network_capability ? UniqueFd() : NetnsPool::claim(plan.host);
+    UniqueFd fresh = network.may_use_pool ? NetnsPool::claim(host) : UniqueFd();
     if (!fresh) {
         setup.clone_creates_ = true;
         return setup;
@@ -55,8 +50,8 @@ Result<NetworkSetup> NetworkSetup::prepare(const Plan& plan) {
     if (::setns(fresh.get(), CLONE_NEWNET) != 0) {
         return system_error(ErrorKind::spawn_failed, "entering a pooled network namespace", errno);
     }
-    if (int err = configure_network(plan); err != 0) {
-        return system_error(ErrorKind::spawn_failed, "bringing loopback up", err);
+    if (const StepResult configured = configure_network(network); !configured.ok()) {
+        return system_error(ErrorKind::spawn_failed, "bringing loopback up", configured.err);
     }
     return setup;
 }
@@ -72,11 +67,14 @@ void NetworkSetup::restore_resins_namespace() {
     }
 }
 
-int configure_network(const Plan& plan) {
-    if (plan.config.network.mode == NetworkMode::loopback) {
-        return bring_loopback_up();
+StepResult configure_network(const NetworkPart& network) {
+    if (!network.loopback_up) {
+        return step_done();
     }
-    return 0;
+    if (int err = bring_loopback_up(); err != 0) {
+        return step_failed(err, "/network/mode", {"bringing loopback up"});
+    }
+    return step_done();
 }
 
 }  // namespace resin::sandbox

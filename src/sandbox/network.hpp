@@ -2,8 +2,9 @@
 // (`loopback`), or the host's (`host`).
 #pragma once
 
-#include "sandbox/plan.hpp"
 #include "config/result.hpp"
+#include "sandbox/child_step.hpp"
+#include "sandbox/plan.hpp"
 #include "sandbox/unique_fd.hpp"
 
 namespace resin::sandbox {
@@ -14,7 +15,7 @@ namespace resin::sandbox {
 // the clone creates one and the child configures it.
 class NetworkSetup {
   public:
-    static Result<NetworkSetup> prepare(const Plan& plan);
+    static Result<NetworkSetup> prepare(const NetworkPart& network, const HostCapabilities& host);
 
     NetworkSetup(NetworkSetup&&) = default;
     NetworkSetup& operator=(NetworkSetup&&) = default;
@@ -31,8 +32,7 @@ class NetworkSetup {
     bool clone_creates_ = false;
 };
 
-// Child side, in the namespace the clone created: brings `lo` up for `loopback`. Returns errno or
-// 0.
-int configure_network(const Plan& plan);
+// Child side, in the namespace the clone created: brings `lo` up for `loopback`.
+StepResult configure_network(const NetworkPart& network);
 
 }  // namespace resin::sandbox

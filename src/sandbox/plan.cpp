@@ -1,11 +1,13 @@
 #include "sandbox/plan.hpp"
 
 #include <limits.h>
+#include <sys/capability.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -163,19 +165,98 @@ Result<std::vector<MountStep>> plan_mounts(const Filesystem& filesystem) {
 
 // Which limits the sandbox's cgroup takes and which fall back to rlimits. check_enforceable has
 // already refused any limit neither can enforce.
-void plan_limits(Plan& plan) {
-    const auto& limits = plan.config.limits;
-    const auto& cgroups = plan.host.cgroups;
-    plan.own_cgroup = cgroups.any();
+CgroupPart plan_cgroup(const Limits& limits, const HostCapabilities& host) {
+    return CgroupPart{host.cgroups.any(), host.cgroup_layout, host.cgroups, limits};
+}
+
+RlimitsPart plan_rlimits(const Limits& limits, const HostCapabilities& host) {
+    RlimitsPart rlimits;
+    rlimits.core = host.core_dumps_piped ? 1 : 0;
+    rlimits.open_files = limits.open_files;
+    rlimits.file_size_bytes = limits.file_size_bytes;
+    const auto& cgroups = host.cgroups;
     if (limits.memory_bytes && !cgroups.memory) {
-        plan.rlimit_address_space = limits.memory_bytes;
+        rlimits.address_space = limits.memory_bytes;
     }
     if (limits.cpu_time_ms && !cgroups.cpu_time) {
-        plan.rlimit_cpu_seconds = (*limits.cpu_time_ms + 999) / 1000;
+        rlimits.cpu_seconds = (*limits.cpu_time_ms + 999) / 1000;
     }
     if (limits.processes && !cgroups.pids) {
-        plan.rlimit_processes = *limits.processes + 1;  // the sandbox's init is one more
+        rlimits.processes = *limits.processes + 1;  // the sandbox's init is one more
     }
+    return rlimits;
+}
+
+// How many cores the tree can keep busy at once: the soonest it can spend its CPU time.
+unsigned cpu_parallelism(const Limits& limits) {
+    const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+    double cores = online > 0 ? static_cast<double>(online) : 1.0;
+    if (limits.cpu_cores) {
+        cores = std::min(cores, std::ceil(*limits.cpu_cores));
+    }
+    return std::max(1u, static_cast<unsigned>(cores));
+}
+
+SupervisionPart plan_supervision(const Limits& limits, const RlimitsPart& rlimits) {
+    SupervisionPart supervision;
+    supervision.wall_time_ms = limits.wall_time_ms;
+    if (limits.cpu_time_ms && !rlimits.cpu_seconds) {
+        supervision.cpu_time_limit_us = *limits.cpu_time_ms * 1000;
+        supervision.cpu_parallelism = cpu_parallelism(limits);
+    }
+    if (rlimits.cpu_seconds) {
+        supervision.rlimit_cpu_ns = *rlimits.cpu_seconds * 1000000000u;
+    }
+    return supervision;
+}
+
+LandlockPart plan_landlock(const MountsPart& mounts, const Network& network,
+                           const HostCapabilities& host) {
+    LandlockPart landlock;
+    landlock.abi = std::max(host.landlock_abi, 0);
+    if (landlock.abi == 0) {
+        return landlock;
+    }
+    for (const auto& step : mounts.steps) {
+        if (step.kind != MountStep::Kind::symlink) {
+            landlock.paths.push_back({step.target, step.read_only});
+        }
+    }
+    // Under a port allowlist an absent list is an empty one (the cgroup BPF programs are the
+    // whole rule; Landlock's TCP rights are a second layer).
+    landlock.restrict_tcp = network.has_port_allowlist() && landlock.abi >= 4;
+    if (landlock.restrict_tcp) {
+        landlock.tcp_connect = network.tcp_connect.value_or(std::vector<std::uint16_t>{});
+        landlock.tcp_bind = network.tcp_bind.value_or(std::vector<std::uint16_t>{});
+    }
+    landlock.scope_signals = landlock.abi >= 6;
+    landlock.scope_abstract_unix_sockets = landlock.abi >= 6 && network.mode != NetworkMode::host;
+    return landlock;
+}
+
+CapabilitiesPart plan_capabilities(const std::vector<std::string>& names) {
+    CapabilitiesPart capabilities;
+    for (const auto& name : names) {
+        cap_value_t cap = 0;
+        if (cap_from_name(name.c_str(), &cap) == 0) {  // the validator knows every name
+            capabilities.keep.push_back(cap);
+        }
+    }
+    return capabilities;
+}
+
+NetworkPart plan_network(const Config& config) {
+    NetworkPart network;
+    network.new_namespace = config.network.mode != NetworkMode::host;
+    network.loopback_up = config.network.mode == NetworkMode::loopback;
+    const auto& caps = config.capabilities;
+    network.may_use_pool = std::none_of(caps.begin(), caps.end(), [](const std::string& cap) {
+        return cap.rfind("CAP_NET_", 0) == 0;
+    });
+    if (config.network.has_port_allowlist()) {
+        network.port_allowlist = config.network;
+    }
+    return network;
 }
 
 }  // namespace
@@ -183,20 +264,23 @@ void plan_limits(Plan& plan) {
 Result<Plan> make_plan(const Config& config, const HostCapabilities& host) {
     RESIN_TRYV(check_enforceable(config, host));
     Plan plan;
-    plan.config = config;
-    plan.host = host;
-    plan.environment = build_environment(config.env);
-    plan.uid = map_id(config.identity.uid, host.euid, host.privileged);
-    plan.gid = map_id(config.identity.gid, host.egid, host.privileged);
-    plan.drop_supplementary_groups = host.privileged;
-    RESIN_TRY(plan.mounts, plan_mounts(config.filesystem));
-    plan.new_network_namespace = config.network.mode != NetworkMode::host;
-    plan_limits(plan);
-    plan.rlimit_core = host.core_dumps_piped ? 1 : 0;
-    RESIN_TRY(plan.seccomp, seccomp_filters_for(config.syscalls));
+    plan.host_ = host;
+    plan.command_ = CommandPart{build_environment(config.env), config.filesystem.cwd};
+    plan.identity_.uid = map_id(config.identity.uid, host.euid, host.privileged);
+    plan.identity_.gid = map_id(config.identity.gid, host.egid, host.privileged);
+    plan.identity_.drop_supplementary_groups = host.privileged;
+    plan.identity_.hostname = config.identity.hostname;
+    RESIN_TRY(plan.mounts_.steps, plan_mounts(config.filesystem));
+    plan.landlock_ = plan_landlock(plan.mounts_, config.network, host);
+    plan.capabilities_ = plan_capabilities(config.capabilities);
+    plan.network_ = plan_network(config);
+    plan.cgroup_ = plan_cgroup(config.limits, host);
+    plan.rlimits_ = plan_rlimits(config.limits, host);
+    plan.supervision_ = plan_supervision(config.limits, plan.rlimits_);
+    RESIN_TRY(plan.seccomp_, seccomp_filters_for(config.syscalls));
     if (config.network.has_port_allowlist()) {
         RESIN_TRY(SeccompFilter families, socket_family_filter(config.syscalls));
-        plan.seccomp.push_back(std::move(families));
+        plan.seccomp_.push_back(std::move(families));
     }
     return plan;
 }

@@ -18,31 +18,29 @@ int set_limit(int resource, rlim_t value) {
 
 }  // namespace
 
-int apply_rlimits(const Plan& plan, const char** failed_resource) {
+StepResult apply_rlimits(const RlimitsPart& rlimits) {
     struct Step {
         const char* name;
         int resource;
         std::optional<std::uint64_t> value;
     };
-    const auto& limits = plan.config.limits;
     const Step steps[] = {
-        {"RLIMIT_CORE", RLIMIT_CORE, plan.rlimit_core},
-        {"RLIMIT_NOFILE", RLIMIT_NOFILE, limits.open_files},
-        {"RLIMIT_FSIZE", RLIMIT_FSIZE, limits.file_size_bytes},
-        {"RLIMIT_AS", RLIMIT_AS, plan.rlimit_address_space},
-        {"RLIMIT_CPU", RLIMIT_CPU, plan.rlimit_cpu_seconds},
-        {"RLIMIT_NPROC", RLIMIT_NPROC, plan.rlimit_processes},
+        {"RLIMIT_CORE", RLIMIT_CORE, rlimits.core},
+        {"RLIMIT_NOFILE", RLIMIT_NOFILE, rlimits.open_files},
+        {"RLIMIT_FSIZE", RLIMIT_FSIZE, rlimits.file_size_bytes},
+        {"RLIMIT_AS", RLIMIT_AS, rlimits.address_space},
+        {"RLIMIT_CPU", RLIMIT_CPU, rlimits.cpu_seconds},
+        {"RLIMIT_NPROC", RLIMIT_NPROC, rlimits.processes},
     };
     for (const auto& step : steps) {
         if (!step.value) {
             continue;
         }
         if (int err = set_limit(step.resource, static_cast<rlim_t>(*step.value)); err != 0) {
-            *failed_resource = step.name;
-            return err;
+            return step_failed(err, "/limits", {"setting ", step.name});
         }
     }
-    return 0;
+    return step_done();
 }
 
 }  // namespace resin::sandbox

@@ -8,8 +8,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <string_view>
 
+#include "proto/exit_reason_names.hpp"
 #include "sandbox/cgroup_reaper.hpp"
+#include "sandbox/exit_classification.hpp"
 #include "sandbox/launch_channel.hpp"
 #include "sandbox/pidfd.hpp"
 #include "sandbox/time.hpp"
@@ -20,20 +23,6 @@ namespace {
 std::uint64_t to_us(const timeval& tv) {
     return static_cast<std::uint64_t>(tv.tv_sec) * 1000000u +
            static_cast<std::uint64_t>(tv.tv_usec);
-}
-
-ExitReason reason_for(EndCause cause) {
-    switch (cause) {
-        case EndCause::killed:
-            return ExitReason::killed;
-        case EndCause::wall_time_limit:
-            return ExitReason::wall_time_limit;
-        case EndCause::cpu_time_limit:
-            return ExitReason::cpu_time_limit;
-        case EndCause::memory_limit:
-            return ExitReason::memory_limit;
-    }
-    return ExitReason::killed;
 }
 
 // waitid(2) on a pidfd, with the rusage glibc's wrapper does not expose. Retries on EINTR.
@@ -48,29 +37,19 @@ int wait_pidfd(int pidfd, siginfo_t& info, rusage& usage, int options) {
 
 }  // namespace
 
+// The sandbox's reasons are the protocol's, in the same order: one table names both.
+static_assert(static_cast<std::size_t>(ExitReason::seccomp) + 1 ==
+              std::size(proto::kExitReasonNames));
+static_assert(std::string_view(proto::exit_reason_name(
+                  static_cast<std::size_t>(ExitReason::wall_time_limit))) == "wall_time_limit");
+
 const char* to_string(ExitReason reason) {
-    switch (reason) {
-        case ExitReason::exited:
-            return "exited";
-        case ExitReason::signaled:
-            return "signaled";
-        case ExitReason::killed:
-            return "killed";
-        case ExitReason::wall_time_limit:
-            return "wall_time_limit";
-        case ExitReason::cpu_time_limit:
-            return "cpu_time_limit";
-        case ExitReason::memory_limit:
-            return "memory_limit";
-        case ExitReason::seccomp:
-            return "seccomp";
-    }
-    return "unknown";
+    return proto::exit_reason_name(static_cast<std::size_t>(reason));
 }
 
 void Sandbox::remove_cgroups_when_killed(const Plan& plan) {
-    if (plan.own_cgroup) {
-        start_cgroup_reaper(plan.host.cgroup_layout, plan.host.cgroups);
+    if (plan.cgroup().own) {
+        start_cgroup_reaper(plan.cgroup().layout, plan.cgroup().support);
     }
 }
 
@@ -136,7 +115,15 @@ ExitReport Sandbox::reap() {
         tree = cgroup_->usage();
     }
     const DenialLog& denials = *denials_.get();
-    report.reason = classify(report.signal, denials, tree, end.cpu_ns);
+    EndingFacts facts;
+    facts.signal = report.signal;
+    facts.end_cause = end_cause_;
+    facts.killed_for_denial = denials.command_killed || denials.failure_errno != 0;
+    facts.oom_killed = tree.oom_killed;
+    facts.rlimit_cpu_ns = rlimit_cpu_ns_;
+    facts.command_cpu_ns = end.cpu_ns;
+    facts.signal_requested = requested_signals_.count(report.signal) != 0;
+    report.reason = classify_ending(facts);
 
     report.usage.wall_us = end_us - start_us_;
     report.usage.cpu_user_us = to_us(usage.ru_utime);
@@ -165,35 +152,6 @@ ExitReport Sandbox::reap() {
     cgroup_.reset();
     socket_allowlist_.reset();
     return report;
-}
-
-// Every reason but "exited" and "signaled" rests on something resin observed itself: its own kill
-// (a limit, the client's request), a cgroup's OOM count, init's record of a denied syscall, the
-// command's CPU time against RLIMIT_CPU. Never on the signal number alone, which the command may
-// have sent itself.
-ExitReason Sandbox::classify(int signal, const DenialLog& denials, const CgroupUsage& tree,
-                             std::uint64_t command_cpu_ns) const {
-    if (signal == 0) {
-        return ExitReason::exited;
-    }
-    if (end_cause_) {
-        return reason_for(*end_cause_);
-    }
-    // Init kills with SIGKILL; a command killed for a denial that then died of another signal
-    // (its own) was not ended by the filter.
-    if (signal == SIGKILL && (denials.command_killed || denials.failure_errno != 0)) {
-        return ExitReason::seccomp;
-    }
-    if (signal == SIGKILL && tree.oom_killed) {
-        return ExitReason::memory_limit;
-    }
-    if (signal == SIGKILL && rlimit_cpu_ns_ && command_cpu_ns >= *rlimit_cpu_ns_) {
-        return ExitReason::cpu_time_limit;
-    }
-    if (requested_signals_.count(signal) != 0) {
-        return ExitReason::killed;
-    }
-    return ExitReason::signaled;
 }
 
 void Sandbox::on_oom_event() {

@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "config/result.hpp"
 #include "sandbox/cgroup.hpp"
 #include "sandbox/exit_report.hpp"
 #include "sandbox/namespace_owner.hpp"
 #include "sandbox/plan.hpp"
-#include "config/result.hpp"
 #include "sandbox/seccomp_denials.hpp"
 #include "sandbox/socket_allowlist.hpp"
 #include "sandbox/unique_fd.hpp"
@@ -74,8 +74,6 @@ class Sandbox {
 
   private:
     Sandbox() = default;
-    ExitReason classify(int signal, const DenialLog& denials, const CgroupUsage& tree,
-                        std::uint64_t command_cpu_ns) const;
 
     // Its uid stays taken until everything else of the sandbox is gone.
     std::optional<NamespaceOwner> namespace_owner_;

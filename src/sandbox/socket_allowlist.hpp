@@ -11,10 +11,10 @@
 #include <memory>
 #include <string>
 
-#include "sandbox/cgroup.hpp"
-#include "sandbox/cgroup_layout.hpp"
 #include "config/config.hpp"
 #include "config/result.hpp"
+#include "sandbox/cgroup.hpp"
+#include "sandbox/cgroup_layout.hpp"
 #include "sandbox/unique_fd.hpp"
 
 namespace resin::sandbox {

@@ -1,5 +1,5 @@
 defmodule Lacca.DocsExamplesTest do
-  # Issue 12, items 3 and 6: every ```elixir block of lacca's README.md and guides runs as written,
+  # Issue 12, items 3 and 6: every ```elixir block of the READMEs and lacca's guides runs as written,
   # in real sandboxes, and returns what the text says: a block states its results as pattern
   # matches (`{:ok, %Lacca.Result{stdout: "a\n"}} = ...`, a MatchError otherwise), and may end with
   # a `# => value` line, which the block's value must equal.
@@ -13,7 +13,9 @@ defmodule Lacca.DocsExamplesTest do
   use ExUnit.Case, async: false
 
   @root Path.expand("../..", __DIR__)
+  # The repository's README (its JSON examples are tests/docs_examples_test.cpp's), lacca's, the guides.
   @documents [
+    "../README.md",
     "README.md"
     | Enum.map(Path.wildcard(Path.join(@root, "guides/*.md")), &Path.relative_to(&1, @root))
   ]

@@ -84,6 +84,20 @@ defmodule Lacca.DocsTest do
              ])
   end
 
+  # `mix docs` cannot run where ex_doc is missing, so its configuration is checked here.
+  test "mix.exs's docs config: every public module in a group, every extra a file" do
+    docs = Mix.Project.config()[:docs]
+    grouped = docs[:groups_for_modules] |> Keyword.values() |> List.flatten()
+    assert Enum.sort(grouped) == Enum.sort(@doctested)
+
+    for {extra, _} <- docs[:extras] do
+      assert File.regular?(Path.expand("../../#{extra}", __DIR__)), "#{extra} does not exist"
+    end
+
+    assert "guides/profiles.md" in Enum.map(docs[:extras], fn {extra, _} -> to_string(extra) end)
+    assert docs[:main] == "readme"
+  end
+
   test "every public module's doc has a runnable example" do
     for module <- @doctested do
       {moduledoc, _} = docs(module)

@@ -46,7 +46,9 @@ defmodule Lacca do
 
   ## Profiles
 
-  The `:config` option chooses the sandbox; it is secure by default (see `Lacca.Config`):
+  The `:config` option chooses the sandbox; it is secure by default (see `Lacca.Config`, and the
+  guide on profiles, `guides/profiles.md`, for what each shipped profile allows and how to extend
+  one):
 
       Lacca.start("make", [], config: :build)
       Lacca.start("curl", ["-sI", "https://example.com"], config: :"network-client")
@@ -194,6 +196,13 @@ defmodule Lacca do
                  [config: :trusted, restart: :permanent, log_prefix: "redis: "]]}
       ]
       Supervisor.start_link(children, strategy: :one_for_one)
+
+  The specification, with the supervised defaults filled in:
+
+      iex> %{id: {Lacca, "sleep"}, shutdown: 3_000, start: {Lacca, :start_link, ["sleep", ["60"], opts]}} =
+      ...>   Lacca.child_spec(["sleep", ["60"], [shutdown_grace_ms: 2_000]])
+      iex> Keyword.take(opts, [:on_exit, :mode, :log_output, :log_stderr]) |> Enum.sort()
+      [log_output: :info, log_stderr: :warning, mode: :log, on_exit: :stop]
   """
   @spec child_spec([String.t() | [String.t()] | [Options.child_option()]]) ::
           Supervisor.child_spec()

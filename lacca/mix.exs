@@ -23,7 +23,7 @@ defmodule Lacca.MixProject do
   end
 
   def application do
-    [extra_applications: [:logger]]
+    [mod: {Lacca.Application, []}, extra_applications: [:logger]]
   end
 
   defp elixirc_paths(:test), do: ["lib", "test/support"]

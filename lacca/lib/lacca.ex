@@ -121,7 +121,7 @@ defmodule Lacca do
   argv given as one list) raise `ArgumentError` naming the argument, in the caller.
   """
 
-  alias Lacca.{Error, Exit, Options, OutputStream, Result, Server, Signal}
+  alias Lacca.{Error, Exit, Options, OutputStream, Result, Signal}
 
   @typedoc "A Lacca process, or its registered name."
   @type server :: GenServer.server()
@@ -161,7 +161,7 @@ defmodule Lacca do
     {executable, args} = command!(executable, args)
 
     with {:ok, options} <- Options.validate(opts) do
-      Server.start(executable, args, options, link?)
+      Lacca.Cluster.start(executable, args, options, link?)
     end
   end
 

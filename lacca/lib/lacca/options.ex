@@ -30,7 +30,8 @@ defmodule Lacca.Options do
           | {:mode, :buffer | :stream | :discard | :log}
           | {:window, pos_integer()}
           | {:owner, pid()}
-          | {:node, node()}
+          | {:node, node() | :auto}
+          | {:pool, boolean()}
           | {:name, GenServer.name()}
           | {:on_exit, :auto | :linger | :stop}
           | {:resin, Path.t()}
@@ -66,7 +67,8 @@ defmodule Lacca.Options do
           mode: :buffer | :stream | :discard | :log,
           window: pos_integer(),
           owner: pid(),
-          node: node(),
+          node: node() | :auto,
+          pool: boolean(),
           name: GenServer.name() | nil,
           on_exit: :auto | :linger | :stop,
           resin: String.t() | nil,
@@ -98,6 +100,7 @@ defmodule Lacca.Options do
                   :window,
                   :owner,
                   :node,
+                  :pool,
                   :name,
                   :on_exit,
                   :resin,
@@ -134,7 +137,8 @@ defmodule Lacca.Options do
          mode: one_of!(opts, :mode, [:buffer, :stream, :discard, :log], :buffer),
          window: window!(opts),
          owner: pid!(opts),
-         node: atom!(opts, :node, node(), "a node name (an atom)"),
+         node: atom!(opts, :node, node(), "a node name (an atom) or :auto"),
+         pool: boolean!(opts, :pool, true),
          name: opts[:name],
          on_exit: one_of!(opts, :on_exit, [:auto, :linger, :stop], :auto),
          resin: resin!(opts),

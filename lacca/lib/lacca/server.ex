@@ -49,6 +49,8 @@ defmodule Lacca.Server do
     :session,
     :os_pid,
     :fatal_error,
+    # The Lacca.Pool.Entry this process took its resin from, or nil if it opened its own.
+    :pooled,
     next_id: 1,
     features: %{},
     output: Output.new(),
@@ -141,17 +143,42 @@ defmodule Lacca.Server do
 
     # A remote owner links here (the caller did Process.link); a local one linked in start_link.
     with {:ok, path} <- Resin.path(opts.resin),
-         {:ok, port} <- Resin.open(path) do
-      state = %{state | port: port}
-      state = send_packet(state, &{:hello, &1, Protocol.version()})
+         {:ok, state} <- connect_resin(state, path) do
       state = set_shutdown_grace(state, opts.shutdown_grace_ms)
       state = grant(state)
-      state = send_packet(state, &{:start_process, &1, executable, args, opts.config_json})
+      state = send_packet(state, &start_packet(state, &1, executable, args, opts.config_json))
+      Lacca.Cluster.track(self())
       {:ok, %{state | session: {:starting, state.next_id - 1, nil}}}
     else
       {:error, error} -> {:ok, %{state | session: {:start_failed, error}}}
     end
   end
+
+  # A resin from this node's Lacca.Pool (its HelloReply already read: resin is in `ready` and
+  # sends nothing until asked), else one of its own, greeted here.
+  defp connect_resin(state, path) do
+    case Lacca.Pool.checkout(path, state.opts) do
+      {:ok, entry} ->
+        {:ok,
+         %{
+           state
+           | port: entry.port,
+             features: entry.features,
+             next_id: entry.next_id,
+             pooled: entry
+         }}
+
+      :empty ->
+        with {:ok, port} <- Resin.open(path),
+             do: {:ok, send_packet(%{state | port: port}, &{:hello, &1, Protocol.version()})}
+    end
+  end
+
+  defp start_packet(%{pooled: nil}, id, executable, args, config_json),
+    do: {:start_process, id, executable, args, config_json}
+
+  defp start_packet(%{pooled: entry}, id, executable, args, config_json),
+    do: Lacca.Pool.Entry.start_packet(entry, id, executable, args, config_json)
 
   @impl true
   def handle_call(:await_started, from, %{session: session} = state) do
@@ -224,6 +251,8 @@ defmodule Lacca.Server do
       mode: state.mode,
       features: state.features,
       owner: state.owner,
+      node: node(),
+      pooled: state.pooled != nil,
       pending_output: state.credit.held,
       pending_stdin: StdinQueue.pending(state.stdin)
     }

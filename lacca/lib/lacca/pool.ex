@@ -139,33 +139,35 @@ defmodule Lacca.Pool do
   connecting its port to the caller; `:empty` if there is none, the pool is not running, or the
   start asked for its own `resin:` or `pool: false`. Called by the Lacca process as it starts.
   """
-  @spec checkout(String.t(), Lacca.Options.t()) :: {:ok, Entry.t()} | :empty
-  def checkout(path, %{resin: nil, pool: true, config_json: json}) do
-    if Process.whereis(__MODULE__),
-      do: GenServer.call(__MODULE__, {:checkout, path, json}, @checkout_timeout),
+  @spec checkout(String.t(), Lacca.Options.t(), GenServer.server()) :: {:ok, Entry.t()} | :empty
+  def checkout(path, opts, pool \\ __MODULE__)
+
+  def checkout(path, %{resin: nil, pool: true, config_json: json}, pool) do
+    if GenServer.whereis(pool),
+      do: GenServer.call(pool, {:checkout, path, json}, @checkout_timeout),
       else: :empty
   catch
     :exit, _ -> :empty
   end
 
-  def checkout(_path, _opts), do: :empty
+  def checkout(_path, _opts, _pool), do: :empty
 
   @doc """
   What the pool holds: ready resins per stock, resins still starting, the OS pids of all of them,
   and its bounds. `%{enabled: false}` (and nothing held) if no pool runs on this node.
   """
-  @spec info() :: info()
-  def info do
-    if Process.whereis(__MODULE__),
-      do: GenServer.call(__MODULE__, :info),
+  @spec info(GenServer.server()) :: info()
+  def info(pool \\ __MODULE__) do
+    if GenServer.whereis(pool),
+      do: GenServer.call(pool, :info),
       else: %{enabled: false, ready: %{}, starting: 0, resin_os_pids: []}
   catch
     :exit, _ -> %{enabled: false, ready: %{}, starting: 0, resin_os_pids: []}
   end
 
   @doc "How many ready resins this node's pool holds (0 without a pool)."
-  @spec stock() :: non_neg_integer()
-  def stock, do: info().ready |> Map.values() |> Enum.sum()
+  @spec stock(GenServer.server()) :: non_neg_integer()
+  def stock(pool \\ __MODULE__), do: info(pool).ready |> Map.values() |> Enum.sum()
 
   ## GenServer
 

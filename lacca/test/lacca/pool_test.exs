@@ -6,6 +6,10 @@ defmodule Lacca.PoolTest do
   alias Lacca.{Error, Exit, Pool}
   import Lacca.Test.OSProcesses
 
+  doctest Lacca.Pool
+  doctest Lacca.Pool.Entry
+  doctest Lacca.Cluster
+
   defp tree(marker), do: ["-c", "sleep #{marker} & sleep #{marker} & wait"]
 
   defp await_tree(marker),

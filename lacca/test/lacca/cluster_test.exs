@@ -141,4 +141,55 @@ defmodule Lacca.ClusterTest do
     eventually(fn -> not alive?(resin) end, 10_000, "resin to exit")
     refute Enum.any?(Cluster.loads(), &(&1.node == node))
   end
+
+  test "a node that only disconnects (it lives on) stops the sandboxes it ran for this node" do
+    # Controlled through its stdio, the peer survives the loss of its distribution connection.
+    code_path = Enum.flat_map(:code.get_path(), &[~c"-pa", &1])
+
+    {:ok, peer, node} =
+      :peer.start(%{
+        name: :peer.random_name(),
+        connection: :standard_io,
+        args: code_path ++ [~c"-connect_all", ~c"false"]
+      })
+
+    on_exit(fn ->
+      try do
+        :peer.stop(peer)
+      catch
+        :exit, _ -> :ok
+      end
+    end)
+
+    :ok = :peer.call(peer, Application, :put_env, [:lacca, :capacity, 1_000_000])
+    {:ok, _} = :peer.call(peer, Application, :ensure_all_started, [:lacca])
+    true = Node.connect(node)
+
+    eventually(
+      fn -> Enum.any?(Cluster.loads(), &(&1.node == node)) end,
+      10_000,
+      "#{node} to join"
+    )
+
+    marker = marker()
+
+    {:ok, pid} =
+      Lacca.start("sh", ["-c", "sleep #{marker} & sleep #{marker} & wait"], node: :auto)
+
+    assert node(pid) == node
+    {:ok, %{resin_os_pid: resin}} = Lacca.info(pid)
+    eventually(fn -> length(:peer.call(peer, Lacca.Test.OSProcesses, :find, [marker])) == 3 end)
+    assert :peer.call(peer, Cluster, :load, []).running == 1
+    ref = Process.monitor(pid)
+
+    true = Node.disconnect(node)
+
+    assert_receive {:DOWN, ^ref, :process, ^pid, :noconnection}, 5_000
+
+    # The peer is alive, and its Lacca process ended with the loss of its owner: tree and resin gone.
+    eventually(fn -> :peer.call(peer, Cluster, :load, []).running == 0 end)
+    eventually(fn -> find(marker) == [] end, 10_000, "the tree to disappear")
+    eventually(fn -> not alive?(resin) end, 10_000, "resin to exit")
+    assert :peer.call(peer, Node, :self, []) == node
+  end
 end

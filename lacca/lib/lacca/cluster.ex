@@ -88,7 +88,10 @@ defmodule Lacca.Cluster do
     :exit, _ -> nil
   end
 
-  @doc "The load of every node that answered, local one included (if the application runs)."
+  @doc """
+  The load of every member that answered within 1 s (all asked at once), the local node's
+  included if the application runs here.
+  """
   @spec loads() :: [load()]
   def loads do
     members =
@@ -98,12 +101,25 @@ defmodule Lacca.Cluster do
         _, _ -> []
       end
 
+    deadline = System.monotonic_time(:millisecond) + @load_timeout
+
     members
     |> Enum.map(&:gen_server.send_request(&1, :load))
     |> Enum.flat_map(fn request ->
-      case :gen_server.receive_response(request, @load_timeout) do
-        {:reply, load} -> [load]
-        _ -> []
+      left = max(deadline - System.monotonic_time(:millisecond), 0)
+
+      case :gen_server.receive_response(request, left) do
+        {:reply, load} ->
+          [load]
+
+        :timeout ->
+          # A late answer must not land in the caller's mailbox: its alias goes with the monitor
+          # (OTP 25's receive_response/2 already abandons the request; this holds on any OTP).
+          if is_reference(request), do: Process.demonitor(request, [:flush])
+          []
+
+        {:error, _} ->
+          []
       end
     end)
   end

@@ -117,6 +117,44 @@ defmodule Lacca.ClusterTest do
     Process.exit(member, :kill)
   end
 
+  test "a member that does not answer is left out after 1 s, and its late answer is dropped" do
+    test = self()
+
+    silent =
+      spawn_link(fn ->
+        :ok = :pg.join(Cluster.scope(), :lacca_nodes, self())
+        send(test, :joined)
+
+        receive do
+          {:"$gen_call", from, :load} ->
+            receive do:
+                      (:answer ->
+                         GenServer.reply(from, %{
+                           node: :late@nohost,
+                           capacity: 1,
+                           running: 0,
+                           stock: 0
+                         }))
+        end
+
+        receive do: (:never -> :ok)
+      end)
+
+    assert_receive :joined
+    eventually(fn -> silent in :pg.get_members(Cluster.scope(), :lacca_nodes) end)
+    {micros, loads} = :timer.tc(&Cluster.loads/0)
+    assert micros >= 1_000_000 and micros < 2_000_000
+    assert Enum.any?(loads, &(&1.node == node()))
+    refute Enum.any?(loads, &(&1.node == :late@nohost))
+
+    # The control: the answer is sent, and does not reach this process's mailbox.
+    send(silent, :answer)
+    refute_receive {_, %{node: :late@nohost}}, 200
+    assert Process.info(self(), :messages) == {:messages, []}
+    Process.unlink(silent)
+    Process.exit(silent, :kill)
+  end
+
   test "a node that leaves takes its sandboxes with it" do
     {peer, node} = lacca_peer(1_000_000)
     marker = marker()

@@ -1,12 +1,11 @@
 defmodule Lacca.Application do
-  @moduledoc """
-  lacca's application: the supervision tree of this node's `Lacca.Pool` and of its place in the
-  cluster (`Lacca.Cluster`, in a `:pg` scope of lacca's own).
-
-  Nothing in it is needed to run a command: without the application started (`mix test
-  --no-start`, a script that only puts lacca in the code path) every start opens its own resin as
-  it always did, and `node: :auto` starts on the local node.
-  """
+  @moduledoc false
+  # lacca's application: the supervision tree of this node's Lacca.Pool and of its place in the
+  # cluster (Lacca.Cluster, in a :pg scope of lacca's own). A caller never names it.
+  #
+  # Nothing in it is needed to run a command: without the application started (`mix test
+  # --no-start`, a script that only puts lacca in the code path) every start opens its own resin,
+  # as before the pool, and `node: :auto` starts on the local node.
 
   use Application
 

@@ -19,9 +19,10 @@ defmodule Lacca.Cluster do
   or runs no lacca: `:noproc`), the start runs on the local node. The node chosen is the `:node`
   of `Lacca.info/1`.
 
-      iex> {:ok, pid} = Lacca.start("true", [], node: :auto)
+      iex> {:ok, pid} = Lacca.start("sleep", ["1"], node: :auto)
       iex> {:ok, %{node: node}} = Lacca.info(pid)
-      iex> node == node()
+      iex> {:ok, _} = Lacca.stop(pid)
+      iex> node in [node() | Node.list()]
       true
 
   A node that leaves takes its sandboxes with it: their Lacca processes end with the node, or, if

@@ -40,7 +40,8 @@ defmodule Lacca.Pool do
     * `:prewarm` — configs (anything `:config` takes) whose stocks exist from the start. Default:
       the shipped profiles, `[:default, :trusted, :build, :"network-client"]`.
     * `:retry_ms` — after a resin fails to start or to answer `Hello`, the pool waits this long
-      before it tries again. Default 1000.
+      before it tries again, twice as long after each further failure in a row (at most a
+      minute); it logs a warning at the first. Default 1000.
 
       iex> Lacca.Pool.info().enabled
       true
@@ -66,6 +67,7 @@ defmodule Lacca.Pool do
   ]
 
   @checkout_timeout 5_000
+  @max_retry_ms 60_000
 
   @typedoc "A stock: the resin executable and `Lacca.Pool.Entry.key/1` of the config."
   @type stock_id :: {String.t(), Entry.key()}
@@ -180,7 +182,9 @@ defmodule Lacca.Pool do
     # port => stock_id, for ready resins
     ready: %{},
     refill_scheduled: false,
-    retry_at: nil
+    retry_at: nil,
+    # failures in a row: the pause before the next try doubles with each, up to @max_retry_ms
+    failures: 0
   ]
 
   @impl true
@@ -249,7 +253,7 @@ defmodule Lacca.Pool do
 
     case Entry.handle_packet(entry, packet) do
       {:ready, entry} ->
-        {:noreply, schedule_refill(add_ready(state, entry))}
+        {:noreply, schedule_refill(add_ready(%{state | failures: 0}, entry))}
 
       {:error, error} ->
         Entry.close(entry)
@@ -378,9 +382,16 @@ defmodule Lacca.Pool do
     end
   end
 
+  # A resin that cannot start (not built, wrong version) fails every time: the pool waits longer
+  # after each failure in a row, and says so once, not at every try.
   defp failed(state, error) do
-    Logger.warning("lacca pool: a resin could not be readied: #{describe(error)}")
-    %{state | retry_at: now() + state.config.retry_ms}
+    failures = state.failures + 1
+    pause = min(state.config.retry_ms * Integer.pow(2, min(failures - 1, 16)), @max_retry_ms)
+
+    if failures == 1,
+      do: Logger.warning("lacca pool: a resin could not be readied: #{describe(error)}")
+
+    %{state | retry_at: now() + pause, failures: failures}
   end
 
   defp describe(%{__exception__: true} = error), do: Exception.message(error)

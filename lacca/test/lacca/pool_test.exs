@@ -224,6 +224,27 @@ defmodule Lacca.PoolTest do
     GenServer.stop(pool)
   end
 
+  test "a resin that cannot start is retried ever more slowly, with one warning" do
+    name = :"pool_#{System.unique_integer([:positive])}"
+    # /bin/false exits at once, before any HelloReply: every refill fails.
+    Application.put_env(:lacca, :resin_path, "/bin/false")
+    on_exit(fn -> Application.delete_env(:lacca, :resin_path) end)
+
+    log =
+      ExUnit.CaptureLog.capture_log(fn ->
+        {:ok, pool} = Pool.start_link(name: name, retry_ms: 20, prewarm: [:default])
+        eventually(fn -> :sys.get_state(pool).failures >= 1 end)
+        # A window, not a synchronisation: at a fixed 20 ms it would fail ~35 times in 700 ms;
+        # with the pauses doubling (20, 40, 80, 160, 320 ms) at most 6.
+        Process.sleep(700)
+        assert :sys.get_state(pool).failures in 2..6
+        assert Pool.stock(name) == 0
+        GenServer.stop(pool)
+      end)
+
+    assert length(Regex.scan(~r/could not be readied/, log)) == 1
+  end
+
   test "the configuration is checked" do
     Application.put_env(:lacca, :pool, no_such_key: 1)
     assert_raise ArgumentError, ~r/unknown keys/, fn -> Pool.config() end

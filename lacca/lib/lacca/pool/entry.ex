@@ -18,6 +18,20 @@ defmodule Lacca.Pool.Entry do
     * `start_packet/5` — the packet that starts a command in a taken entry: `StartProcess` with
       the config today; `Start(executable, args)` (no config: it is built already) for a prepared one.
 
+  When resin speaks `Prepare` (negotiated in `Hello`), the changes are all here:
+
+    1. `key/1` returns `{:prepared, config_json}` (for every config, or those resin says it can
+       prepare);
+    2. `open/2` for such a key sends `Hello`, then `Prepare(config_json)`;
+    3. `handle_packet/2` waits for `HelloReply` and then `Prepared` (`next_id` after both ids); an
+       `ErrorReport` to `Prepare` (a config resin refuses) is `{:error, _}`, and the pool should
+       then disarm that stock rather than back off for every stock (`Lacca.Pool`'s `failed/2`):
+       starts with that config take today's path and get the refusal from `StartProcess`;
+    4. `start_packet/5` returns `Start(executable, args)`.
+
+  `Lacca.Server` already sends `SetShutdownGrace` and `GrantCredit` after taking an entry (both
+  are per start) and then `start_packet/5`'s packet, so it needs no change.
+
   In the `ready` state resin sends nothing until it is asked (see `docs/protocol.md`, Session), so
   an idle entry's port carries no message but its exit: the pool can hand a port over with
   `Port.connect/2` without a packet lost or misrouted.

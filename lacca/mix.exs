@@ -25,7 +25,7 @@ defmodule Lacca.MixProject do
   end
 
   def application do
-    [extra_applications: [:logger]]
+    [mod: {Lacca.Application, []}, extra_applications: [:logger]]
   end
 
   # lacca depends on nothing, so `mix compile` and `mix test` need neither Hex nor a network. ex_doc
@@ -57,6 +57,7 @@ defmodule Lacca.MixProject do
         "Running commands": [Lacca, Lacca.Result, Lacca.Exit, Lacca.Stdin, Lacca.Signal],
         Configuration: [Lacca.Config, Lacca.Options],
         Errors: [Lacca.Error, Lacca.ExitError],
+        "Pool and placement": [Lacca.Pool, Lacca.Pool.Entry, Lacca.Cluster],
         Protocol: [Lacca.Protocol]
       ]
     ]

@@ -95,7 +95,9 @@ defmodule Lacca do
     * `:window` — bytes of output lacca lets resin send ahead of the consumer. Default 1 MiB.
     * `:owner` — the process the Lacca process belongs to (and streams to). Default: the caller.
     * `:node` — start the Lacca process (and its resin) on another connected node; every function
-      of this module works the same with the pid it returns.
+      of this module works the same with the pid it returns. `:auto` chooses the connected node
+      running lacca with the most headroom, else the local one (see `Lacca.Cluster`).
+    * `:pool` — `false` never takes a ready resin from `Lacca.Pool`. Default `true`.
     * `:name` — register the Lacca process under a name, as for `GenServer`.
     * `:shutdown_grace_ms` — how long the command gets between `SIGTERM` and `SIGKILL` when the
       Lacca process ends, its owner exits, its supervisor shuts it down or the VM dies. Default
@@ -123,7 +125,7 @@ defmodule Lacca do
   argv given as one list) raise `ArgumentError` naming the argument, in the caller.
   """
 
-  alias Lacca.{Error, Exit, Options, OutputStream, Result, Server, Signal}
+  alias Lacca.{Error, Exit, Options, OutputStream, Result, Signal}
 
   @typedoc "A Lacca process, or its registered name."
   @type server :: GenServer.server()
@@ -163,7 +165,7 @@ defmodule Lacca do
     {executable, args} = command!(executable, args)
 
     with {:ok, options} <- Options.validate(opts) do
-      Server.start(executable, args, options, link?)
+      Lacca.Cluster.start(executable, args, options, link?)
     end
   end
 
@@ -361,8 +363,9 @@ defmodule Lacca do
   What lacca knows about a Lacca process: `:status` (`:starting`, `:running`, `:exited` or
   `:failed`), the command's `:os_pid`, resin's `:resin_os_pid`, `:mode`, `:owner`,
   `:pending_output` (bytes received and not yet read, or streamed and not yet acknowledged),
-  `:pending_stdin` (bytes written and waiting for stdin credit), and the `:features` resin
-  reported (what this host enforces, by config key).
+  `:pending_stdin` (bytes written and waiting for stdin credit), the `:features` resin
+  reported (what this host enforces, by config key), the `:node` it runs on and whether its resin
+  came from `Lacca.Pool` (`:pooled`).
   """
   @spec info(server()) :: {:ok, map()} | {:error, Error.t()}
   def info(server) do

@@ -47,7 +47,8 @@ defmodule Lacca.Options do
           | {:mode, :buffer | :stream | :discard | :log}
           | {:window, pos_integer()}
           | {:owner, pid()}
-          | {:node, node()}
+          | {:node, node() | :auto}
+          | {:pool, boolean()}
           | {:name, GenServer.name()}
           | {:on_exit, :auto | :linger | :stop}
           | {:resin, Path.t()}
@@ -83,7 +84,8 @@ defmodule Lacca.Options do
           mode: :buffer | :stream | :discard | :log,
           window: pos_integer(),
           owner: pid(),
-          node: node(),
+          node: node() | :auto,
+          pool: boolean(),
           name: GenServer.name() | nil,
           on_exit: :auto | :linger | :stop,
           resin: String.t() | nil,
@@ -115,6 +117,7 @@ defmodule Lacca.Options do
                   :window,
                   :owner,
                   :node,
+                  :pool,
                   :name,
                   :on_exit,
                   :resin,
@@ -151,7 +154,8 @@ defmodule Lacca.Options do
          mode: one_of!(opts, :mode, [:buffer, :stream, :discard, :log], :buffer),
          window: window!(opts),
          owner: pid!(opts),
-         node: atom!(opts, :node, node(), "a node name (an atom)"),
+         node: atom!(opts, :node, node(), "a node name (an atom) or :auto"),
+         pool: boolean!(opts, :pool, true),
          name: opts[:name],
          on_exit: one_of!(opts, :on_exit, [:auto, :linger, :stop], :auto),
          resin: resin!(opts),

@@ -11,6 +11,9 @@ defmodule Lacca.DocsTest do
     Lacca.Exit,
     Lacca.ExitError,
     Lacca.Options,
+    Lacca.Cluster,
+    Lacca.Pool,
+    Lacca.Pool.Entry,
     Lacca.Protocol,
     Lacca.Result,
     Lacca.Signal,
@@ -23,6 +26,9 @@ defmodule Lacca.DocsTest do
   doctest Lacca.Exit
   doctest Lacca.ExitError
   doctest Lacca.Options
+  doctest Lacca.Pool
+  doctest Lacca.Pool.Entry
+  doctest Lacca.Cluster
   doctest Lacca.Protocol
   doctest Lacca.Result
   doctest Lacca.Signal
@@ -71,6 +77,7 @@ defmodule Lacca.DocsTest do
 
     assert Enum.sort(hidden) ==
              Enum.sort([
+               Lacca.Application,
                Lacca.Credit,
                Lacca.Input,
                Lacca.JSON,

@@ -14,8 +14,10 @@ defmodule Lacca.MixProject do
       compilers: [:resin] ++ Mix.compilers(),
       start_permanent: Mix.env() == :prod,
       elixirc_paths: elixirc_paths(Mix.env()),
-      deps: [],
-      docs: [main: "Lacca", extras: ["README.md"]],
+      deps: deps(),
+      aliases: aliases(),
+      name: "lacca",
+      docs: docs(),
       releases: [lacca: [include_executables_for: [:unix]]],
       # Where Mix.Tasks.Compile.Resin finds the C++ sources of resin (the repository's root).
       resin_source: Path.expand("..", __DIR__)
@@ -23,7 +25,42 @@ defmodule Lacca.MixProject do
   end
 
   def application do
-    [extra_applications: [:logger]]
+    [mod: {Lacca.Application, []}, extra_applications: [:logger]]
+  end
+
+  # lacca depends on nothing, so `mix compile` and `mix test` need neither Hex nor a network. ex_doc
+  # comes in only on request, where it can be had: `LACCA_DOCS=1` takes it from Hex (after
+  # `mix deps.get`), `LACCA_DOCS=/path/to/ex_doc` from a checkout. See README.md, "Documentation".
+  defp deps do
+    case System.get_env("LACCA_DOCS", "") do
+      "" -> []
+      "1" -> [{:ex_doc, "~> 0.34", only: :dev, runtime: false}]
+      path -> [{:ex_doc, path: path, only: :dev, runtime: false}]
+    end
+  end
+
+  # Without ex_doc, `mix docs` says how to get it instead of "task not found".
+  defp aliases do
+    if deps() == [] do
+      [docs: fn _ -> Mix.raise("mix docs needs ex_doc: see README.md, \"Documentation\"") end]
+    else
+      []
+    end
+  end
+
+  defp docs do
+    [
+      main: "readme",
+      extras: ["README.md": [title: "Overview"], "guides/profiles.md": [title: "Profiles"]],
+      groups_for_extras: [Guides: ["guides/profiles.md"]],
+      groups_for_modules: [
+        "Running commands": [Lacca, Lacca.Result, Lacca.Exit, Lacca.Stdin, Lacca.Signal],
+        Configuration: [Lacca.Config, Lacca.Options],
+        Errors: [Lacca.Error, Lacca.ExitError],
+        "Pool and placement": [Lacca.Pool, Lacca.Pool.Entry, Lacca.Cluster],
+        Protocol: [Lacca.Protocol]
+      ]
+    ]
   end
 
   defp elixirc_paths(:test), do: ["lib", "test/support"]

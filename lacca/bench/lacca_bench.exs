@@ -2,7 +2,7 @@
 #
 #     cd lacca && mix run bench/lacca_bench.exs            # everything, about a minute
 #     cd lacca && mix run bench/lacca_bench.exs spawn_rate # one part: throughput, stdin, spawn_rate,
-#                                                          # memory, stdin_memory
+#                                                          # memory, stdin_memory, pool, pool_rate
 #
 # Throughput: 1 GiB from `head -c 1073741824 /dev/zero`, counted (not kept), through lacca (streamed
 # under the trusted and the default profile, and read with read_stdout/2) and through a raw Port.open
@@ -12,6 +12,8 @@
 # through lacca and through a raw port. Stdin: 1 GiB written into `head -c 1 GiB >/dev/null` through
 # lacca (Lacca.run/3 with a Stream of 64 KiB chunks, under stdin credit) and with Port.command into a
 # raw port. Stdin memory: the BEAM's memory while a fast writer meets a command that reads slowly.
+# Pool: /bin/true to its exit through lacca with and without Lacca.Pool (300 interleaved rounds,
+# against Port.open and System.cmd), and the sustained start rate for 10 s, pool on and off.
 
 defmodule Lacca.Bench do
   @gib 1_073_741_824
@@ -19,7 +21,7 @@ defmodule Lacca.Bench do
   def main(args) do
     parts =
       if args == [],
-        do: ["throughput", "stdin", "spawn_rate", "memory", "stdin_memory"],
+        do: ["throughput", "stdin", "spawn_rate", "memory", "stdin_memory", "pool", "pool_rate"],
         else: args
 
     IO.puts(
@@ -249,6 +251,99 @@ defmodule Lacca.Bench do
   defp lacca_run(executable, config) do
     {:ok, %Lacca.Result{exit: %Lacca.Exit{exit_code: 0}}} =
       Lacca.run(executable, [], config: config)
+  end
+
+  ## Pool (issue 14)
+
+  # /bin/true run to its exit, one of each way per round, 300 rounds; medians and ratios to
+  # Port.open in the same run. `pool: false` takes today's path (spawn resin, Hello, StartProcess).
+  def pool do
+    rounds = 300
+    true_path = System.find_executable("true")
+    await_pool()
+
+    IO.puts(
+      "\n## pool: /bin/true to its exit, median of #{rounds} interleaved rounds " <>
+        "(pool: #{inspect(Map.take(Lacca.Pool.info(), [:max_per_config, :max_total]))})"
+    )
+
+    ways = [
+      {"Port.open", fn -> raw_port_run(true_path) end},
+      {"System.cmd", fn -> {"", 0} = System.cmd(true_path, []) end},
+      {"lacca trusted (pool)", fn -> lacca_run(true_path, :trusted, true) end},
+      {"lacca trusted (no pool)", fn -> lacca_run(true_path, :trusted, false) end},
+      {"lacca default (pool)", fn -> lacca_run(true_path, :default, true) end},
+      {"lacca default (no pool)", fn -> lacca_run(true_path, :default, false) end}
+    ]
+
+    Enum.each(ways, fn {_, fun} -> fun.() end)
+
+    times =
+      for _ <- 1..rounds, {label, fun} <- ways do
+        {micros, _} = :timer.tc(fun)
+        {label, micros}
+      end
+
+    medians = Map.new(ways, fn {label, _} -> {label, median(for {^label, t} <- times, do: t)} end)
+    port = medians["Port.open"]
+
+    for {label, _} <- ways do
+      micros = medians[label]
+
+      IO.puts(
+        "  #{String.pad_trailing(label, 26)} #{:erlang.float_to_binary(micros / 1000, decimals: 2)} ms" <>
+          "  #{:erlang.float_to_binary(micros / port, decimals: 2)}x Port.open"
+      )
+    end
+  end
+
+  # Starts of /bin/true to its exit for 10 s from `workers` processes, pool on and off: the
+  # sustained rate one BEAM reaches.
+  def pool_rate do
+    seconds = 10
+    true_path = System.find_executable("true")
+
+    IO.puts(
+      "\n## pool: sustained starts of /bin/true (default profile) to exit, #{seconds} s each"
+    )
+
+    for workers <- [1, 4], pool? <- [true, false] do
+      await_pool()
+      deadline = System.monotonic_time(:millisecond) + seconds * 1000
+
+      counts =
+        1..workers
+        |> Enum.map(fn _ -> Task.async(fn -> rate_loop(true_path, pool?, deadline, 0) end) end)
+        |> Enum.map(&Task.await(&1, :infinity))
+
+      total = Enum.sum(counts)
+
+      IO.puts(
+        "  #{workers} worker(s), pool #{if pool?, do: "on ", else: "off"}: " <>
+          "#{total} starts, #{:erlang.float_to_binary(total / seconds, decimals: 1)} per second"
+      )
+    end
+  end
+
+  defp rate_loop(executable, pool?, deadline, count) do
+    if System.monotonic_time(:millisecond) >= deadline do
+      count
+    else
+      lacca_run(executable, :default, pool?)
+      rate_loop(executable, pool?, deadline, count + 1)
+    end
+  end
+
+  defp await_pool do
+    if Lacca.Pool.info().enabled and Lacca.Pool.stock() < 2 do
+      Process.sleep(10)
+      await_pool()
+    end
+  end
+
+  defp lacca_run(executable, config, pool?) do
+    {:ok, %Lacca.Result{exit: %Lacca.Exit{exit_code: 0}}} =
+      Lacca.run(executable, [], config: config, pool: pool?)
   end
 
   ## Memory

@@ -46,7 +46,9 @@ defmodule Lacca do
 
   ## Profiles
 
-  The `:config` option chooses the sandbox; it is secure by default (see `Lacca.Config`):
+  The `:config` option chooses the sandbox; it is secure by default (see `Lacca.Config`, and the
+  guide on profiles, `guides/profiles.md`, for what each shipped profile allows and how to extend
+  one):
 
       Lacca.start("make", [], config: :build)
       Lacca.start("curl", ["-sI", "https://example.com"], config: :"network-client")
@@ -93,7 +95,9 @@ defmodule Lacca do
     * `:window` — bytes of output lacca lets resin send ahead of the consumer. Default 1 MiB.
     * `:owner` — the process the Lacca process belongs to (and streams to). Default: the caller.
     * `:node` — start the Lacca process (and its resin) on another connected node; every function
-      of this module works the same with the pid it returns.
+      of this module works the same with the pid it returns. `:auto` chooses the connected node
+      running lacca with the most headroom, else the local one (see `Lacca.Cluster`).
+    * `:pool` — `false` never takes a ready resin from `Lacca.Pool`. Default `true`.
     * `:name` — register the Lacca process under a name, as for `GenServer`.
     * `:shutdown_grace_ms` — how long the command gets between `SIGTERM` and `SIGKILL` when the
       Lacca process ends, its owner exits, its supervisor shuts it down or the VM dies. Default
@@ -121,7 +125,7 @@ defmodule Lacca do
   argv given as one list) raise `ArgumentError` naming the argument, in the caller.
   """
 
-  alias Lacca.{Error, Exit, Options, OutputStream, Result, Server, Signal}
+  alias Lacca.{Error, Exit, Options, OutputStream, Result, Signal}
 
   @typedoc "A Lacca process, or its registered name."
   @type server :: GenServer.server()
@@ -161,7 +165,7 @@ defmodule Lacca do
     {executable, args} = command!(executable, args)
 
     with {:ok, options} <- Options.validate(opts) do
-      Server.start(executable, args, options, link?)
+      Lacca.Cluster.start(executable, args, options, link?)
     end
   end
 
@@ -194,6 +198,13 @@ defmodule Lacca do
                  [config: :trusted, restart: :permanent, log_prefix: "redis: "]]}
       ]
       Supervisor.start_link(children, strategy: :one_for_one)
+
+  The specification, with the supervised defaults filled in:
+
+      iex> %{id: {Lacca, "sleep"}, shutdown: 3_000, start: {Lacca, :start_link, ["sleep", ["60"], opts]}} =
+      ...>   Lacca.child_spec(["sleep", ["60"], [shutdown_grace_ms: 2_000]])
+      iex> Keyword.take(opts, [:on_exit, :mode, :log_output, :log_stderr]) |> Enum.sort()
+      [log_output: :info, log_stderr: :warning, mode: :log, on_exit: :stop]
   """
   @spec child_spec([String.t() | [String.t()] | [Options.child_option()]]) ::
           Supervisor.child_spec()
@@ -352,8 +363,9 @@ defmodule Lacca do
   What lacca knows about a Lacca process: `:status` (`:starting`, `:running`, `:exited` or
   `:failed`), the command's `:os_pid`, resin's `:resin_os_pid`, `:mode`, `:owner`,
   `:pending_output` (bytes received and not yet read, or streamed and not yet acknowledged),
-  `:pending_stdin` (bytes written and waiting for stdin credit), and the `:features` resin
-  reported (what this host enforces, by config key).
+  `:pending_stdin` (bytes written and waiting for stdin credit), the `:features` resin
+  reported (what this host enforces, by config key), the `:node` it runs on and whether its resin
+  came from `Lacca.Pool` (`:pooled`).
   """
   @spec info(server()) :: {:ok, map()} | {:error, Error.t()}
   def info(server) do

@@ -4,9 +4,6 @@ defmodule LaccaTest do
   alias Lacca.{Error, Exit, Result}
   import Lacca.Test.OSProcesses
 
-  doctest Lacca.Exit
-  doctest Lacca
-
   test "the seed's example works as written" do
     {:ok, pid} = Lacca.start("echo", ["hello, world."])
     assert Lacca.read_stdout(pid) == {:ok, "hello, world.\n"}

@@ -24,6 +24,16 @@ defmodule Lacca.Config do
       {:ok, ~s({"extends":"default","limits":{"wall_time_ms":5000}})}
       iex> Lacca.Config.to_json(%{"extends" => "trusted", "network" => %{"mode" => "none"}})
       {:ok, ~s({"extends":"trusted","network":{"mode":"none"}})}
+      iex> Lacca.Config.to_json(extends: :build, filesystem: [mounts: [[path: "/etc/ssl", remove: true]]])
+      {:ok, ~s({"extends":"build","filesystem":{"mounts":[{"path":"/etc/ssl","remove":true}]}})}
+      iex> Lacca.Config.to_json(extends: nil, limits: [processes: 4])
+      {:ok, ~s({"extends":null,"limits":{"processes":4}})}
+      iex> {:error, %Lacca.Error{reason: :invalid_config}} = Lacca.Config.to_json({:build})
+
+  The document is applied onto its parent as docs/config.md describes: objects merge key by key,
+  `filesystem.mounts` and `filesystem.tmpfs` merge by mount point (`remove: true` drops an
+  inherited one), other values replace the parent's and `nil` removes them. The guide
+  `guides/profiles.md` shows what each shipped profile allows and the common recipes.
 
   resin does the validation: a config it refuses makes `Lacca.start/3` return
   `{:error, %Lacca.Error{reason: :invalid_config, json_pointer: pointer}}`.
@@ -36,7 +46,15 @@ defmodule Lacca.Config do
   @typedoc "The `:config` option."
   @type t :: nil | atom() | String.t() | map() | keyword()
 
-  @doc "Encodes the `:config` option as the JSON text of `StartProcess`'s config field."
+  @doc """
+  Encodes the `:config` option as the JSON text of `StartProcess`'s config field.
+
+  `overlay` is a list of `{path, value}` pairs set on top of the document (string keys, merged
+  into what is there): `Lacca.start/3` puts `:cd`, `:env` and `:timeout` there.
+
+      iex> Lacca.Config.to_json(:build, [{["limits", "wall_time_ms"], 60_000}])
+      {:ok, ~s({"extends":"build","limits":{"wall_time_ms":60000}})}
+  """
   @spec to_json(t(), [{[String.t()], term()}]) :: {:ok, String.t()} | {:error, Error.t()}
   def to_json(config, overlay \\ []) do
     with {:ok, document} <- document(config) do

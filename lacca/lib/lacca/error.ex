@@ -5,6 +5,13 @@ defmodule Lacca.Error do
   `reason` is an atom to match on; `message` is one line for a human; `json_pointer` names the
   offending config field (RFC 6901) for config errors; `details` carries what else is known.
 
+      iex> {:error, error} = Lacca.start("sleep", ["1"], config: [limits: [memory_bytes: 12]])
+      iex> {error.reason, error.json_pointer}
+      {:invalid_config, "/limits/memory_bytes"}
+      iex> {:error, %Lacca.Error{reason: :executable_not_found}} = Lacca.start("no-such-command")
+
+  Match on the reason:
+
       case Lacca.start("sleep", ["1"], config: [limits: [memory_bytes: 12]]) do
         {:ok, pid} -> pid
         {:error, %Lacca.Error{reason: :invalid_config, json_pointer: pointer, message: message}} ->
@@ -50,6 +57,7 @@ defmodule Lacca.Error do
 
   defexception [:reason, :message, json_pointer: nil, details: %{}]
 
+  @typedoc "What went wrong: one of the protocol's error codes, or one of lacca's own (above)."
   @type reason ::
           Protocol.error_code()
           | :resin_not_found
@@ -59,6 +67,7 @@ defmodule Lacca.Error do
           | :noproc
           | :not_buffered
 
+  @typedoc "A lacca error."
   @type t :: %__MODULE__{
           reason: reason(),
           message: String.t(),
@@ -66,7 +75,15 @@ defmodule Lacca.Error do
           details: map()
         }
 
-  @doc "Builds an error; `opts` may set `:json_pointer` and `:details`."
+  @doc """
+  Builds an error; `opts` may set `:json_pointer` and `:details`.
+
+      iex> Lacca.Error.new(:timeout, "no output within 50 ms") |> Exception.message()
+      "timeout: no output within 50 ms"
+      iex> Lacca.Error.new(:invalid_config, "unknown key", json_pointer: "/limits/memroy_bytes")
+      ...> |> Exception.message()
+      "invalid_config: /limits/memroy_bytes: unknown key"
+  """
   @spec new(reason(), String.t(), keyword()) :: t()
   def new(reason, message, opts \\ []) do
     %__MODULE__{
@@ -89,6 +106,7 @@ defmodule Lacca.Error do
   end
 
   @impl true
+  @spec message(t()) :: String.t()
   def message(%__MODULE__{reason: reason, message: message, json_pointer: pointer})
       when pointer in [nil, ""],
       do: "#{reason}: #{message}"

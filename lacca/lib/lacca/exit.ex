@@ -5,8 +5,19 @@ defmodule Lacca.Exit do
   resin reports the exit only after every byte of output has been delivered, so by the time you
   hold a `Lacca.Exit` no output is still on its way.
 
-      {:ok, pid} = Lacca.start("sh", ["-c", "exit 3"])
-      {:ok, %Lacca.Exit{reason: :exited, exit_code: 3, signal: nil}} = Lacca.await_exit(pid)
+      iex> {:ok, pid} = Lacca.start("sh", ["-c", "exit 3"])
+      iex> {:ok, %Lacca.Exit{reason: :exited, exit_code: 3, signal: nil}} = Lacca.await_exit(pid)
+      iex> {:ok, pid} = Lacca.start("sleep", ["10"])
+      iex> {:ok, exit} = Lacca.stop(pid)
+      iex> {exit.reason, Lacca.Signal.name(exit.signal), Lacca.Exit.status(exit)}
+      {:killed, :sigterm, 143}
+
+  The usage depends on the host and the moment, so match on its shape:
+
+      iex> {:ok, %Lacca.Result{exit: exit}} = Lacca.run("true")
+      iex> %{wall_us: wall_us, cpu_user_us: _, cpu_system_us: _} = exit.usage
+      iex> is_integer(wall_us)
+      true
 
   Fields:
 
@@ -32,8 +43,10 @@ defmodule Lacca.Exit do
   @enforce_keys [:reason]
   defstruct [:reason, :exit_code, :signal, :os_pid, core_dumped: false, detail: "", usage: %{}]
 
+  @typedoc "Why the command ended (see the module doc)."
   @type reason :: Protocol.exit_reason() | :unknown
 
+  @typedoc "What the whole process tree used; `nil` where the host cannot measure it."
   @type usage :: %{
           wall_us: non_neg_integer(),
           cpu_user_us: non_neg_integer(),
@@ -42,6 +55,7 @@ defmodule Lacca.Exit do
           peak_processes: non_neg_integer() | nil
         }
 
+  @typedoc "How a command ended."
   @type t :: %__MODULE__{
           reason: reason(),
           exit_code: 0..255 | nil,
@@ -74,7 +88,14 @@ defmodule Lacca.Exit do
     }
   end
 
-  @doc "Whether the command exited on its own with code 0."
+  @doc """
+  Whether the command exited on its own with code 0.
+
+      iex> Lacca.Exit.success?(%Lacca.Exit{reason: :exited, exit_code: 0})
+      true
+      iex> Lacca.Exit.success?(%Lacca.Exit{reason: :memory_limit, signal: 9})
+      false
+  """
   @spec success?(t()) :: boolean()
   def success?(%__MODULE__{reason: reason, exit_code: code}), do: reason == :exited and code == 0
 

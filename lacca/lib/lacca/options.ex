@@ -6,6 +6,23 @@ defmodule Lacca.Options do
   An option that is not understood, or has the wrong type, raises `ArgumentError` naming it, in
   the caller. A config resin refuses is a runtime error (`{:error, %Lacca.Error{}}`), so the config
   is only encoded here, not judged.
+
+      iex> Lacca.run("cat", [], input: "hi")
+      ** (ArgumentError) unknown options: [:input]
+
+      iex> Lacca.start("cat", [], window: 0)
+      ** (ArgumentError) option :window must be an integer in 1..4294967295, got: 0
+
+  A config is judged by resin, when the sandbox starts:
+
+      iex> {:error, %Lacca.Error{reason: :invalid_config}} =
+      ...>   Lacca.start("cat", [], config: [limits: [wall_time_ms: -1]])
+
+  Use the types in your own specs:
+
+      @spec convert(Path.t(), [Lacca.Options.run_option()]) ::
+              {:ok, Lacca.Result.t()} | {:error, Lacca.Error.t()}
+      def convert(file, opts \\\\ []), do: Lacca.run("convert", [file, "out.png"], opts)
   """
 
   alias Lacca.{Config, Credit, Error}
@@ -30,7 +47,8 @@ defmodule Lacca.Options do
           | {:mode, :buffer | :stream | :discard | :log}
           | {:window, pos_integer()}
           | {:owner, pid()}
-          | {:node, node()}
+          | {:node, node() | :auto}
+          | {:pool, boolean()}
           | {:name, GenServer.name()}
           | {:on_exit, :auto | :linger | :stop}
           | {:resin, Path.t()}
@@ -66,7 +84,8 @@ defmodule Lacca.Options do
           mode: :buffer | :stream | :discard | :log,
           window: pos_integer(),
           owner: pid(),
-          node: node(),
+          node: node() | :auto,
+          pool: boolean(),
           name: GenServer.name() | nil,
           on_exit: :auto | :linger | :stop,
           resin: String.t() | nil,
@@ -98,6 +117,7 @@ defmodule Lacca.Options do
                   :window,
                   :owner,
                   :node,
+                  :pool,
                   :name,
                   :on_exit,
                   :resin,
@@ -134,7 +154,8 @@ defmodule Lacca.Options do
          mode: one_of!(opts, :mode, [:buffer, :stream, :discard, :log], :buffer),
          window: window!(opts),
          owner: pid!(opts),
-         node: atom!(opts, :node, node(), "a node name (an atom)"),
+         node: atom!(opts, :node, node(), "a node name (an atom) or :auto"),
+         pool: boolean!(opts, :pool, true),
          name: opts[:name],
          on_exit: one_of!(opts, :on_exit, [:auto, :linger, :stop], :auto),
          resin: resin!(opts),

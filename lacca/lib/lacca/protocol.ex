@@ -35,7 +35,9 @@ defmodule Lacca.Protocol do
 
   @typedoc "A request id: any u32 but 0 (0 marks reports that no request caused)."
   @type request_id :: non_neg_integer()
+  @typedoc "An output stream of the command."
   @type stream :: :stdout | :stderr
+  @typedoc "Why a command ended, as `ExitStatus` encodes it (`Lacca.Exit` documents each)."
   @type exit_reason ::
           :exited
           | :signaled
@@ -44,6 +46,7 @@ defmodule Lacca.Protocol do
           | :cpu_time_limit
           | :memory_limit
           | :seccomp
+  @typedoc "An `ErrorReport` code (`Lacca.Error` documents each)."
   @type error_code ::
           :malformed_packet
           | :packet_too_large
@@ -62,6 +65,7 @@ defmodule Lacca.Protocol do
           | :internal_error
           | :stdin_broken
 
+  @typedoc "The fields of `ExitStatus`, as decoded (`Lacca.Exit.from_status/2` turns them into a `Lacca.Exit`)."
   @type exit_status :: %{
           reason: exit_reason(),
           exit_code: 0..255,
@@ -74,6 +78,7 @@ defmodule Lacca.Protocol do
           peak_processes: non_neg_integer(),
           detail: binary()
         }
+  @typedoc "The fields of `ErrorReport`, as decoded."
   @type error_report :: %{
           code: error_code(),
           fatal: boolean(),
@@ -103,7 +108,9 @@ defmodule Lacca.Protocol do
           | {:error_report, request_id(), error_report()}
           | {:stdin_credit, request_id(), bytes :: non_neg_integer()}
 
+  @typedoc "Any packet."
   @type packet :: request() | reply()
+  @typedoc "Why bytes are not a packet: the error code resin would report, and a message."
   @type decode_error :: {:error, :malformed_packet | :unknown_packet_type, String.t()}
 
   @types %{

@@ -19,6 +19,7 @@ defmodule Lacca.Result do
 
   defstruct [:stdout, :stderr, :exit, stderr_dropped: 0, stdin: :ok]
 
+  @typedoc "A finished `Lacca.run/3`: output, stderr's tail, how stdin went, and the exit."
   @type t :: %__MODULE__{
           stdout: Collectable.t(),
           stderr: binary() | nil,

@@ -49,6 +49,10 @@ defmodule Lacca.Server do
     :session,
     :os_pid,
     :fatal_error,
+    # The Lacca.Pool.Entry this process took its resin from, or nil if it opened its own.
+    :pooled,
+    # {executable, args}, kept to start again if a pooled resin was dead on arrival.
+    :command,
     next_id: 1,
     features: %{},
     output: Output.new(),
@@ -141,17 +145,47 @@ defmodule Lacca.Server do
 
     # A remote owner links here (the caller did Process.link); a local one linked in start_link.
     with {:ok, path} <- Resin.path(opts.resin),
-         {:ok, port} <- Resin.open(path) do
-      state = %{state | port: port}
-      state = send_packet(state, &{:hello, &1, Protocol.version()})
-      state = set_shutdown_grace(state, opts.shutdown_grace_ms)
-      state = grant(state)
-      state = send_packet(state, &{:start_process, &1, executable, args, opts.config_json})
-      {:ok, %{state | session: {:starting, state.next_id - 1, nil}}}
+         {:ok, state} <- connect_resin(state, path) do
+      Lacca.Cluster.track(self())
+      {:ok, launch(%{state | command: {executable, args}}, nil)}
     else
       {:error, error} -> {:ok, %{state | session: {:start_failed, error}}}
     end
   end
+
+  # A resin from this node's Lacca.Pool (its HelloReply already read: resin is in `ready` and
+  # sends nothing until asked), else one of its own, greeted here.
+  defp connect_resin(state, path) do
+    case Lacca.Pool.checkout(path, state.opts) do
+      {:ok, entry} ->
+        {:ok,
+         %{
+           state
+           | port: entry.port,
+             features: entry.features,
+             next_id: entry.next_id,
+             pooled: entry
+         }}
+
+      :empty ->
+        with {:ok, port} <- Resin.open(path),
+             do: {:ok, send_packet(%{state | port: port}, &{:hello, &1, Protocol.version()})}
+    end
+  end
+
+  defp launch(state, starter) do
+    {executable, args} = state.command
+    state = set_shutdown_grace(state, state.opts.shutdown_grace_ms)
+    state = grant(state)
+    state = send_packet(state, &start_packet(state, &1, executable, args, state.opts.config_json))
+    %{state | session: {:starting, state.next_id - 1, starter}}
+  end
+
+  defp start_packet(%{pooled: nil}, id, executable, args, config_json),
+    do: {:start_process, id, executable, args, config_json}
+
+  defp start_packet(%{pooled: entry}, id, executable, args, config_json),
+    do: Lacca.Pool.Entry.start_packet(entry, id, executable, args, config_json)
 
   @impl true
   def handle_call(:await_started, from, %{session: session} = state) do
@@ -224,6 +258,8 @@ defmodule Lacca.Server do
       mode: state.mode,
       features: state.features,
       owner: state.owner,
+      node: node(),
+      pooled: state.pooled != nil,
       pending_output: state.credit.held,
       pending_stdin: StdinQueue.pending(state.stdin)
     }
@@ -671,6 +707,29 @@ defmodule Lacca.Server do
     do: if(Exit.success?(exit), do: :normal, else: {:exit, exit})
 
   defp exit_reason({:error, error}), do: {:error, error}
+
+  # A pooled resin gone before it answered StartProcess (killed while idle, its exit racing with
+  # the hand-over): the start is tried once more, on a resin of this process's own.
+  defp resin_gone(
+         %{session: {:starting, _, starter}, pooled: %{}, fatal_error: nil} = state,
+         error
+       ) do
+    fresh = %{
+      state
+      | pooled: nil,
+        features: %{},
+        next_id: 1,
+        credit: Credit.new(state.opts.window)
+    }
+
+    with {:ok, path} <- Resin.path(state.opts.resin),
+         {:ok, port} <- Resin.open(path) do
+      fresh = send_packet(%{fresh | port: port}, &{:hello, &1, Protocol.version()})
+      {:noreply, launch(fresh, starter)}
+    else
+      {:error, _} -> fail(state, error)
+    end
+  end
 
   defp resin_gone(%{session: {:starting, _, _}} = state, error),
     do: fail(state, state.fatal_error || error)

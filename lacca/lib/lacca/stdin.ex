@@ -16,6 +16,7 @@ defmodule Lacca.Stdin do
   @enforce_keys [:server]
   defstruct [:server, close: true]
 
+  @typedoc "A command's stdin as a `Collectable`; `close` says whether stdin is closed when done."
   @type t :: %__MODULE__{server: Lacca.server(), close: boolean()}
 
   defimpl Collectable do

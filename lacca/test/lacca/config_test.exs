@@ -2,7 +2,6 @@ defmodule Lacca.ConfigTest do
   use ExUnit.Case, async: true
 
   alias Lacca.{Config, Error}
-  doctest Config
 
   test "no config is the default profile" do
     assert Config.to_json(nil) == {:ok, ~s({"extends":"default"})}

@@ -7,8 +7,6 @@ defmodule Lacca.ErgonomicsTest do
   import ExUnit.CaptureLog
   import Lacca.Test.OSProcesses
 
-  doctest Lacca.ExitError
-
   describe "System.cmd ergonomics" do
     test "cd:, env:, timeout: and stderr_to_stdout: map onto the config" do
       assert {"/usr/bin\n", 0} = Lacca.cmd("pwd", [], cd: "/usr/bin")

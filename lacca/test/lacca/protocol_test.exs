@@ -2,7 +2,6 @@ defmodule Lacca.ProtocolTest do
   use ExUnit.Case, async: true
 
   alias Lacca.Protocol
-  doctest Protocol
 
   @vectors Path.expand("../../../tests/vectors", __DIR__)
 

@@ -2,7 +2,6 @@ defmodule Lacca.SignalTest do
   use ExUnit.Case, async: true
 
   alias Lacca.Signal
-  doctest Signal
 
   test "names with or without the sig prefix, and numbers 1..64" do
     assert Signal.number(:sighup) == {:ok, 1}

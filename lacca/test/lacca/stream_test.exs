@@ -6,9 +6,6 @@ defmodule Lacca.StreamTest do
   import ExUnit.CaptureLog
   import Lacca.Test.OSProcesses
 
-  doctest Lacca.Stdin
-  doctest Lacca.Result
-
   test "stdout chunks, lazily: nothing runs until enumerated" do
     marker = marker()
     stream = Lacca.stream!("sh", ["-c", "echo #{marker}; sleep #{marker}"])

@@ -1,0 +1,469 @@
+defmodule Lacca.Pool do
+  @moduledoc """
+  A small pool of started, handshaken resins, so that a start does not wait for resin to start.
+
+  Starting a command costs spawning `resin --port`, its `Hello`/`HelloReply`, then the sandbox and
+  the command (`docs/performance.md`). The pool pays the first part ahead: it keeps resins that have
+  answered `Hello` and wait for a command, refilled in the background. `Lacca.start/3` takes one when
+  it can (the port is handed to the new Lacca process with `Port.connect/2`) and otherwise opens
+  its own resin as it always did: a start never waits for a refill, and an empty, disabled or
+  absent pool only means the slower path.
+
+  Ownership does not change: once taken, a resin belongs to its Lacca process exactly like one it
+  opened itself (the port is linked to it and no longer to the pool), so a dying owner, a dying
+  Lacca process or a dying BEAM stops its sandbox as before. Idle resins run nothing: the pool owns
+  their ports, and when the pool dies they close and those resins exit.
+
+  ## Stocks
+
+  Entries are grouped in stocks by `{resin_path, Lacca.Pool.Entry.key(config_json)}`. With
+  protocol 2 a resin learns its config only in `StartProcess`, so every config draws from one
+  generic stock per resin executable. The key is the seam for prepared sandboxes (issue 14): when
+  resin speaks `Prepare`, `Lacca.Pool.Entry.key/1` returns a key per config and each stock holds
+  sandboxes already built for its config; nothing else here changes.
+
+  A stock exists (is *armed*) for the `:prewarm` configs from the start, and for any other config
+  from its first start. A stock whose config has not been started for `:idle_timeout_ms` is
+  closed and not refilled until the next start that needs it.
+
+  Starts with an explicit `resin:` option, or `pool: false`, never use the pool.
+
+  ## Configuration
+
+  `config :lacca, :pool, ...` (read when the application starts):
+
+    * `:enabled` — `true` (default) or `false` (no pool process at all).
+    * `:max_per_config` — ready resins kept per stock. Default 2.
+    * `:max_total` — ready and starting resins kept in all, over every stock. Default 8.
+    * `:idle_timeout_ms` — a stock not drawn from for this long is closed. Default 300 000
+      (5 minutes); `:infinity` keeps it for ever.
+    * `:prewarm` — configs (anything `:config` takes) whose stocks exist from the start. Default:
+      the shipped profiles, `[:default, :trusted, :build, :"network-client"]`.
+    * `:retry_ms` — after a resin fails to start or to answer `Hello`, the pool waits this long
+      before it tries again, twice as long after each further failure in a row (at most a
+      minute); it logs a warning at the first. Default 1000.
+
+      iex> Lacca.Pool.info().enabled
+      true
+      iex> {:ok, _} = Lacca.run("true")
+      iex> Lacca.Pool.info().max_total
+      8
+  """
+
+  use GenServer
+
+  require Logger
+
+  alias Lacca.{Config, Resin}
+  alias Lacca.Pool.Entry
+
+  @defaults [
+    enabled: true,
+    max_per_config: 2,
+    max_total: 8,
+    idle_timeout_ms: 300_000,
+    prewarm: [:default, :trusted, :build, :"network-client"],
+    retry_ms: 1_000
+  ]
+
+  @checkout_timeout 5_000
+  @max_retry_ms 60_000
+
+  @typedoc "A stock: the resin executable and `Lacca.Pool.Entry.key/1` of the config."
+  @type stock_id :: {String.t(), Entry.key()}
+
+  @typedoc "The pool's configuration (see the module doc)."
+  @type config :: %{
+          enabled: boolean(),
+          max_per_config: non_neg_integer(),
+          max_total: non_neg_integer(),
+          idle_timeout_ms: timeout(),
+          prewarm: [Config.t()],
+          retry_ms: non_neg_integer()
+        }
+
+  @typedoc "What `info/0` reports."
+  @type info :: %{
+          enabled: boolean(),
+          ready: %{stock_id() => non_neg_integer()},
+          starting: non_neg_integer(),
+          resin_os_pids: [non_neg_integer()],
+          max_per_config: non_neg_integer(),
+          max_total: non_neg_integer()
+        }
+
+  ## API
+
+  @doc "The pool's configuration: `config :lacca, :pool` over the defaults; raises if invalid."
+  @spec config() :: config()
+  def config do
+    given = Application.get_env(:lacca, :pool, [])
+
+    unless Keyword.keyword?(given) do
+      raise ArgumentError, "config :lacca, :pool must be a keyword list, got: #{inspect(given)}"
+    end
+
+    case Keyword.keys(given) -- Keyword.keys(@defaults) do
+      [] -> :ok
+      unknown -> raise ArgumentError, "unknown keys in config :lacca, :pool: #{inspect(unknown)}"
+    end
+
+    config = Map.new(Keyword.merge(@defaults, given))
+    Enum.each(config, &check!/1)
+    config
+  end
+
+  defp check!({:enabled, value}) when is_boolean(value), do: :ok
+  defp check!({:prewarm, value}) when is_list(value), do: :ok
+  defp check!({:idle_timeout_ms, :infinity}), do: :ok
+
+  defp check!({key, value})
+       when key in [:max_per_config, :max_total, :idle_timeout_ms, :retry_ms] and
+              is_integer(value) and value >= 0,
+       do: :ok
+
+  defp check!({key, value}),
+    do: raise(ArgumentError, "config :lacca, :pool, #{key}: invalid value #{inspect(value)}")
+
+  @doc false
+  @spec start_link(keyword()) :: GenServer.on_start()
+  def start_link(opts \\ []) do
+    {name, opts} = Keyword.pop(opts, :name, __MODULE__)
+    GenServer.start_link(__MODULE__, Map.merge(config(), Map.new(opts)), name: name)
+  end
+
+  @doc false
+  @spec child_spec(keyword()) :: Supervisor.child_spec()
+  def child_spec(opts), do: %{id: __MODULE__, start: {__MODULE__, :start_link, [opts]}}
+
+  @doc """
+  Takes a ready resin for a start with `opts` (validated `Lacca.Options`) from this node's pool,
+  connecting its port to the caller; `:empty` if there is none, the pool is not running, or the
+  start asked for its own `resin:` or `pool: false`. Called by the Lacca process as it starts.
+  """
+  @spec checkout(String.t(), Lacca.Options.t(), GenServer.server()) :: {:ok, Entry.t()} | :empty
+  def checkout(path, opts, pool \\ __MODULE__)
+
+  def checkout(path, %{resin: nil, pool: true, config_json: json}, pool) do
+    if GenServer.whereis(pool),
+      do: GenServer.call(pool, {:checkout, path, json}, @checkout_timeout),
+      else: :empty
+  catch
+    :exit, _ -> :empty
+  end
+
+  def checkout(_path, _opts, _pool), do: :empty
+
+  @doc """
+  What the pool holds: ready resins per stock, resins still starting, the OS pids of all of them,
+  and its bounds. `%{enabled: false}` (and nothing held) if no pool runs on this node.
+  """
+  @spec info(GenServer.server()) :: info()
+  def info(pool \\ __MODULE__) do
+    if GenServer.whereis(pool),
+      do: GenServer.call(pool, :info),
+      else: %{enabled: false, ready: %{}, starting: 0, resin_os_pids: []}
+  catch
+    :exit, _ -> %{enabled: false, ready: %{}, starting: 0, resin_os_pids: []}
+  end
+
+  @doc "How many ready resins this node's pool holds (0 without a pool)."
+  @spec stock(GenServer.server()) :: non_neg_integer()
+  def stock(pool \\ __MODULE__), do: info(pool).ready |> Map.values() |> Enum.sum()
+
+  ## GenServer
+
+  defstruct [
+    :config,
+    # stock_id => %{ready: :queue.queue(Entry.t()), last_take: ms}
+    stocks: %{},
+    # port => Entry.t(), for resins that have not answered Hello yet
+    starting: %{},
+    # port => stock_id, for ready resins
+    ready: %{},
+    refill_scheduled: false,
+    retry_at: nil,
+    # failures in a row: the pause before the next try doubles with each, up to @max_retry_ms
+    failures: 0
+  ]
+
+  @impl true
+  def init(config) do
+    Process.flag(:trap_exit, true)
+    state = %__MODULE__{config: config}
+    state = Enum.reduce(config.prewarm, state, &prewarm/2)
+    schedule_sweep(config)
+    {:ok, schedule_refill(state)}
+  end
+
+  defp prewarm(config, state) do
+    with {:ok, path} <- Resin.path(nil),
+         {:ok, json} <- Config.to_json(config) do
+      arm(state, {path, Entry.key(json)})
+    else
+      {:error, error} ->
+        Logger.warning(
+          "lacca pool: not prewarming #{inspect(config)}: #{Exception.message(error)}"
+        )
+
+        state
+    end
+  end
+
+  @impl true
+  def handle_call({:checkout, path, json}, {pid, _}, state) do
+    id = {path, Entry.key(json)}
+
+    case state.stocks do
+      %{^id => _} ->
+        {reply, state} = take(state, id, pid)
+        {:reply, reply, schedule_refill(state)}
+
+      %{} ->
+        {:reply, :empty, schedule_refill(arm(state, id))}
+    end
+  end
+
+  def handle_call(:info, _from, state) do
+    ready = Map.new(state.stocks, fn {id, stock} -> {id, :queue.len(stock.ready)} end)
+
+    pids =
+      Enum.map(Map.values(state.starting), & &1.os_pid) ++
+        Enum.flat_map(
+          Map.values(state.stocks),
+          &Enum.map(:queue.to_list(&1.ready), fn e -> e.os_pid end)
+        )
+
+    {:reply,
+     %{
+       enabled: true,
+       ready: ready,
+       starting: map_size(state.starting),
+       resin_os_pids: Enum.reject(pids, &is_nil/1),
+       max_per_config: state.config.max_per_config,
+       max_total: state.config.max_total
+     }, state}
+  end
+
+  @impl true
+  def handle_info({port, {:data, packet}}, %{starting: starting} = state)
+      when is_map_key(starting, port) do
+    {entry, starting} = Map.pop(starting, port)
+    state = %{state | starting: starting}
+
+    case Entry.handle_packet(entry, packet) do
+      {:ready, entry} ->
+        {:noreply, schedule_refill(add_ready(%{state | failures: 0}, entry))}
+
+      {:error, error} ->
+        Entry.close(entry)
+        {:noreply, failed(state, error)}
+    end
+  end
+
+  # A ready resin sends nothing until asked: anything from it means it cannot be used.
+  def handle_info({port, message}, state) when is_port(port) do
+    {:noreply, schedule_refill(discard(state, port, message))}
+  end
+
+  def handle_info({:EXIT, port, reason}, state) when is_port(port),
+    do: {:noreply, schedule_refill(discard(state, port, {:exit, reason}))}
+
+  def handle_info(:refill, state), do: {:noreply, refill(%{state | refill_scheduled: false})}
+
+  def handle_info(:sweep, state) do
+    schedule_sweep(state.config)
+    {:noreply, sweep(state)}
+  end
+
+  def handle_info(_other, state), do: {:noreply, state}
+
+  @impl true
+  def terminate(_reason, state) do
+    Enum.each(Map.values(state.starting), &Entry.close/1)
+
+    for {_, stock} <- state.stocks, entry <- :queue.to_list(stock.ready), do: Entry.close(entry)
+
+    :ok
+  end
+
+  ## Stocks
+
+  defp arm(state, id) do
+    stock = %{ready: :queue.new(), last_take: now()}
+    %{state | stocks: Map.put_new(state.stocks, id, stock)}
+  end
+
+  # Hands over the first ready entry whose resin is still there: connected to `pid`, unlinked
+  # from the pool. Its exit, if it came meanwhile, is in this mailbox: such an entry is dropped.
+  defp take(state, id, pid) do
+    stock = state.stocks[id]
+    state = put_in(state.stocks[id].last_take, now())
+
+    case :queue.out(stock.ready) do
+      {:empty, _} ->
+        {:empty, state}
+
+      {{:value, entry}, rest} ->
+        state = %{
+          put_in(state.stocks[id].ready, rest)
+          | ready: Map.delete(state.ready, entry.port)
+        }
+
+        case hand_over(entry, pid) do
+          :ok -> {{:ok, entry}, state}
+          :dead -> take(state, id, pid)
+        end
+    end
+  end
+
+  defp hand_over(%Entry{port: port} = entry, pid) do
+    if exited?(port) do
+      Entry.close(entry)
+      :dead
+    else
+      Port.connect(port, pid)
+      Process.unlink(port)
+      # An exit that raced with the connect: the new owner ignores a port it was never given.
+      if exited?(port), do: dead(entry), else: :ok
+    end
+  rescue
+    ArgumentError -> dead(entry)
+  end
+
+  defp dead(entry) do
+    Entry.close(entry)
+    :dead
+  end
+
+  defp exited?(port) do
+    receive do
+      {^port, {:exit_status, _}} -> true
+      {:EXIT, ^port, _} -> true
+      {^port, {:data, _}} -> true
+    after
+      0 -> Port.info(port) == nil
+    end
+  end
+
+  defp add_ready(state, %Entry{path: path, key: key, port: port} = entry) do
+    id = {path, key}
+
+    case state.stocks do
+      %{^id => stock} ->
+        if :queue.len(stock.ready) < state.config.max_per_config do
+          stocks = Map.put(state.stocks, id, %{stock | ready: :queue.in(entry, stock.ready)})
+          %{state | stocks: stocks, ready: Map.put(state.ready, port, id)}
+        else
+          Entry.close(entry)
+          state
+        end
+
+      %{} ->
+        Entry.close(entry)
+        state
+    end
+  end
+
+  defp discard(state, port, message) do
+    cond do
+      Map.has_key?(state.starting, port) ->
+        {entry, starting} = Map.pop(state.starting, port)
+        Entry.close(entry)
+        failed(%{state | starting: starting}, {:resin_exited, message})
+
+      id = state.ready[port] ->
+        ready = :queue.filter(&(&1.port != port), state.stocks[id].ready)
+        Entry.close(%Entry{port: port})
+        %{put_in(state.stocks[id].ready, ready) | ready: Map.delete(state.ready, port)}
+
+      true ->
+        state
+    end
+  end
+
+  # A resin that cannot start (not built, wrong version) fails every time: the pool waits longer
+  # after each failure in a row, and says so once, not at every try.
+  defp failed(state, error) do
+    failures = state.failures + 1
+    pause = min(state.config.retry_ms * Integer.pow(2, min(failures - 1, 16)), @max_retry_ms)
+
+    if failures == 1,
+      do: Logger.warning("lacca pool: a resin could not be readied: #{describe(error)}")
+
+    %{state | retry_at: now() + pause, failures: failures}
+  end
+
+  defp describe(%{__exception__: true} = error), do: Exception.message(error)
+  defp describe(other), do: inspect(other)
+
+  # Opens one resin for the first armed stock below its bound, then asks for another round: each
+  # message opens one, so a checkout waits for at most one spawn.
+  defp refill(%{retry_at: retry_at} = state) when retry_at != nil do
+    left = retry_at - now()
+
+    if left > 0 do
+      Process.send_after(self(), :refill, left)
+      %{state | refill_scheduled: true}
+    else
+      refill(%{state | retry_at: nil})
+    end
+  end
+
+  defp refill(state) do
+    held = map_size(state.starting) + map_size(state.ready)
+    starting_per = Enum.frequencies_by(Map.values(state.starting), &{&1.path, &1.key})
+
+    wanting =
+      Enum.find(state.stocks, fn {id, stock} ->
+        :queue.len(stock.ready) + Map.get(starting_per, id, 0) < state.config.max_per_config
+      end)
+
+    case wanting do
+      {{path, key}, _} when held < state.config.max_total ->
+        case Entry.open(path, key) do
+          {:ok, entry} ->
+            schedule_refill(%{state | starting: Map.put(state.starting, entry.port, entry)})
+
+          {:error, error} ->
+            failed(state, error)
+        end
+
+      _ ->
+        state
+    end
+  end
+
+  defp schedule_refill(%{refill_scheduled: true} = state), do: state
+
+  defp schedule_refill(state) do
+    send(self(), :refill)
+    %{state | refill_scheduled: true}
+  end
+
+  ## Idle stocks
+
+  defp schedule_sweep(%{idle_timeout_ms: :infinity}), do: :ok
+
+  defp schedule_sweep(%{idle_timeout_ms: ms}),
+    do: Process.send_after(self(), :sweep, max(div(ms, 2), 100))
+
+  defp sweep(%{config: %{idle_timeout_ms: :infinity}} = state), do: state
+
+  defp sweep(state) do
+    cutoff = now() - state.config.idle_timeout_ms
+
+    {idle, active} =
+      Enum.split_with(state.stocks, fn {_id, stock} -> stock.last_take < cutoff end)
+
+    closed =
+      for {_id, stock} <- idle, entry <- :queue.to_list(stock.ready) do
+        Entry.close(entry)
+        entry.port
+      end
+
+    %{state | stocks: Map.new(active), ready: Map.drop(state.ready, closed)}
+  end
+
+  defp now, do: System.monotonic_time(:millisecond)
+end

@@ -1,0 +1,320 @@
+defmodule Lacca.PoolTest do
+  # Lacca.Pool: starts take handshaken resins; ownership and lifetime are those of any start.
+  # Not async: the tests read and kill the node's pool, which async tests would draw from.
+  use ExUnit.Case, async: false
+
+  alias Lacca.{Error, Exit, Pool}
+  import Lacca.Test.OSProcesses
+
+  defp tree(marker), do: ["-c", "sleep #{marker} & sleep #{marker} & wait"]
+
+  defp await_tree(marker),
+    do: eventually(fn -> length(find(marker)) == 3 end, 10_000, "the process tree to start")
+
+  defp await_gone(marker),
+    do: eventually(fn -> find(marker) == [] end, 10_000, "the process tree to disappear")
+
+  # The pool's idle resins, once it holds `count` of them (all alive, all resin).
+  defp await_stock(count \\ 2, pool \\ Pool) do
+    eventually(
+      fn ->
+        info = Pool.info(pool)
+        Pool.stock(pool) >= count and info.starting == 0 and info.resin_os_pids
+      end,
+      10_000,
+      "the pool to hold #{count} resins"
+    )
+  end
+
+  defp resin?(pid), do: File.read!("/proc/#{pid}/cmdline") |> String.contains?("resin")
+
+  # Starts from a fresh owner process that waits for :exit; the start must be pooled.
+  defp start_owned(start_fun, marker) do
+    test = self()
+    idle = await_stock()
+
+    owner =
+      spawn(fn ->
+        {:ok, pid} = start_fun.("sh", tree(marker))
+        send(test, {:lacca, pid})
+        receive do: (:exit -> :ok)
+      end)
+
+    assert_receive {:lacca, lacca}, 15_000
+    Process.monitor(lacca)
+    {:ok, info} = Lacca.info(lacca)
+    assert info.pooled
+    assert info.resin_os_pid in idle
+    await_tree(marker)
+    {owner, lacca, info.resin_os_pid}
+  end
+
+  test "a start takes an idle resin from the pool, which refills in the background" do
+    idle = await_stock()
+    assert Enum.all?(idle, &(alive?(&1) and resin?(&1)))
+
+    {:ok, pid} = Lacca.start("cat")
+    {:ok, info} = Lacca.info(pid)
+    assert %{pooled: true, node: node, status: :running} = info
+    assert node == node()
+    assert info.resin_os_pid in idle
+    # The features of the pool's HelloReply travel with the port: those of an unpooled start.
+    {:ok, unpooled} = Lacca.start("true", [], pool: false)
+    {:ok, %{features: features, pooled: false}} = Lacca.info(unpooled)
+    assert info.features == features and is_map_key(features, "syscalls")
+
+    # Nothing lost in either direction through the handed-over port.
+    data = :crypto.strong_rand_bytes(300_000)
+    :ok = Lacca.write_stdin(pid, data)
+    :ok = Lacca.close_stdin(pid)
+    assert read_all(pid, "") == data
+    assert {:ok, %Exit{exit_code: 0}} = Lacca.await_exit(pid, 5_000)
+
+    refilled = await_stock()
+    refute info.resin_os_pid in refilled
+  end
+
+  test "every start, not only the first: 20 in a row are pooled and all succeed" do
+    for i <- 1..20 do
+      await_stock(1)
+      assert {:ok, %Lacca.Result{stdout: out}} = Lacca.run("echo", ["#{i}"])
+      assert out == "#{i}\n"
+    end
+  end
+
+  test "pool: false and an explicit resin: take today's path" do
+    await_stock()
+    {:ok, a} = Lacca.start("cat", [], pool: false)
+    {:ok, resin} = Lacca.Resin.path(nil)
+    {:ok, b} = Lacca.start("cat", [], resin: resin)
+    assert {:ok, %{pooled: false}} = Lacca.info(a)
+    assert {:ok, %{pooled: false}} = Lacca.info(b)
+    # Both still work as before.
+    :ok = Lacca.write_stdin(a, "x")
+    assert {:ok, "x"} = Lacca.read_stdout(a)
+    for pid <- [a, b], do: {:ok, _} = Lacca.stop(pid)
+  end
+
+  @tag :capture_log
+  test "a linked owner that crashes takes a pooled sandbox's tree and resin with it" do
+    marker = marker()
+    {owner, lacca, resin} = start_owned(&Lacca.start_link/2, marker)
+    Process.exit(owner, :kill)
+    assert_receive {:DOWN, _, :process, ^lacca, :killed}, 5_000
+    await_gone(marker)
+    eventually(fn -> not alive?(resin) end, 10_000, "resin to exit")
+  end
+
+  test "an unlinked pooled Lacca process ends with its owner" do
+    marker = marker()
+    {owner, lacca, resin} = start_owned(&Lacca.start/2, marker)
+    send(owner, :exit)
+    assert_receive {:DOWN, _, :process, ^lacca, {:shutdown, {:owner_exited, :normal}}}, 5_000
+    await_gone(marker)
+    eventually(fn -> not alive?(resin) end, 10_000, "resin to exit")
+  end
+
+  test "a pooled Lacca process killed outright takes the tree with it" do
+    marker = marker()
+    {_owner, lacca, resin} = start_owned(&Lacca.start/2, marker)
+    Process.exit(lacca, :kill)
+    await_gone(marker)
+    eventually(fn -> not alive?(resin) end, 10_000, "resin to exit")
+  end
+
+  test "kill -9 of a pooled resin: the Lacca process says so and the sandbox is gone" do
+    marker = marker()
+    {_owner, lacca, resin} = start_owned(&Lacca.start/2, marker)
+    {_, 0} = System.cmd("kill", ["-9", Integer.to_string(resin)])
+
+    assert {:error, %Error{reason: :resin_crashed, details: %{signal: 9}}} =
+             Lacca.await_exit(lacca, 5_000)
+
+    await_gone(marker)
+  end
+
+  @tag :capture_log
+  test "a dying pool leaves no resin running, and takes nothing it handed out" do
+    marker = marker()
+    {_owner, lacca, resin} = start_owned(&Lacca.start/2, marker)
+    idle = await_stock()
+    pool = Process.whereis(Pool)
+    ref = Process.monitor(pool)
+
+    Process.exit(pool, :kill)
+    assert_receive {:DOWN, ^ref, :process, ^pool, :killed}
+    eventually(fn -> not Enum.any?(idle, &alive?/1) end, 10_000, "the idle resins to exit")
+
+    # The start it handed out belongs to its Lacca process, not to the pool.
+    assert length(find(marker)) == 3
+    assert alive?(resin)
+    assert {:ok, %{status: :running}} = Lacca.info(lacca)
+    assert {:ok, %Exit{signal: 15}} = Lacca.stop(lacca)
+    await_gone(marker)
+
+    # The supervisor starts a new pool, which stocks new resins.
+    eventually(fn -> Process.whereis(Pool) not in [nil, pool] end)
+    assert MapSet.disjoint?(MapSet.new(await_stock()), MapSet.new(idle))
+  end
+
+  @tag :capture_log
+  test "an idle resin that died is discarded, never handed out" do
+    idle = await_stock()
+    assert length(idle) >= 2
+
+    for pid <- idle, do: {_, 0} = System.cmd("kill", ["-9", Integer.to_string(pid)])
+    # The control: the pool held them, and now they are dead.
+    eventually(fn -> not Enum.any?(idle, &alive?/1) end)
+
+    # At once: every start works, on a live resin (a dead one the pool had not yet heard of is
+    # replaced by a resin of the Lacca process's own before StartProcess is answered).
+    for _ <- 1..6, do: assert_start_works(idle)
+
+    # Once the pool has heard, the dead ones are gone from it and starts are pooled again.
+    eventually(fn -> not Enum.any?(Pool.info().resin_os_pids, &(&1 in idle)) end)
+    await_stock()
+    assert %{pooled: true} = assert_start_works(idle)
+  end
+
+  defp assert_start_works(dead) do
+    assert {:ok, pid} = Lacca.start("cat")
+    {:ok, info} = Lacca.info(pid)
+    refute info.resin_os_pid in dead
+    :ok = Lacca.write_stdin(pid, "ok")
+    assert {:ok, "ok"} = Lacca.read_stdout(pid)
+    {:ok, _} = Lacca.stop(pid)
+    info
+  end
+
+  test "bounded per config and in total; an idle stock is closed" do
+    name = :"pool_#{System.unique_integer([:positive])}"
+    {:ok, resin} = Lacca.Resin.path(nil)
+
+    {:ok, pool} =
+      Pool.start_link(
+        name: name,
+        max_per_config: 3,
+        max_total: 4,
+        prewarm: [:default],
+        idle_timeout_ms: :infinity
+      )
+
+    assert length(await_stock(3, name)) == 3
+    {:ok, options} = Lacca.Options.validate([])
+    {:ok, entry} = Pool.checkout(resin, options, name)
+    assert entry.port |> Port.info(:connected) == {:connected, self()}
+    Lacca.Pool.Entry.close(entry)
+    assert length(await_stock(3, name)) == 3
+    assert Pool.info(name).starting == 0
+    GenServer.stop(pool)
+
+    {:ok, pool} =
+      Pool.start_link(name: name, max_per_config: 5, max_total: 2, idle_timeout_ms: 300)
+
+    pids = await_stock(2, name)
+    assert length(pids) == 2
+    # Not drawn from for 300 ms: the stock is closed, its resins exit and are not replaced.
+    eventually(fn -> Pool.info(name).ready == %{} end)
+    eventually(fn -> not Enum.any?(pids, &alive?/1) end)
+    assert Pool.info(name).resin_os_pids == []
+    GenServer.stop(pool)
+  end
+
+  test "a resin that cannot start is retried ever more slowly, with one warning" do
+    name = :"pool_#{System.unique_integer([:positive])}"
+    # /bin/false exits at once, before any HelloReply: every refill fails.
+    Application.put_env(:lacca, :resin_path, "/bin/false")
+    on_exit(fn -> Application.delete_env(:lacca, :resin_path) end)
+
+    log =
+      ExUnit.CaptureLog.capture_log(fn ->
+        {:ok, pool} = Pool.start_link(name: name, retry_ms: 20, prewarm: [:default])
+        eventually(fn -> :sys.get_state(pool).failures >= 1 end)
+        # A window, not a synchronisation: at a fixed 20 ms it would fail ~35 times in 700 ms;
+        # with the pauses doubling (20, 40, 80, 160, 320 ms) at most 6.
+        Process.sleep(700)
+        assert :sys.get_state(pool).failures in 2..6
+        assert Pool.stock(name) == 0
+        GenServer.stop(pool)
+      end)
+
+    assert length(Regex.scan(~r/could not be readied/, log)) == 1
+  end
+
+  test "the configuration is checked" do
+    Application.put_env(:lacca, :pool, no_such_key: 1)
+    assert_raise ArgumentError, ~r/unknown keys/, fn -> Pool.config() end
+    Application.put_env(:lacca, :pool, max_total: -1)
+    assert_raise ArgumentError, ~r/max_total/, fn -> Pool.config() end
+  after
+    Application.delete_env(:lacca, :pool)
+  end
+
+  @tag :capture_log
+  test "without the application, starts take today's path and node: :auto is local" do
+    :ok = Application.stop(:lacca)
+    on_exit(fn -> {:ok, _} = Application.ensure_all_started(:lacca) end)
+
+    assert Pool.info().enabled == false
+    {:ok, pid} = Lacca.start("cat", [], node: :auto)
+    assert {:ok, %{pooled: false, node: node}} = Lacca.info(pid)
+    assert node == node()
+    :ok = Lacca.write_stdin(pid, "x")
+    assert {:ok, "x"} = Lacca.read_stdout(pid)
+    {:ok, _} = Lacca.stop(pid)
+  end
+
+  @tag :slow
+  test "kill -9 of the whole BEAM leaves neither a pooled sandbox nor an idle resin behind" do
+    marker = marker()
+    ebin = Path.dirname(:code.which(Lacca))
+
+    script = """
+    {:ok, _} = Application.ensure_all_started(:lacca)
+    marker = System.fetch_env!("LACCA_TEST_MARKER")
+    wait = fn wait -> if Lacca.Pool.stock() < 2, do: (Process.sleep(10); wait.(wait)) end
+    wait.(wait)
+    {:ok, pid} = Lacca.start("sh", ["-c", "sleep \#{marker} & sleep \#{marker} & wait"])
+    {:ok, info} = Lacca.info(pid)
+    wait.(wait)
+    idle = Enum.join(Lacca.Pool.info().resin_os_pids, " ")
+    IO.puts("ready \#{info.pooled} \#{System.pid()} \#{info.resin_os_pid} \#{idle}")
+    Process.sleep(:infinity)
+    """
+
+    vm =
+      Port.open({:spawn_executable, System.find_executable("elixir")}, [
+        :binary,
+        :exit_status,
+        {:line, 1024},
+        args: ["-pa", ebin, "-e", script],
+        env: [{~c"LACCA_TEST_MARKER", String.to_charlist(marker)}]
+      ])
+
+    {:os_pid, vm_os_pid} = Port.info(vm, :os_pid)
+
+    on_exit(fn ->
+      System.cmd("kill", ["-9", Integer.to_string(vm_os_pid)], stderr_to_stdout: true)
+    end)
+
+    assert_receive {^vm, {:data, {:eol, "ready true " <> pids}}}, 30_000
+    [beam, resin | idle] = pids |> String.split() |> Enum.map(&String.to_integer/1)
+    assert length(idle) >= 2
+    await_tree(marker)
+    resins = [resin | idle]
+    assert Enum.all?(resins, &(alive?(&1) and resin?(&1)))
+
+    {_, 0} = System.cmd("kill", ["-9", Integer.to_string(beam)])
+    assert_receive {^vm, {:exit_status, 137}}, 5_000
+
+    await_gone(marker)
+    eventually(fn -> not Enum.any?(resins, &alive?/1) end, 10_000, "every resin to exit")
+  end
+
+  defp read_all(pid, acc) do
+    case Lacca.read_stdout(pid) do
+      {:ok, data} -> read_all(pid, acc <> data)
+      :eof -> acc
+    end
+  end
+end

@@ -115,9 +115,11 @@ double spawn_to_exit(const sandbox::Plan& plan, int null, double& reap_ms) {
 // v2 clone3 creates it inside (no move: `attach_ms` is 0).
 void cgroup_lifecycle(const sandbox::HostCapabilities& host, std::chrono::milliseconds idle,
                       double& create_ms, double& attach_ms, double& destroy_ms) {
+    const sandbox::Limits limits = every_cgroup_limit();
     auto start = Clock::now();
     auto cgroup =
-        sandbox::create_sandbox_cgroup(host.cgroup_layout, host.cgroups, every_cgroup_limit());
+        sandbox::create_sandbox_cgroup(host.cgroup_layout, host.cgroups,
+                                       {limits.memory_bytes, limits.cpu_cores, limits.processes});
     create_ms = ms_since(start);
     if (!cgroup) {
         throw std::runtime_error("creating the cgroup: " + cgroup.error().message);

@@ -91,21 +91,20 @@ int run_command(const CommandOptions& options) {
     std::optional<TerminalState> terminal;
     const sandbox::Command command{options.command.front(),
                                    {options.command.begin() + 1, options.command.end()}};
-    auto started =
-        start_sandbox(ConfigFile{options.config_path}, sandbox::probe_host(), command,
-                      [&](const sandbox::Plan&) -> sandbox::Result<sandbox::Stdio> {
-                          // Opened before the command runs, so an unwritable path fails before it
-                          // starts.
-                          report_file = open_report(options.report_path);
-                          if (!report_file) {
-                              report_unwritable = true;
-                              return sandbox::Error{sandbox::ErrorKind::internal, "", "", 0};
-                          }
-                          // The command gets resin's stdio: from a terminal, the caller's, which it
-                          // may change.
-                          terminal.emplace();
-                          return sandbox::Stdio{};
-                      });
+    // Once the plan exists, just before the launch.
+    auto prepare_launch = [&](const sandbox::Plan&) -> sandbox::Result<sandbox::Stdio> {
+        // Opened before the command runs, so an unwritable path fails before it starts.
+        report_file = open_report(options.report_path);
+        if (!report_file) {
+            report_unwritable = true;
+            return sandbox::Error{sandbox::ErrorKind::internal, "", "", 0};
+        }
+        // The command gets resin's stdio: from a terminal, the caller's, which it may change.
+        terminal.emplace();
+        return sandbox::Stdio{};
+    };
+    auto started = start_sandbox(ConfigFile{options.config_path}, sandbox::probe_host(), command,
+                                 prepare_launch);
     if (auto* failure = std::get_if<StartFailure>(&started)) {
         if (auto* errors = std::get_if<std::vector<sandbox::ConfigError>>(failure)) {
             print_config_errors(*errors, options.config_path);

@@ -106,7 +106,7 @@ CgroupSupport probe_cgroup_support(const CgroupLayout& layout) {
 
 Result<std::unique_ptr<SandboxCgroup>> create_sandbox_cgroup(const CgroupLayout& layout,
                                                              const CgroupSupport& support,
-                                                             const Limits& limits) {
+                                                             const CgroupLimits& limits) {
     if (layout.version == CgroupVersion::v2) {
         return create_cgroup_v2(layout, support, limits);
     }

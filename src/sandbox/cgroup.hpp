@@ -7,10 +7,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "config/config.hpp"
 #include "config/result.hpp"
 #include "sandbox/cgroup_layout.hpp"
 #include "sandbox/child_step.hpp"
@@ -28,6 +28,13 @@ struct CgroupSupport {
     bool kill = false;      // a kill of everything in the cgroup
     std::string why_not;    // when nothing is usable: the reason, for the feature list
     bool any() const { return memory || cpu || cpu_time || pids || kill; }
+};
+
+// The limits a sandbox's cgroup enforces (the planner picks them from the config's).
+struct CgroupLimits {
+    std::optional<std::uint64_t> memory_bytes;
+    std::optional<double> cpu_cores;
+    std::optional<std::uint64_t> processes;  // the sandbox's init is one more
 };
 
 struct CgroupUsage {
@@ -79,7 +86,7 @@ CgroupSupport probe_cgroup_support(const CgroupLayout& layout);
 // a resin which died without cleaning up left behind.
 Result<std::unique_ptr<SandboxCgroup>> create_sandbox_cgroup(const CgroupLayout& layout,
                                                              const CgroupSupport& support,
-                                                             const Limits& limits);
+                                                             const CgroupLimits& limits);
 
 // The name of a new sandbox cgroup: resin-<pid>-<start time>-<n>, so a sweep can tell whether
 // their owner is still alive even after its pid was reused.

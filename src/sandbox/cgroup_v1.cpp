@@ -84,7 +84,7 @@ class CgroupV1 final : public SandboxCgroup {
         }
     }
 
-    Result<void> apply(const Limits& limits) {
+    Result<void> apply(const CgroupLimits& limits) {
         if (limits.memory_bytes) {
             const std::string bytes = std::to_string(*limits.memory_bytes);
             const auto& memory = directories_.at("memory");
@@ -183,7 +183,7 @@ class CgroupV1 final : public SandboxCgroup {
 
 Result<std::unique_ptr<SandboxCgroup>> create_cgroup_v1(const CgroupLayout& layout,
                                                         const CgroupSupport& support,
-                                                        const Limits& limits) {
+                                                        const CgroupLimits& limits) {
     const std::pair<const char*, bool> wanted[] = {
         {"memory", support.memory}, {"cpu", support.cpu},      {"cpuacct", support.cpu_time},
         {"pids", support.pids},     {"freezer", support.kill},

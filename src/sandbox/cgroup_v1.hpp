@@ -7,7 +7,7 @@ namespace resin::sandbox {
 
 Result<std::unique_ptr<SandboxCgroup>> create_cgroup_v1(const CgroupLayout& layout,
                                                         const CgroupSupport& support,
-                                                        const Limits& limits);
+                                                        const CgroupLimits& limits);
 
 // Freezes and kills what is in one hierarchy's sandbox cgroup, then removes it; whether it is
 // gone.

@@ -99,7 +99,7 @@ class CgroupV2 final : public SandboxCgroup {
         remove_cgroup_directory(directory_);
     }
 
-    Result<void> apply(const Limits& limits) {
+    Result<void> apply(const CgroupLimits& limits) {
         if (limits.memory_bytes) {
             RESIN_TRYV(write_cgroup_file(directory_ + "/memory.max",
                                          std::to_string(*limits.memory_bytes)));
@@ -205,7 +205,7 @@ CgroupSupport probe_cgroup_v2(const CgroupLayout& layout) {
 
 Result<std::unique_ptr<SandboxCgroup>> create_cgroup_v2(const CgroupLayout& layout,
                                                         const CgroupSupport& support,
-                                                        const Limits& limits) {
+                                                        const CgroupLimits& limits) {
     std::string why_not;
     const std::string base = cgroup_v2_base(layout, why_not);
     if (base.empty()) {

@@ -19,7 +19,7 @@ CgroupSupport probe_cgroup_v2(const CgroupLayout& layout);
 
 Result<std::unique_ptr<SandboxCgroup>> create_cgroup_v2(const CgroupLayout& layout,
                                                         const CgroupSupport& support,
-                                                        const Limits& limits);
+                                                        const CgroupLimits& limits);
 
 // Kills what is in a sandbox cgroup (cgroup.kill, or freeze and kill), then removes it; whether
 // it is gone.

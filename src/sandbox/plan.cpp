@@ -166,7 +166,8 @@ Result<std::vector<MountStep>> plan_mounts(const Filesystem& filesystem) {
 // Which limits the sandbox's cgroup takes and which fall back to rlimits. check_enforceable has
 // already refused any limit neither can enforce.
 CgroupPart plan_cgroup(const Limits& limits, const HostCapabilities& host) {
-    return CgroupPart{host.cgroups.any(), host.cgroup_layout, host.cgroups, limits};
+    return CgroupPart{host.cgroups.any(), host.cgroup_layout, host.cgroups,
+                      CgroupLimits{limits.memory_bytes, limits.cpu_cores, limits.processes}};
 }
 
 RlimitsPart plan_rlimits(const Limits& limits, const HostCapabilities& host) {

@@ -93,7 +93,7 @@ struct CgroupPart {
     bool own = false;
     CgroupLayout layout;
     CgroupSupport support;
-    Limits limits;
+    CgroupLimits limits;
 };
 
 // rlimits.cpp. Where the cgroup cannot take a limit, its rlimit (weaker: per process; see

@@ -21,6 +21,7 @@
 #include "sandbox/capabilities.hpp"
 #include "sandbox/cgroup_files.hpp"
 #include "sandbox/identity.hpp"
+#include "sandbox/idmapped_mounts.hpp"
 #include "sandbox/landlock.hpp"
 #include "sandbox/launch_channel.hpp"
 #include "sandbox/mounts.hpp"
@@ -93,13 +94,22 @@ Result<std::array<UniqueFd, 2>> make_status_socket() {
     ::_exit(126);
 }
 
-// Moves stdio to 0-2 and the channels to 3-5, closing every other descriptor resin had.
-bool install_descriptors(const Stdio& stdio, int sync, int failure, int status) {
+// Moves stdio to 0-2, the channels to 3-5 and each idmapped tree of `premade` to kFirstFreeFd plus
+// its index (updating `premade`), closing every other descriptor resin had. No allocation: this
+// runs in the child of a clone, and the vector was sized in resin.
+bool install_descriptors(const Stdio& stdio, int sync, int failure, int status,
+                         std::vector<int>& premade) {
     const int sources[] = {stdio.in, stdio.out, stdio.err, sync, failure, status};
+    const int end = kFirstFreeFd + static_cast<int>(premade.size());
     int copies[std::size(sources)];
     for (std::size_t i = 0; i < std::size(sources); ++i) {
-        copies[i] = ::fcntl(sources[i], F_DUPFD_CLOEXEC, kFirstFreeFd);
+        copies[i] = ::fcntl(sources[i], F_DUPFD_CLOEXEC, end);
         if (copies[i] < 0) {
+            return false;
+        }
+    }
+    for (int& tree : premade) {
+        if (tree >= 0 && (tree = ::fcntl(tree, F_DUPFD_CLOEXEC, end)) < 0) {
             return false;
         }
     }
@@ -109,7 +119,13 @@ bool install_descriptors(const Stdio& stdio, int sync, int failure, int status) 
             return false;
         }
     }
-    return ::close_range(kFirstFreeFd, ~0U, 0) == 0;
+    for (std::size_t i = 0; i < premade.size(); ++i) {
+        const int target = kFirstFreeFd + static_cast<int>(i);
+        if (premade[i] >= 0 && (premade[i] = ::dup3(premade[i], target, O_CLOEXEC)) != target) {
+            return false;
+        }
+    }
+    return ::close_range(static_cast<unsigned>(end), ~0U, 0) == 0;
 }
 
 ErrorKind exec_error_kind(int err) {
@@ -197,7 +213,8 @@ bool peer_has_hung_up(int socket) {
 // The sandbox's init: pid 1 of its pid namespace, from clone to supervising the command.
 [[noreturn]] void init_main(const Plan& plan, const ExecArguments& exec, const Stdio& stdio,
                             const CgroupJoin& cgroup_join, bool configure_own_network, int sync,
-                            int failure, int status, DenialLog* denials) {
+                            int failure, int status, DenialLog* denials,
+                            std::vector<int>& premade) {
     // If resin dies, so does the sandbox: the kernel kills the rest of the pid namespace with us.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // Into the sandbox's cgroups before anything else, while resin writes the id maps, through
@@ -209,7 +226,7 @@ bool peer_has_hung_up(int socket) {
                              "joining the sandbox's cgroup (%s)", cgroup_file);
         ::_exit(126);
     }
-    if (!install_descriptors(stdio, sync, failure, status)) {
+    if (!install_descriptors(stdio, sync, failure, status, premade)) {
         report_setup_failure(failure, ErrorKind::internal, errno, "", "arranging descriptors");
         ::_exit(126);
     }
@@ -243,7 +260,7 @@ bool peer_has_hung_up(int socket) {
     if (int err = configure_own_network ? configure_network(plan) : 0; err != 0) {
         fail_child(ErrorKind::spawn_failed, err, "/network/mode", "bringing loopback up");
     }
-    if (!build_filesystem(plan, kFailureFd)) {
+    if (!build_filesystem(plan, kFailureFd, premade)) {
         ::_exit(126);
     }
     prepare_init_signals();
@@ -327,6 +344,9 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     RESIN_TRY(CgroupJoin cgroup_join,
               CgroupJoin::open(cgroup.get(), clone_into_cgroup ? -1 : v2_cgroup));
     RESIN_TRY(NetworkSetup network, NetworkSetup::prepare(plan));
+    // Ownership "directory": made by resin, attached by the init (idmapped_mounts.hpp).
+    RESIN_TRY(IdmappedMounts idmapped, IdmappedMounts::prepare(plan));
+    std::vector<int> premade = idmapped.descriptors();
 
     int init_pidfd = -1;
     clone_args args{};
@@ -349,7 +369,8 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
         pid = ::syscall(SYS_clone3, &args, sizeof args);
         if (pid == 0) {
             init_main(plan, exec, stdio, cgroup_join, network.clone_creates_namespace(),
-                      sync.read.get(), failure.write.get(), status[1].get(), denials.get());
+                      sync.read.get(), failure.write.get(), status[1].get(), denials.get(),
+                      premade);
         }
         clone_error = errno;
     }

@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -669,6 +670,31 @@ Result<SeccompFilter> socket_family_filter(const Syscalls& syscalls) {
     }
     if (!allowlist_guards) {
         RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), "io_uring_setup"));
+    }
+    return export_program(ctx.get(), false);
+}
+
+Result<SeccompFilter> set_id_mode_filter() {
+    RESIN_TRY(Context ctx, new_context(SCMP_ACT_ALLOW, SCMP_ACT_KILL_PROCESS));
+    for (std::uint32_t arch : {SCMP_ARCH_X86, SCMP_ARCH_X32}) {
+        if (seccomp_arch_native() == SCMP_ARCH_X86_64 && seccomp_arch_add(ctx.get(), arch) != 0) {
+            return Error{ErrorKind::internal, "libseccomp: adding the i386/x32 ABIs", "", 0};
+        }
+    }
+    // The argument that holds the mode. The kernel reads a mode as 32 bits (umode_t after the
+    // cast): the bits are tested in the low half only, so high bits cannot hide them.
+    const std::pair<const char*, unsigned> modes[] = {
+        {"chmod", 1},  {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}, {"open", 2},
+        {"openat", 3}, {"creat", 1},  {"mknod", 1},    {"mknodat", 2},
+    };
+    for (const auto& [name, argument] : modes) {
+        for (std::uint64_t bit : {std::uint64_t{S_ISUID}, std::uint64_t{S_ISGID}}) {
+            RESIN_TRYV(
+                add_rule(ctx.get(), SCMP_ACT_ERRNO(EPERM), name, {masked_eq(argument, bit, bit)}));
+        }
+    }
+    for (const char* name : {"openat2", "io_uring_setup"}) {
+        RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), name));
     }
     return export_program(ctx.get(), false);
 }

@@ -219,7 +219,7 @@ Result<Plan> make_plan(const Config& config, const HostCapabilities& host) {
         plan.seccomp.push_back(std::move(families));
     }
     if (has_writable_bind(plan.mounts)) {
-        RESIN_TRY(SeccompFilter set_id, set_id_mode_filter());
+        RESIN_TRY(SeccompFilter set_id, set_id_mode_filter(config.syscalls));
         plan.seccomp.push_back(std::move(set_id));
     }
     return plan;

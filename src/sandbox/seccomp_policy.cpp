@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <optional>
 
@@ -674,27 +675,50 @@ Result<SeccompFilter> socket_family_filter(const Syscalls& syscalls) {
     return export_program(ctx.get(), false);
 }
 
-Result<SeccompFilter> set_id_mode_filter() {
-    RESIN_TRY(Context ctx, new_context(SCMP_ACT_ALLOW, SCMP_ACT_KILL_PROCESS));
-    for (std::uint32_t arch : {SCMP_ARCH_X86, SCMP_ARCH_X32}) {
-        if (seccomp_arch_native() == SCMP_ARCH_X86_64 && seccomp_arch_add(ctx.get(), arch) != 0) {
-            return Error{ErrorKind::internal, "libseccomp: adding the i386/x32 ABIs", "", 0};
+Result<SeccompFilter> set_id_mode_filter(const Syscalls& syscalls) {
+    // Under the default policy the allowlist already kills other ABIs and every syscall it does not
+    // allow: a rule here would turn that kill into an errno (the kernel prefers ERRNO to
+    // USER_NOTIF), so rules go only where the allowlist would let the syscall through: under the
+    // "log" action that is every syscall of the native ABI.
+    const bool allowlist = syscalls.policy == SyscallPolicy::default_policy;
+    const bool enforcing = allowlist && syscalls.action != SyscallAction::log;
+    const auto let_through = [&](const char* name) {
+        if (listed(syscalls.deny, name) && syscalls.action != SyscallAction::log) {
+            return false;
+        }
+        return !enforcing || listed(syscalls.allow, name) ||
+               std::find_if(std::begin(kAllowed), std::end(kAllowed), [name](const char* entry) {
+                   return std::strcmp(entry, name) == 0;
+               }) != std::end(kAllowed);
+    };
+    RESIN_TRY(Context ctx,
+              new_context(SCMP_ACT_ALLOW, allowlist ? SCMP_ACT_ALLOW : SCMP_ACT_KILL_PROCESS));
+    if (!allowlist) {
+        for (std::uint32_t arch : {SCMP_ARCH_X86, SCMP_ARCH_X32}) {
+            if (seccomp_arch_native() == SCMP_ARCH_X86_64 &&
+                seccomp_arch_add(ctx.get(), arch) != 0) {
+                return Error{ErrorKind::internal, "libseccomp: adding the i386/x32 ABIs", "", 0};
+            }
         }
     }
-    // The argument that holds the mode. The kernel reads a mode as 32 bits (umode_t after the
-    // cast): the bits are tested in the low half only, so high bits cannot hide them.
+    // The argument that holds the mode. The bits are tested in its low 32 bits only (the kernel
+    // reads a mode as umode_t), so high bits cannot hide them.
     const std::pair<const char*, unsigned> modes[] = {
         {"chmod", 1},  {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}, {"open", 2},
         {"openat", 3}, {"creat", 1},  {"mknod", 1},    {"mknodat", 2},
     };
     for (const auto& [name, argument] : modes) {
         for (std::uint64_t bit : {std::uint64_t{S_ISUID}, std::uint64_t{S_ISGID}}) {
-            RESIN_TRYV(
-                add_rule(ctx.get(), SCMP_ACT_ERRNO(EPERM), name, {masked_eq(argument, bit, bit)}));
+            if (let_through(name)) {
+                RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ERRNO(EPERM), name,
+                                    {masked_eq(argument, bit, bit)}));
+            }
         }
     }
     for (const char* name : {"openat2", "io_uring_setup"}) {
-        RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), name));
+        if (let_through(name)) {
+            RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), name));
+        }
     }
     return export_program(ctx.get(), false);
 }

@@ -54,9 +54,10 @@ Result<SeccompFilter> socket_family_filter(const Syscalls& syscalls);
 // which no file gets a set-user-id or set-group-id bit. chmod, fchmod, fchmodat, fchmodat2, open,
 // openat, creat, mknod and mknodat with S_ISUID or S_ISGID in their mode fail with EPERM; openat2
 // (its mode is behind a pointer the filter cannot read) and io_uring_setup (io_uring opens files
-// without openat) fail with ENOSYS; the i386 and x32 ABIs are covered too. What the sandbox leaves
-// in the directory outlives it on the host, which is not nosuid there (docs/security.md).
-Result<SeccompFilter> set_id_mode_filter();
+// without openat) fail with ENOSYS; under policy "none" the i386 and x32 ABIs too (the default
+// policy's allowlist kills them, and every syscall it does not allow, already). What the sandbox
+// leaves in the directory outlives it on the host, which is not nosuid there (docs/security.md).
+Result<SeccompFilter> set_id_mode_filter(const Syscalls& syscalls);
 
 // The default policy's filters for each action, generated at build time by the same code
 // (seccomp_filters_generate.cpp). Empty if the build did not embed them.

@@ -45,17 +45,13 @@ class MountOwnership : public testing::Test {
         EXPECT_EQ(info.st_gid, gid) << path;
     }
 
-    static void skip_unless_root() {
-        if (!privileged()) {
-            GTEST_SKIP() << "a directory of another owner needs root to make and to map";
-        }
-    }
-
     TempDir configs_;
 };
 
 TEST_F(MountOwnership, RootOwnedDirectoryStaysRootsAndIsWritable) {
-    skip_unless_root();
+    if (!privileged()) {
+        GTEST_SKIP() << "a directory of another owner needs root to make and to map";
+    }
     TempDir job(0755);  // root's
     const CommandResult control =
         run(json::array({job_mount(job.path(), "/job", "sandbox")}), "echo x > /job/out");
@@ -96,7 +92,9 @@ TEST_F(MountOwnership, UserOwnedDirectoryStaysTheUsers) {
 }
 
 TEST_F(MountOwnership, TwoDirectoriesOfDifferentOwnersInOneSandbox) {
-    skip_unless_root();
+    if (!privileged()) {
+        GTEST_SKIP() << "a directory of another owner needs root to make and to map";
+    }
     TempDir roots(0755);
     TempDir users(0755);
     ASSERT_EQ(::chown(users.path().c_str(), 1000, 1001), 0);
@@ -111,7 +109,9 @@ TEST_F(MountOwnership, TwoDirectoriesOfDifferentOwnersInOneSandbox) {
 }
 
 TEST_F(MountOwnership, TrustedProfileAsUidZeroWritesTheJobDirectoryOnly) {
-    skip_unless_root();
+    if (!privileged()) {
+        GTEST_SKIP() << "a directory of another owner needs root to make and to map";
+    }
     TempDir job(0755);
     TempDir elsewhere(0755);  // root's, reached through trusted's "/" bind, ownership "sandbox"
     const CommandResult result = run(json::array({job_mount(job.path(), job.path())}),
@@ -126,7 +126,9 @@ TEST_F(MountOwnership, TrustedProfileAsUidZeroWritesTheJobDirectoryOnly) {
 }
 
 TEST_F(MountOwnership, OtherOwnersFilesAppearUnmappedAndStayTheirs) {
-    skip_unless_root();
+    if (!privileged()) {
+        GTEST_SKIP() << "a directory of another owner needs root to make and to map";
+    }
     TempDir job(0755);
     write_file(job / "theirs", "theirs\n", 0644);
     ASSERT_EQ(::chown((job / "theirs").c_str(), 1234, 1234), 0);
@@ -178,7 +180,9 @@ TEST_F(MountOwnership, RefusedWhereItCannotBeHonoured) {
 // ramfs has no idmapped mounts (no FS_ALLOW_IDMAP): refused, naming the mount, before anything
 // runs.
 TEST_F(MountOwnership, FilesystemWithoutIdmapIsRefused) {
-    skip_unless_root();
+    if (!privileged()) {
+        GTEST_SKIP() << "a directory of another owner needs root to make and to map";
+    }
     TempDir job(0755);
     ASSERT_EQ(::mount("none", job.path().c_str(), "ramfs", 0, "mode=0755"), 0);
     const CommandResult result =

@@ -121,7 +121,9 @@ bool install_descriptors(const Stdio& stdio, int sync, int failure, int status,
     }
     for (std::size_t i = 0; i < premade.size(); ++i) {
         const int target = kFirstFreeFd + static_cast<int>(i);
-        if (premade[i] >= 0 && (premade[i] = ::dup3(premade[i], target, O_CLOEXEC)) != target) {
+        if (premade[i] < 0) {
+            ::close(target);  // whatever resin had there
+        } else if ((premade[i] = ::dup3(premade[i], target, O_CLOEXEC)) != target) {
             return false;
         }
     }

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -84,6 +85,16 @@ Result<UniqueFd> idmapped_tree(const MountStep& step, int user_namespace) {
         return Error{ErrorKind::spawn_failed,
                      "binding " + step.source + " at " + step.target + ": " + std::strerror(errno),
                      step.pointer, errno};
+    }
+    struct stat now {};
+    if (::fstat(tree.get(), &now) != 0 || now.st_dev != step.owner_map->device ||
+        now.st_ino != step.owner_map->inode || now.st_uid != step.owner_map->uid.inside ||
+        now.st_gid != step.owner_map->gid.inside) {
+        return Error{ErrorKind::spawn_failed,
+                     step.source +
+                         " changed (another directory, or another owner) between "
+                         "planning and binding it: not idmapping it",
+                     step.pointer + "/source", 0};
     }
     mount_attr attr{};
     attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_IDMAP;

@@ -50,7 +50,8 @@ Result<void> plan_ownership(MountStep& step, const BindMount& mount, const struc
                          " on the host: only root resin can map ownership (idmapped mounts)",
                      pointer, 0};
     }
-    step.owner_map = OwnerMap{{source.st_uid, uid.outside}, {source.st_gid, gid.outside}};
+    step.owner_map = OwnerMap{
+        {source.st_uid, uid.outside}, {source.st_gid, gid.outside}, source.st_dev, source.st_ino};
     return success();
 }
 

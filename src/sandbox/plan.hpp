@@ -28,6 +28,10 @@ struct IdMapping {
 struct OwnerMap {
     IdMapping uid;
     IdMapping gid;
+    // The source as planned: the tree resin idmaps must be this very directory, not whatever a
+    // rename put at its path since.
+    std::uint64_t device = 0;
+    std::uint64_t inode = 0;
 };
 
 // One entry of the sandbox's filesystem, made in plan order (a parent before its children).

@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "support/command_runner.hpp"
 #include "support/sandbox_run.hpp"
@@ -144,6 +146,8 @@ TEST_F(MountOwnership, OtherOwnersFilesAppearUnmappedAndStayTheirs) {
 TEST_F(MountOwnership, RefusedWhereItCannotBeHonoured) {
     TempDir shared(0777);
     TempDir job(0755);
+    write_file(job / "linked", "");
+    ASSERT_EQ(::link((job / "linked").c_str(), (job / "other-name").c_str()), 0);
     struct Case {
         json mounts;
         json extra;
@@ -154,6 +158,8 @@ TEST_F(MountOwnership, RefusedWhereItCannotBeHonoured) {
          "is for a mount with access \"rw\""},
         {json::array({job_mount(shared.path(), "/job")}), json::object(),
          "is writable by every user"},
+        {json::array({job_mount(job / "linked", "/linked")}), json::object(),
+         "has other hard links"},
     };
     if (privileged()) {
         cases.push_back({json::array({job_mount(job.path(), "/job")}),
@@ -175,6 +181,93 @@ TEST_F(MountOwnership, RefusedWhereItCannotBeHonoured) {
                                      result.err.find("/capabilities") != std::string::npos;
         EXPECT_TRUE(names_the_mount) << result.err;
     }
+}
+
+// A symbolic link anywhere in the source path would let whoever can write its directory hand the
+// sandbox another directory as its owner: /tmp/job42 -> /etc gives it /etc as root. The control
+// shows where each link leads on the host, and what binding that target itself gives the sandbox;
+// through the link resin refuses, naming the source, and writes nothing.
+TEST_F(MountOwnership, SymbolicLinkInTheSourcePathIsRefused) {
+    if (!privileged()) {
+        GTEST_SKIP() << "a directory of another owner needs root to make and to map";
+    }
+    TempDir victim(0755);  // root's, standing for /etc
+    TempDir jobs(0755);
+    ASSERT_EQ(::mkdir((jobs / "real").c_str(), 0755), 0);
+    ASSERT_EQ(::symlink(victim.path().c_str(), (jobs / "job42").c_str()), 0);     // last
+    ASSERT_EQ(::symlink(victim.path().c_str(), (jobs / "real/cfg").c_str()), 0);  // last, deeper
+    ASSERT_EQ(::symlink((jobs / "real").c_str(), (jobs / "middle").c_str()), 0);  // a middle one
+    ASSERT_EQ(::symlink((jobs / "job42").c_str(), (jobs / "chain").c_str()), 0);  // a chain
+    const std::vector<std::string> through_links = {jobs / "job42", jobs / "real/cfg",
+                                                    jobs / "middle/cfg", jobs / "chain"};
+    for (const std::string& source : through_links) {
+        ASSERT_TRUE(std::filesystem::equivalent(source, victim.path())) << "control: " << source;
+    }
+    const CommandResult control =
+        run(json::array({job_mount(victim.path(), "/job")}), "echo pwned > /job/cron");
+    ASSERT_EQ(control.exit_code, 0) << "control: the target itself is handed over" << control.err;
+    expect_owned_by(victim / "cron", 0, 0);
+    ASSERT_EQ(::unlink((victim / "cron").c_str()), 0);
+
+    for (const std::string& source : through_links) {
+        const CommandResult result =
+            run(json::array({job_mount(source, "/job")}), "echo pwned > /job/cron; echo ran");
+        EXPECT_NE(result.exit_code, 0) << source;
+        EXPECT_EQ(result.out, "") << source;
+        EXPECT_NE(result.err.find("/source: ownership \"directory\": " + source +
+                                  " has a symbolic link in its path"),
+                  std::string::npos)
+            << result.err;
+        EXPECT_NE(::access((victim / "cron").c_str(), F_OK), 0) << source;
+    }
+}
+
+// The host's root is refused by what it is, not by how it is spelt: here through a bind mount of
+// it, the same directory (the control) at another path.
+TEST_F(MountOwnership, HostRootIsRefusedWhateverItsPath) {
+    if (!privileged()) {
+        GTEST_SKIP() << "bind-mounting / takes root";
+    }
+    TempDir other(0755);
+    ASSERT_EQ(::mount("/", other.path().c_str(), nullptr, MS_BIND, nullptr), 0);
+    EXPECT_TRUE(std::filesystem::equivalent(other.path(), "/")) << "control";
+    const CommandResult via_bind = run(json::array({job_mount(other.path(), "/job")}), "echo ran");
+    const CommandResult by_name = run(json::array({job_mount("/", "/job")}), "echo ran");
+    ::umount2(other.path().c_str(), MNT_DETACH);
+    for (const CommandResult& result : {via_bind, by_name}) {
+        EXPECT_NE(result.exit_code, 0);
+        EXPECT_EQ(result.out, "");
+        EXPECT_NE(result.err.find("cannot be given to the host's root directory"),
+                  std::string::npos)
+            << result.err;
+    }
+}
+
+// A filesystem mounted below the source is not the directory's owner's to hand over: it is not
+// carried into the sandbox (the control: ownership "sandbox" carries it), and nothing the sandbox
+// writes reaches it.
+TEST_F(MountOwnership, FilesystemsMountedBelowTheSourceAreNotCarried) {
+    if (!privileged()) {
+        GTEST_SKIP() << "mounting takes root";
+    }
+    TempDir job(0755);
+    ASSERT_EQ(::mkdir((job / "sub").c_str(), 0755), 0);
+    ASSERT_EQ(::mount("none", (job / "sub").c_str(), "tmpfs", 0, "mode=0755"), 0);
+    write_file(job / "sub/marker", "below\n");
+    const CommandResult control =
+        run(json::array({job_mount(job.path(), "/job", "sandbox", "ro")}), "cat /job/sub/marker");
+    const CommandResult result = run(json::array({job_mount(job.path(), "/job")}),
+                                     "ls -A /job/sub; echo x > /job/sub/new && echo written");
+    const bool written_to_tmpfs = ::access((job / "sub/new").c_str(), F_OK) == 0;
+    const std::string marker = read_file(job / "sub/marker");
+    ::umount2((job / "sub").c_str(), MNT_DETACH);
+    EXPECT_EQ(control.out, "below\n") << "control: " << control.err;
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(result.out, "written\n") << "the directory below, not the tmpfs";
+    EXPECT_FALSE(written_to_tmpfs);
+    EXPECT_EQ(marker, "below\n");
+    EXPECT_EQ(read_file(job / "sub/new"), "x\n");
+    expect_owned_by(job / "sub/new", 0, 0);
 }
 
 // ramfs has no idmapped mounts (no FS_ALLOW_IDMAP): refused, naming the mount, before anything

@@ -16,6 +16,8 @@
 #include <string>
 #include <utility>
 
+#include "sandbox/mount_ownership.hpp"
+
 namespace resin::sandbox {
 namespace {
 
@@ -79,15 +81,12 @@ Result<UniqueFd> idmap_namespace(const OwnerMap& map) {
 }
 
 Result<UniqueFd> idmapped_tree(const MountStep& step, int user_namespace) {
-    UniqueFd tree(::open_tree(AT_FDCWD, step.source.c_str(),
-                              OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
-    if (!tree) {
-        return Error{ErrorKind::spawn_failed,
-                     "binding " + step.source + " at " + step.target + ": " + std::strerror(errno),
-                     step.pointer, errno};
-    }
+    // Opened as planned, without following a symbolic link, and checked to be the very directory
+    // planned (not whatever a rename put at its path since) before it is cloned from that
+    // descriptor, not from its path.
+    RESIN_TRY(UniqueFd source, open_owned_source(step.source, step.pointer));
     struct stat now {};
-    if (::fstat(tree.get(), &now) != 0 || now.st_dev != step.owner_map->device ||
+    if (::fstat(source.get(), &now) != 0 || now.st_dev != step.owner_map->device ||
         now.st_ino != step.owner_map->inode || now.st_uid != step.owner_map->uid.inside ||
         now.st_gid != step.owner_map->gid.inside) {
         return Error{ErrorKind::spawn_failed,
@@ -96,16 +95,25 @@ Result<UniqueFd> idmapped_tree(const MountStep& step, int user_namespace) {
                          "planning and binding it: not idmapping it",
                      step.pointer + "/source", 0};
     }
+    // Not AT_RECURSIVE: a filesystem mounted below the source is not the directory's owner's to
+    // hand over, and is not carried into the sandbox (docs/config.md).
+    UniqueFd tree(
+        ::open_tree(source.get(), "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+    if (!tree) {
+        return Error{ErrorKind::spawn_failed,
+                     "binding " + step.source + " at " + step.target + ": " + std::strerror(errno),
+                     step.pointer, errno};
+    }
     mount_attr attr{};
     attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_IDMAP;
     attr.userns_fd = static_cast<std::uint64_t>(user_namespace);
-    if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
+    if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) {
         const int err = errno;
         if (err == EINVAL) {
-            // FS_ALLOW_IDMAP missing: the source's filesystem, or one mounted below it.
+            // FS_ALLOW_IDMAP missing.
             return Error{ErrorKind::unsupported_config,
                          "ownership \"directory\": the filesystem of " + step.source +
-                             " (or one mounted below it) cannot be idmapped on this kernel",
+                             " cannot be idmapped on this kernel",
                          step.pointer + "/ownership", err};
         }
         return Error{

@@ -117,6 +117,12 @@ Result<std::optional<MountStep>> plan_bind(const BindMount& mount, std::size_t i
     step.source = source;
     step.read_only = mount.access == Access::ro;
     step.pointer = pointer;
+    if (mount.ownership == Ownership::directory) {
+        // Opened and checked without following any symbolic link (mount_ownership.hpp).
+        step.kind = MountStep::Kind::bind;
+        RESIN_TRYV(plan_ownership(step, mount, ids.uid, ids.gid, ids.privileged));
+        return std::optional<MountStep>(step);
+    }
     if (S_ISLNK(link_info.st_mode) && source == mount.path) {
         // Merged-/usr hosts: /bin -> usr/bin. Recreate the link rather than binding its target.
         std::string target(PATH_MAX, '\0');
@@ -141,7 +147,6 @@ Result<std::optional<MountStep>> plan_bind(const BindMount& mount, std::size_t i
     }
     step.kind = MountStep::Kind::bind;
     step.source_is_directory = S_ISDIR(info.st_mode);
-    RESIN_TRYV(plan_ownership(step, mount, info, ids.uid, ids.gid, ids.privileged));
     return std::optional<MountStep>(step);
 }
 

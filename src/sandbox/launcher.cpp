@@ -24,6 +24,7 @@
 #include "sandbox/idmapped_mounts.hpp"
 #include "sandbox/landlock.hpp"
 #include "sandbox/launch_channel.hpp"
+#include "sandbox/mount_ownership.hpp"
 #include "sandbox/mounts.hpp"
 #include "sandbox/namespace_owner.hpp"
 #include "sandbox/namespaces.hpp"
@@ -298,6 +299,21 @@ bool peer_has_hung_up(int socket) {
     supervise_command(command, kStatusFd, listener_pair[0], denials);
 }
 
+// Stdio resin made for the sandbox's planned user (Stdio::owned_by_sandbox) follows it to its
+// reserved uid, so that the command can still reopen it by name (/dev/stdout).
+Result<void> give_stdio_to(const Stdio& stdio, uid_t reserved) {
+    if (!stdio.owned_by_sandbox) {
+        return success();
+    }
+    for (int fd : {stdio.in, stdio.out, stdio.err}) {
+        if (::fchown(fd, reserved, reserved) != 0 && errno != EPERM) {
+            return system_error(ErrorKind::internal, "giving the stdio pipes to the sandbox's uid",
+                                errno);
+        }
+    }
+    return success();
+}
+
 // How many cores the tree can keep busy at once: the soonest it can spend its CPU time.
 unsigned cpu_parallelism(const Limits& limits) {
     const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
@@ -345,9 +361,20 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     const bool clone_into_cgroup = v2_cgroup >= 0 && !owner.is_reserved();
     RESIN_TRY(CgroupJoin cgroup_join,
               CgroupJoin::open(cgroup.get(), clone_into_cgroup ? -1 : v2_cgroup));
-    RESIN_TRY(NetworkSetup network, NetworkSetup::prepare(plan));
+    // With an idmapped mount the sandbox's host uid and gid are the reserved owner uid, held by no
+    // other sandbox or host process: the directory owners' rights go with it (mount_ownership.hpp).
+    std::optional<Plan> reserved_plan;
+    if (has_idmapped_mount(plan)) {
+        if (!owner.is_reserved()) {
+            return Error{ErrorKind::internal, "an idmapped mount without a reserved uid", "", 0};
+        }
+        reserved_plan = with_reserved_ids(plan, owner.uid());
+        RESIN_TRYV(give_stdio_to(stdio, owner.uid()));
+    }
+    const Plan& launched = reserved_plan ? *reserved_plan : plan;
+    RESIN_TRY(NetworkSetup network, NetworkSetup::prepare(launched));
     // Ownership "directory": made by resin, attached by the init (idmapped_mounts.hpp).
-    RESIN_TRY(IdmappedMounts idmapped, IdmappedMounts::prepare(plan));
+    RESIN_TRY(IdmappedMounts idmapped, IdmappedMounts::prepare(launched));
     std::vector<int> premade = idmapped.descriptors();
 
     int init_pidfd = -1;
@@ -370,7 +397,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
         }
         pid = ::syscall(SYS_clone3, &args, sizeof args);
         if (pid == 0) {
-            init_main(plan, exec, stdio, cgroup_join, network.clone_creates_namespace(),
+            init_main(launched, exec, stdio, cgroup_join, network.clone_creates_namespace(),
                       sync.read.get(), failure.write.get(), status[1].get(), denials.get(),
                       premade);
         }
@@ -395,7 +422,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     failure.write.reset();
     status[1].reset();
 
-    RESIN_TRYV(write_id_maps(sandbox->init_pid_, plan));
+    RESIN_TRYV(write_id_maps(sandbox->init_pid_, launched));
     const auto& limits = plan.config.limits;
     if (limits.cpu_time_ms && !plan.rlimit_cpu_seconds) {
         sandbox->cpu_time_limit_us_ = *limits.cpu_time_ms * 1000;

@@ -675,7 +675,21 @@ Result<SeccompFilter> socket_family_filter(const Syscalls& syscalls) {
     return export_program(ctx.get(), false);
 }
 
+Result<void> require_resolvable(std::span<const char* const> names) {
+    for (const char* name : names) {
+        if (seccomp_syscall_resolve_name(name) == __NR_SCMP_ERROR) {
+            return Error{ErrorKind::unsupported_config,
+                         std::string("the set-id filter of an rw bind needs syscall ") + name +
+                             ", which this libseccomp does not know: refusing to run without it",
+                         "/filesystem/mounts", 0};
+        }
+    }
+    return success();
+}
+
 Result<SeccompFilter> set_id_mode_filter(const Syscalls& syscalls) {
+    // Fail closed: add_rule skips a name libseccomp cannot resolve.
+    RESIN_TRYV(require_resolvable(kSetIdFilterSyscalls));
     // Under the default policy the allowlist already kills other ABIs and every syscall it does not
     // allow: a rule here would turn that kill into an errno (the kernel prefers ERRNO to
     // USER_NOTIF), so rules go only where the allowlist would let the syscall through: under the

@@ -16,6 +16,7 @@
 #include <linux/filter.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,16 @@ Result<SeccompFilter> socket_family_filter(const Syscalls& syscalls);
 // policy's allowlist kills them, and every syscall it does not allow, already). What the sandbox
 // leaves in the directory outlives it on the host, which is not nosuid there (docs/security.md).
 Result<SeccompFilter> set_id_mode_filter(const Syscalls& syscalls);
+
+// Every syscall set_id_mode_filter has a rule for.
+inline constexpr const char* kSetIdFilterSyscalls[] = {
+    "chmod", "fchmod", "fchmodat", "fchmodat2", "open",           "openat",
+    "creat", "mknod",  "mknodat",  "openat2",   "io_uring_setup",
+};
+
+// unsupported_config (at /filesystem/mounts) naming the first of `names` this libseccomp cannot
+// resolve: the set-id filter is not built without one of its rules.
+Result<void> require_resolvable(std::span<const char* const> names);
 
 // The default policy's filters for each action, generated at build time by the same code
 // (seccomp_filters_generate.cpp). Empty if the build did not embed them.

@@ -16,12 +16,15 @@ defmodule Lacca.OwnershipTest do
       }
     }
 
-    script = "head -c 65536 /dev/urandom > /job/out && sha256sum /job/out && id -u"
+    # /dev/stdout: the pipes follow the sandbox to its reserved host uid (root resin).
+    script =
+      "head -c 65536 /dev/urandom > /job/out && sha256sum /job/out && id -u && " <>
+        "echo reopened > /dev/stdout"
 
     assert {:ok, %Result{exit: %Exit{reason: :exited, exit_code: 0}, stdout: stdout}} =
              Lacca.run("sh", ["-c", script], config: config)
 
-    [hash_inside, "/job/out", uid_inside] = String.split(stdout)
+    [hash_inside, "/job/out", uid_inside, "reopened"] = String.split(stdout)
     path = Path.join(dir, "out")
     bytes = File.read!(path)
     assert byte_size(bytes) == 65_536

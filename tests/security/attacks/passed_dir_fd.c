@@ -18,6 +18,9 @@
 
 #include "attack.h"
 
+// Every openat passes a mode, 0 without O_CREAT, as libc does: the set-id filter of an rw bind
+// reads the mode register whatever the flags.
+
 static const char* const kName = "passed_dir_fd";
 
 static long connect_to(const char* path) {
@@ -38,7 +41,7 @@ static long connect_to(const char* path) {
 // The outside id of the first line of /proc/self/uid_map.
 static long host_uid(void) {
     char text[256];
-    const long file = syscall(SYS_openat, AT_FDCWD, "/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+    const long file = syscall(SYS_openat, AT_FDCWD, "/proc/self/uid_map", O_RDONLY | O_CLOEXEC, 0);
     if (file < 0) {
         return -1;
     }
@@ -62,7 +65,8 @@ static int send_dir(const char* dir, const char* socket_path) {
         return attack_broken(kName, "creating evil");
     }
     syscall(SYS_close, file);
-    const long directory = syscall(SYS_openat, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const long directory =
+        syscall(SYS_openat, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     const long peer = connect_to(socket_path);
     if (directory < 0 || peer < 0) {
         return attack_broken(kName, "opening the directory or connecting");

@@ -199,7 +199,9 @@ TEST(OwnershipPassedDescriptor, GivesNoOtherSandboxTheOwnersRights) {
     TempDir dir(0755);  // root's
     const std::string from_a = dir.path() + "/a.sock";
     sandbox::UniqueFd a_listener = listen_at(from_a);
-    // A under its own resin, as the resin CLI runs it.
+    // A under its own resin, as the resin CLI runs it. Not Sandbox::launch on a thread of this
+    // test: B's launch (a raw clone3 whose child runs on, allocating) would then race that
+    // thread, and B's init was seen stuck on a futex (a lock held by the other thread).
     const nlohmann::json a_config = {
         {"extends", "default"},
         {"filesystem",

@@ -21,8 +21,10 @@
 #include "sandbox/capabilities.hpp"
 #include "sandbox/cgroup_files.hpp"
 #include "sandbox/identity.hpp"
+#include "sandbox/idmapped_mounts.hpp"
 #include "sandbox/landlock.hpp"
 #include "sandbox/launch_channel.hpp"
+#include "sandbox/mount_ownership.hpp"
 #include "sandbox/mounts.hpp"
 #include "sandbox/namespace_owner.hpp"
 #include "sandbox/namespaces.hpp"
@@ -93,13 +95,22 @@ Result<std::array<UniqueFd, 2>> make_status_socket() {
     ::_exit(126);
 }
 
-// Moves stdio to 0-2 and the channels to 3-5, closing every other descriptor resin had.
-bool install_descriptors(const Stdio& stdio, int sync, int failure, int status) {
+// Moves stdio to 0-2, the channels to 3-5 and each idmapped tree of `premade` to kFirstFreeFd plus
+// its index (updating `premade`), closing every other descriptor resin had. No allocation: this
+// runs in the child of a clone, and the vector was sized in resin.
+bool install_descriptors(const Stdio& stdio, int sync, int failure, int status,
+                         std::vector<int>& premade) {
     const int sources[] = {stdio.in, stdio.out, stdio.err, sync, failure, status};
+    const int end = kFirstFreeFd + static_cast<int>(premade.size());
     int copies[std::size(sources)];
     for (std::size_t i = 0; i < std::size(sources); ++i) {
-        copies[i] = ::fcntl(sources[i], F_DUPFD_CLOEXEC, kFirstFreeFd);
+        copies[i] = ::fcntl(sources[i], F_DUPFD_CLOEXEC, end);
         if (copies[i] < 0) {
+            return false;
+        }
+    }
+    for (int& tree : premade) {
+        if (tree >= 0 && (tree = ::fcntl(tree, F_DUPFD_CLOEXEC, end)) < 0) {
             return false;
         }
     }
@@ -109,7 +120,15 @@ bool install_descriptors(const Stdio& stdio, int sync, int failure, int status) 
             return false;
         }
     }
-    return ::close_range(kFirstFreeFd, ~0U, 0) == 0;
+    for (std::size_t i = 0; i < premade.size(); ++i) {
+        const int target = kFirstFreeFd + static_cast<int>(i);
+        if (premade[i] < 0) {
+            ::close(target);  // whatever resin had there
+        } else if ((premade[i] = ::dup3(premade[i], target, O_CLOEXEC)) != target) {
+            return false;
+        }
+    }
+    return ::close_range(static_cast<unsigned>(end), ~0U, 0) == 0;
 }
 
 ErrorKind exec_error_kind(int err) {
@@ -197,7 +216,8 @@ bool peer_has_hung_up(int socket) {
 // The sandbox's init: pid 1 of its pid namespace, from clone to supervising the command.
 [[noreturn]] void init_main(const Plan& plan, const ExecArguments& exec, const Stdio& stdio,
                             const CgroupJoin& cgroup_join, bool configure_own_network, int sync,
-                            int failure, int status, DenialLog* denials) {
+                            int failure, int status, DenialLog* denials,
+                            std::vector<int>& premade) {
     // If resin dies, so does the sandbox: the kernel kills the rest of the pid namespace with us.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // Into the sandbox's cgroups before anything else, while resin writes the id maps, through
@@ -209,7 +229,7 @@ bool peer_has_hung_up(int socket) {
                              "joining the sandbox's cgroup (%s)", cgroup_file);
         ::_exit(126);
     }
-    if (!install_descriptors(stdio, sync, failure, status)) {
+    if (!install_descriptors(stdio, sync, failure, status, premade)) {
         report_setup_failure(failure, ErrorKind::internal, errno, "", "arranging descriptors");
         ::_exit(126);
     }
@@ -243,7 +263,7 @@ bool peer_has_hung_up(int socket) {
     if (int err = configure_own_network ? configure_network(plan) : 0; err != 0) {
         fail_child(ErrorKind::spawn_failed, err, "/network/mode", "bringing loopback up");
     }
-    if (!build_filesystem(plan, kFailureFd)) {
+    if (!build_filesystem(plan, kFailureFd, premade)) {
         ::_exit(126);
     }
     prepare_init_signals();
@@ -277,6 +297,21 @@ bool peer_has_hung_up(int socket) {
         ::kill(command, SIGKILL);
     }
     supervise_command(command, kStatusFd, listener_pair[0], denials);
+}
+
+// Stdio resin made for the sandbox's planned user (Stdio::owned_by_sandbox) follows it to its
+// reserved uid, so that the command can still reopen it by name (/dev/stdout).
+Result<void> give_stdio_to(const Stdio& stdio, uid_t reserved) {
+    if (!stdio.owned_by_sandbox) {
+        return success();
+    }
+    for (int fd : {stdio.in, stdio.out, stdio.err}) {
+        if (::fchown(fd, reserved, reserved) != 0 && errno != EPERM) {
+            return system_error(ErrorKind::internal, "giving the stdio pipes to the sandbox's uid",
+                                errno);
+        }
+    }
+    return success();
 }
 
 // How many cores the tree can keep busy at once: the soonest it can spend its CPU time.
@@ -326,7 +361,21 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     const bool clone_into_cgroup = v2_cgroup >= 0 && !owner.is_reserved();
     RESIN_TRY(CgroupJoin cgroup_join,
               CgroupJoin::open(cgroup.get(), clone_into_cgroup ? -1 : v2_cgroup));
-    RESIN_TRY(NetworkSetup network, NetworkSetup::prepare(plan));
+    // With an idmapped mount the sandbox's host uid and gid are the reserved owner uid, held by no
+    // other sandbox or host process: the directory owners' rights go with it (mount_ownership.hpp).
+    std::optional<Plan> reserved_plan;
+    if (has_idmapped_mount(plan)) {
+        if (!owner.is_reserved()) {
+            return Error{ErrorKind::internal, "an idmapped mount without a reserved uid", "", 0};
+        }
+        reserved_plan = with_reserved_ids(plan, owner.uid());
+        RESIN_TRYV(give_stdio_to(stdio, owner.uid()));
+    }
+    const Plan& launched = reserved_plan ? *reserved_plan : plan;
+    RESIN_TRY(NetworkSetup network, NetworkSetup::prepare(launched));
+    // Ownership "directory": made by resin, attached by the init (idmapped_mounts.hpp).
+    RESIN_TRY(IdmappedMounts idmapped, IdmappedMounts::prepare(launched));
+    std::vector<int> premade = idmapped.descriptors();
 
     int init_pidfd = -1;
     clone_args args{};
@@ -348,8 +397,9 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
         }
         pid = ::syscall(SYS_clone3, &args, sizeof args);
         if (pid == 0) {
-            init_main(plan, exec, stdio, cgroup_join, network.clone_creates_namespace(),
-                      sync.read.get(), failure.write.get(), status[1].get(), denials.get());
+            init_main(launched, exec, stdio, cgroup_join, network.clone_creates_namespace(),
+                      sync.read.get(), failure.write.get(), status[1].get(), denials.get(),
+                      premade);
         }
         clone_error = errno;
     }
@@ -372,7 +422,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     failure.write.reset();
     status[1].reset();
 
-    RESIN_TRYV(write_id_maps(sandbox->init_pid_, plan));
+    RESIN_TRYV(write_id_maps(sandbox->init_pid_, launched));
     const auto& limits = plan.config.limits;
     if (limits.cpu_time_ms && !plan.rlimit_cpu_seconds) {
         sandbox->cpu_time_limit_us_ = *limits.cpu_time_ms * 1000;

@@ -170,7 +170,8 @@ std::uint64_t root_inodes(const Plan& plan) {
 
 class FilesystemBuilder {
   public:
-    FilesystemBuilder(const Plan& plan, int failure_fd) : plan_(plan), failure_fd_(failure_fd) {}
+    FilesystemBuilder(const Plan& plan, int failure_fd, const std::vector<int>& premade)
+        : plan_(plan), failure_fd_(failure_fd), premade_(premade) {}
 
     bool build() {
         return make_mounts_private() && capture_sources() && create_root() && populate() &&
@@ -197,6 +198,10 @@ class FilesystemBuilder {
         for (std::size_t i = 0; i < plan_.mounts.size(); ++i) {
             const auto& step = plan_.mounts[i];
             if (step.kind != MountStep::Kind::bind) {
+                continue;
+            }
+            if (i < premade_.size() && premade_[i] >= 0) {
+                captured_[i].reset(premade_[i]);  // idmapped by resin, already nosuid and nodev
                 continue;
             }
             const std::uint64_t attributes =
@@ -361,6 +366,7 @@ class FilesystemBuilder {
 
     const Plan& plan_;
     int failure_fd_;
+    const std::vector<int>& premade_;
     std::vector<UniqueFd> captured_;
     std::vector<UniqueFd> devices_;
     UniqueFd root_mount_;
@@ -370,8 +376,8 @@ class FilesystemBuilder {
 
 }  // namespace
 
-bool build_filesystem(const Plan& plan, int failure_fd) {
-    return FilesystemBuilder(plan, failure_fd).build();
+bool build_filesystem(const Plan& plan, int failure_fd, const std::vector<int>& premade) {
+    return FilesystemBuilder(plan, failure_fd, premade).build();
 }
 
 }  // namespace resin::sandbox

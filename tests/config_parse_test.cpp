@@ -62,8 +62,10 @@ Json full_document() {
       "limits": { "memory_bytes": 268435456, "cpu_cores": 0.5, "cpu_time_ms": 10000,
                   "wall_time_ms": 30000, "processes": 32, "open_files": 256,
                   "file_size_bytes": 16777216 },
-      "filesystem": { "mounts": [ {"path": "/usr", "source": "/usr", "access": "ro", "optional": false},
-                                  {"path": "/job", "source": "/srv/job", "access": "rw", "optional": true} ],
+      "filesystem": { "mounts": [ {"path": "/usr", "source": "/usr", "access": "ro", "optional": false,
+                                   "ownership": "sandbox"},
+                                  {"path": "/job", "source": "/srv/job", "access": "rw", "optional": true,
+                                   "ownership": "directory"} ],
                       "tmpfs": [ {"path": "/tmp", "size_bytes": 16777216, "inodes": 5000} ],
                       "cwd": "/tmp" },
       "network": { "mode": "loopback", "tcp_connect": [443, 80], "tcp_bind": [],
@@ -127,7 +129,8 @@ TEST(ConfigParse, FullExample) {
     EXPECT_EQ(config.limits.cpu_cores, 0.5);
     EXPECT_EQ(config.limits.file_size_bytes, 16777216u);
     ASSERT_EQ(config.filesystem.mounts.size(), 2u);
-    EXPECT_EQ(config.filesystem.mounts[1], (BindMount{"/job", "/srv/job", Access::rw, true}));
+    EXPECT_EQ(config.filesystem.mounts[1],
+              (BindMount{"/job", "/srv/job", Access::rw, true, Ownership::directory}));
     EXPECT_EQ(config.filesystem.tmpfs, (std::vector<TmpfsMount>{{"/tmp", 16777216, 5000}}));
     EXPECT_EQ(config.filesystem.cwd, "/tmp");
     EXPECT_EQ(config.network.mode, NetworkMode::loopback);

@@ -102,6 +102,7 @@ TEST(ConfigSchema, EnumerationsMatchTheValidator) {
         return list;
     };
     EXPECT_EQ(facts.at("/filesystem/mounts/*/access")["enum"], names(kAccessNames));
+    EXPECT_EQ(facts.at("/filesystem/mounts/*/ownership")["enum"], names(kOwnershipNames));
     EXPECT_EQ(facts.at("/network/mode")["enum"], names(kNetworkModeNames));
     EXPECT_EQ(facts.at("/syscalls/policy")["enum"], names(kSyscallPolicyNames));
     EXPECT_EQ(facts.at("/syscalls/action")["enum"], names(kSyscallActionNames));

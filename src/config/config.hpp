@@ -25,11 +25,16 @@ struct Limits {
 
 enum class Access { ro, rw };
 
+// Who owns on the host what the sandbox creates in an rw bind (docs/config.md, "Ownership").
+// sandbox: the sandbox's host uid; directory: the directory's owner, through an idmapped mount.
+enum class Ownership { sandbox, directory };
+
 struct BindMount {
     std::string path;    // where it appears inside the sandbox (absolute, normalised)
     std::string source;  // the host path; defaults to `path`
     Access access = Access::ro;
     bool optional = false;  // a missing source is skipped instead of refused
+    Ownership ownership = Ownership::sandbox;
     bool operator==(const BindMount&) const = default;
 };
 

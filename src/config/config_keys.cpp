@@ -5,7 +5,7 @@
 namespace resin::sandbox {
 namespace {
 
-constexpr std::array<std::string_view, 44> kKeyPatterns = {
+constexpr std::array<std::string_view, 45> kKeyPatterns = {
     "/$schema",
     "/description",
     "/extends",
@@ -23,6 +23,7 @@ constexpr std::array<std::string_view, 44> kKeyPatterns = {
     "/filesystem/mounts/*/source",
     "/filesystem/mounts/*/access",
     "/filesystem/mounts/*/optional",
+    "/filesystem/mounts/*/ownership",
     "/filesystem/mounts/*/remove",
     "/filesystem/tmpfs",
     "/filesystem/tmpfs/*/path",

@@ -22,6 +22,11 @@ inline constexpr std::array kAccessNames = {
     EnumName<Access>{Access::rw, "rw"},
 };
 
+inline constexpr std::array kOwnershipNames = {
+    EnumName<Ownership>{Ownership::sandbox, "sandbox"},
+    EnumName<Ownership>{Ownership::directory, "directory"},
+};
+
 inline constexpr std::array kNetworkModeNames = {
     EnumName<NetworkMode>{NetworkMode::none, "none"},
     EnumName<NetworkMode>{NetworkMode::loopback, "loopback"},
@@ -42,6 +47,9 @@ inline constexpr std::array kSyscallActionNames = {
 // Overloaded on the enum type so that the templates below find the right table.
 constexpr std::span<const EnumName<Access>> enum_names(Access) {
     return kAccessNames;
+}
+constexpr std::span<const EnumName<Ownership>> enum_names(Ownership) {
+    return kOwnershipNames;
 }
 constexpr std::span<const EnumName<NetworkMode>> enum_names(NetworkMode) {
     return kNetworkModeNames;

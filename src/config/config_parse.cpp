@@ -157,17 +157,18 @@ std::optional<BindMount> parse_bind_mount(const JsonValue& value, MountPoints& c
         return std::nullopt;
     }
     const auto path = read_mount_point(object->require("path"), claimed);
-    if (is_removal(*object, {"source", "access", "optional"})) {
+    if (is_removal(*object, {"source", "access", "optional", "ownership"})) {
         return std::nullopt;
     }
     const auto source = read_checked_string(object->get("source"), check_path);
     const auto access = read_enum<Access>(object->get("access"));
     const auto optional = object->get("optional").boolean();
+    const auto ownership = read_enum<Ownership>(object->get("ownership"));
     if (!path) {
         return std::nullopt;
     }
     return BindMount{*path, source.value_or(*path), access.value_or(Access::ro),
-                     optional.value_or(false)};
+                     optional.value_or(false), ownership.value_or(Ownership::sandbox)};
 }
 
 std::optional<TmpfsMount> parse_tmpfs(const JsonValue& value, MountPoints& claimed) {

@@ -32,7 +32,8 @@ Json filesystem_json(const Filesystem& filesystem) {
         mounts.push_back({{"path", mount.path},
                           {"source", mount.source},
                           {"access", enum_to_name(mount.access)},
-                          {"optional", mount.optional}});
+                          {"optional", mount.optional},
+                          {"ownership", enum_to_name(mount.ownership)}});
     }
     Json tmpfs = Json::array();
     for (const TmpfsMount& mount : filesystem.tmpfs) {

@@ -16,7 +16,9 @@ struct ChildStdioPipes {
     sandbox::Pipe out;
     sandbox::Pipe err;
 
-    sandbox::Stdio child_ends() const { return {in.read.get(), out.write.get(), err.write.get()}; }
+    sandbox::Stdio child_ends() const {
+        return {in.read.get(), out.write.get(), err.write.get(), true};
+    }
     void close_child_ends();
 };
 

@@ -20,8 +20,10 @@
 #include "sandbox/capabilities.hpp"
 #include "sandbox/cgroup_files.hpp"
 #include "sandbox/identity.hpp"
+#include "sandbox/idmapped_mounts.hpp"
 #include "sandbox/landlock.hpp"
 #include "sandbox/launch_channel.hpp"
+#include "sandbox/mount_ownership.hpp"
 #include "sandbox/mounts.hpp"
 #include "sandbox/namespace_owner.hpp"
 #include "sandbox/namespaces.hpp"
@@ -101,13 +103,22 @@ StepResult system_step(bool done, ErrorKind kind, const char* what) {
     return done ? step_done() : step_failed(errno, "", {what}, kind);
 }
 
-// Moves stdio to 0-2 and the channels to 3-5, closing every other descriptor resin had.
-StepResult install_descriptors(const Stdio& stdio, int sync, int failure, int status) {
+// Moves stdio to 0-2, the channels to 3-5 and each idmapped tree of `premade` to kFirstFreeFd plus
+// its index (updating `premade`), closing every other descriptor resin had. No allocation: this
+// runs in the child of a clone, and the vector was sized in resin.
+StepResult install_descriptors(const Stdio& stdio, int sync, int failure, int status,
+                               std::vector<int>& premade) {
     const int sources[] = {stdio.in, stdio.out, stdio.err, sync, failure, status};
+    const int end = kFirstFreeFd + static_cast<int>(premade.size());
     int copies[std::size(sources)];
     for (std::size_t i = 0; i < std::size(sources); ++i) {
-        copies[i] = ::fcntl(sources[i], F_DUPFD_CLOEXEC, kFirstFreeFd);
+        copies[i] = ::fcntl(sources[i], F_DUPFD_CLOEXEC, end);
         if (copies[i] < 0) {
+            return system_step(false, ErrorKind::internal, "arranging descriptors");
+        }
+    }
+    for (int& tree : premade) {
+        if (tree >= 0 && (tree = ::fcntl(tree, F_DUPFD_CLOEXEC, end)) < 0) {
             return system_step(false, ErrorKind::internal, "arranging descriptors");
         }
     }
@@ -117,7 +128,15 @@ StepResult install_descriptors(const Stdio& stdio, int sync, int failure, int st
             return system_step(false, ErrorKind::internal, "arranging descriptors");
         }
     }
-    return system_step(::close_range(kFirstFreeFd, ~0U, 0) == 0, ErrorKind::internal,
+    for (std::size_t i = 0; i < premade.size(); ++i) {
+        const int target = kFirstFreeFd + static_cast<int>(i);
+        if (premade[i] < 0) {
+            ::close(target);  // whatever resin had there
+        } else if ((premade[i] = ::dup3(premade[i], target, O_CLOEXEC)) != target) {
+            return system_step(false, ErrorKind::internal, "arranging descriptors");
+        }
+    }
+    return system_step(::close_range(static_cast<unsigned>(end), ~0U, 0) == 0, ErrorKind::internal,
                        "arranging descriptors");
 }
 
@@ -196,14 +215,15 @@ StepResult change_directory(const CommandPart& command) {
 // The sandbox's init: pid 1 of its pid namespace, from clone to supervising the command.
 [[noreturn]] void init_main(const Plan& plan, const ExecArguments& exec, const Stdio& stdio,
                             const CgroupJoin& cgroup_join, bool configure_own_network, int sync,
-                            int failure, int status, DenialLog* denials) {
+                            int failure, int status, DenialLog* denials,
+                            std::vector<int>& premade) {
     // If resin dies, so does the sandbox: the kernel kills the rest of the pid namespace with us.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // Into the sandbox's cgroups before anything else, while resin writes the id maps, through
     // files resin opened: the kernel checks the opener's credentials, and this process's euid is
     // already the namespace owner's.
     require(failure, cgroup_join.join_self());
-    require(failure, install_descriptors(stdio, sync, failure, status));
+    require(failure, install_descriptors(stdio, sync, failure, status, premade));
     // Waiting for resin's go also closes the death-signal race: end-of-file means resin is gone.
     char go = 0;
     if (::read(kSyncFd, &go, 1) != 1) {
@@ -227,7 +247,7 @@ StepResult change_directory(const CommandPart& command) {
     if (configure_own_network) {
         require(kFailureFd, configure_network(plan.network()));
     }
-    require(kFailureFd, build_filesystem(plan.mounts()));
+    require(kFailureFd, build_filesystem(plan.mounts(), premade));
     prepare_init_signals();
     // The denial log is init's and resin's alone: the command does not inherit it.
     require(kFailureFd,
@@ -257,6 +277,21 @@ StepResult change_directory(const CommandPart& command) {
         ::kill(command, SIGKILL);  // no one is left to read a report: the command's end tells
     }
     supervise_command(command, kStatusFd, listener_pair[0], denials);
+}
+
+// Stdio resin made for the sandbox's planned user (Stdio::owned_by_sandbox) follows it to its
+// reserved uid, so that the command can still reopen it by name (/dev/stdout).
+Result<void> give_stdio_to(const Stdio& stdio, uid_t reserved) {
+    if (!stdio.owned_by_sandbox) {
+        return success();
+    }
+    for (int fd : {stdio.in, stdio.out, stdio.err}) {
+        if (::fchown(fd, reserved, reserved) != 0 && errno != EPERM) {
+            return system_error(ErrorKind::internal, "giving the stdio pipes to the sandbox's uid",
+                                errno);
+        }
+    }
+    return success();
 }
 
 }  // namespace
@@ -297,7 +332,21 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     const bool clone_into_cgroup = v2_cgroup >= 0 && !owner.is_reserved();
     RESIN_TRY(CgroupJoin cgroup_join,
               CgroupJoin::open(cgroup.get(), clone_into_cgroup ? -1 : v2_cgroup));
-    RESIN_TRY(NetworkSetup network, NetworkSetup::prepare(plan.network(), plan.host()));
+    // With an idmapped mount the sandbox's host uid and gid are the reserved owner uid, held by no
+    // other sandbox or host process: the directory owners' rights go with it (mount_ownership.hpp).
+    std::optional<Plan> reserved_plan;
+    if (has_idmapped_mount(plan.mounts())) {
+        if (!owner.is_reserved()) {
+            return Error{ErrorKind::internal, "an idmapped mount without a reserved uid", "", 0};
+        }
+        reserved_plan = with_reserved_ids(plan, owner.uid());
+        RESIN_TRYV(give_stdio_to(stdio, owner.uid()));
+    }
+    const Plan& launched = reserved_plan ? *reserved_plan : plan;
+    RESIN_TRY(NetworkSetup network, NetworkSetup::prepare(launched.network(), launched.host()));
+    // Ownership "directory": made by resin, attached by the init (idmapped_mounts.hpp).
+    RESIN_TRY(IdmappedMounts idmapped, IdmappedMounts::prepare(launched.mounts()));
+    std::vector<int> premade = idmapped.descriptors();
 
     int init_pidfd = -1;
     clone_args args{};
@@ -319,8 +368,9 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
         }
         pid = ::syscall(SYS_clone3, &args, sizeof args);
         if (pid == 0) {
-            init_main(plan, exec, stdio, cgroup_join, network.clone_creates_namespace(),
-                      sync.read.get(), failure.write.get(), status[1].get(), denials.get());
+            init_main(launched, exec, stdio, cgroup_join, network.clone_creates_namespace(),
+                      sync.read.get(), failure.write.get(), status[1].get(), denials.get(),
+                      premade);
         }
         clone_error = errno;
     }
@@ -343,7 +393,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     failure.write.reset();
     status[1].reset();
 
-    RESIN_TRYV(write_id_maps(sandbox->init_pid_, plan.identity()));
+    RESIN_TRYV(write_id_maps(sandbox->init_pid_, launched.identity()));
     const SupervisionPart& supervision = plan.supervision();
     sandbox->cpu_time_limit_us_ = supervision.cpu_time_limit_us;
     sandbox->cpu_parallelism_ = supervision.cpu_parallelism;

@@ -169,7 +169,8 @@ std::uint64_t root_inodes(const MountsPart& mounts) {
 
 class FilesystemBuilder {
   public:
-    explicit FilesystemBuilder(const MountsPart& mounts) : mounts_(mounts) {}
+    FilesystemBuilder(const MountsPart& mounts, const std::vector<int>& premade)
+        : mounts_(mounts), premade_(premade) {}
 
     StepResult build() {
         using Step = StepResult (FilesystemBuilder::*)();
@@ -199,6 +200,10 @@ class FilesystemBuilder {
         for (std::size_t i = 0; i < mounts_.steps.size(); ++i) {
             const auto& step = mounts_.steps[i];
             if (step.kind != MountStep::Kind::bind) {
+                continue;
+            }
+            if (i < premade_.size() && premade_[i] >= 0) {
+                captured_[i].reset(premade_[i]);  // idmapped by resin, already nosuid and nodev
                 continue;
             }
             const std::uint64_t attributes =
@@ -364,6 +369,7 @@ class FilesystemBuilder {
     }
 
     const MountsPart& mounts_;
+    const std::vector<int>& premade_;
     std::vector<UniqueFd> captured_;
     std::vector<UniqueFd> devices_;
     UniqueFd root_mount_;
@@ -373,8 +379,8 @@ class FilesystemBuilder {
 
 }  // namespace
 
-StepResult build_filesystem(const MountsPart& mounts) {
-    return FilesystemBuilder(mounts).build();
+StepResult build_filesystem(const MountsPart& mounts, const std::vector<int>& premade) {
+    return FilesystemBuilder(mounts, premade).build();
 }
 
 }  // namespace resin::sandbox

@@ -3,12 +3,16 @@
 // path that was not listed is invisible, not merely unwritable.
 #pragma once
 
+#include <vector>
+
 #include "sandbox/child_step.hpp"
 #include "sandbox/plan.hpp"
 
 namespace resin::sandbox {
 
 // Child side: runs inside the new user, mount and pid namespaces, before the command is forked.
-StepResult build_filesystem(const MountsPart& mounts);
+// `premade`: per mounts.steps entry, a detached tree resin made (an idmapped mount, taken over), or
+// -1.
+StepResult build_filesystem(const MountsPart& mounts, const std::vector<int>& premade);
 
 }  // namespace resin::sandbox

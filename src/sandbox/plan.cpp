@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "sandbox/mount_ownership.hpp"
+
 extern char** environ;
 
 namespace resin::sandbox {
@@ -89,7 +91,15 @@ Result<void> refuse_reserved_path(const std::string& path, const std::string& po
     return success();
 }
 
-Result<std::optional<MountStep>> plan_bind(const BindMount& mount, std::size_t index) {
+// The sandbox's own host ids, which ownership "directory" maps onto the source's owner.
+struct SandboxIds {
+    IdMapping uid;
+    IdMapping gid;
+    bool privileged = false;
+};
+
+Result<std::optional<MountStep>> plan_bind(const BindMount& mount, std::size_t index,
+                                           const SandboxIds& ids) {
     const std::string pointer = "/filesystem/mounts/" + std::to_string(index);
     RESIN_TRYV(refuse_reserved_path(mount.path, pointer + "/path"));
     const std::string& source = mount.source.empty() ? mount.path : mount.source;
@@ -109,6 +119,12 @@ Result<std::optional<MountStep>> plan_bind(const BindMount& mount, std::size_t i
     step.source = source;
     step.read_only = mount.access == Access::ro;
     step.pointer = pointer;
+    if (mount.ownership == Ownership::directory) {
+        // Opened and checked without following any symbolic link (mount_ownership.hpp).
+        step.kind = MountStep::Kind::bind;
+        RESIN_TRYV(plan_ownership(step, mount, ids.uid, ids.gid, ids.privileged));
+        return std::optional<MountStep>(step);
+    }
     if (S_ISLNK(link_info.st_mode) && source == mount.path) {
         // Merged-/usr hosts: /bin -> usr/bin. Recreate the link rather than binding its target.
         std::string target(PATH_MAX, '\0');
@@ -136,10 +152,10 @@ Result<std::optional<MountStep>> plan_bind(const BindMount& mount, std::size_t i
     return std::optional<MountStep>(step);
 }
 
-Result<std::vector<MountStep>> plan_mounts(const Filesystem& filesystem) {
+Result<std::vector<MountStep>> plan_mounts(const Filesystem& filesystem, const SandboxIds& ids) {
     std::vector<MountStep> steps;
     for (std::size_t i = 0; i < filesystem.mounts.size(); ++i) {
-        RESIN_TRY(auto step, plan_bind(filesystem.mounts[i], i));
+        RESIN_TRY(auto step, plan_bind(filesystem.mounts[i], i, ids));
         if (step) {
             steps.push_back(std::move(*step));
         }
@@ -161,6 +177,13 @@ Result<std::vector<MountStep>> plan_mounts(const Filesystem& filesystem) {
         return depth(a.target) < depth(b.target);
     });
     return steps;
+}
+
+// A host directory or file the sandbox can write: what it leaves there outlives it on the host.
+bool has_writable_bind(const std::vector<MountStep>& mounts) {
+    return std::any_of(mounts.begin(), mounts.end(), [](const MountStep& step) {
+        return step.kind == MountStep::Kind::bind && !step.read_only;
+    });
 }
 
 // Which limits the sandbox's cgroup takes and which fall back to rlimits. check_enforceable has
@@ -271,7 +294,10 @@ Result<Plan> make_plan(const Config& config, const HostCapabilities& host) {
     plan.identity_.gid = map_id(config.identity.gid, host.egid, host.privileged);
     plan.identity_.drop_supplementary_groups = host.privileged;
     plan.identity_.hostname = config.identity.hostname;
-    RESIN_TRY(plan.mounts_.steps, plan_mounts(config.filesystem));
+    RESIN_TRY(plan.mounts_.steps,
+              plan_mounts(config.filesystem,
+                          SandboxIds{plan.identity_.uid, plan.identity_.gid, host.privileged}));
+    RESIN_TRYV(refuse_owner_escalation(plan.mounts_, config.capabilities));
     plan.landlock_ = plan_landlock(plan.mounts_, config.network, host);
     plan.capabilities_ = plan_capabilities(config.capabilities);
     plan.network_ = plan_network(config);
@@ -282,6 +308,10 @@ Result<Plan> make_plan(const Config& config, const HostCapabilities& host) {
     if (config.network.has_port_allowlist()) {
         RESIN_TRY(SeccompFilter families, socket_family_filter(config.syscalls));
         plan.seccomp_.push_back(std::move(families));
+    }
+    if (has_writable_bind(plan.mounts_.steps)) {
+        RESIN_TRY(SeccompFilter set_id, set_id_mode_filter(config.syscalls));
+        plan.seccomp_.push_back(std::move(set_id));
     }
     return plan;
 }

@@ -3,6 +3,8 @@
 // only its part; a config the host cannot enforce never becomes a plan (fail closed).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,6 +25,17 @@ struct IdMapping {
     std::uint32_t outside = 0;
 };
 
+// Ownership "directory" through an idmapped mount: the source's owner and group on disk (inside)
+// appear as, and what the sandbox creates is stored from, the sandbox's host uid and gid (outside).
+struct OwnerMap {
+    IdMapping uid;
+    IdMapping gid;
+    // The source as planned: the tree resin idmaps must be this very directory, not whatever a
+    // rename put at its path since.
+    std::uint64_t device = 0;
+    std::uint64_t inode = 0;
+};
+
 // One entry of the sandbox's filesystem, made in plan order (a parent before its children).
 struct MountStep {
     enum class Kind { bind, tmpfs, symlink };
@@ -31,9 +44,10 @@ struct MountStep {
     std::string source;  // bind: the host path; symlink: the link's contents
     bool read_only = true;
     bool source_is_directory = true;
-    std::uint64_t size_bytes = 0;  // tmpfs
-    std::uint64_t inodes = 0;      // tmpfs: files and directories beyond its root (never 0)
-    std::string pointer;           // the config field it comes from
+    std::uint64_t size_bytes = 0;       // tmpfs
+    std::uint64_t inodes = 0;           // tmpfs: files and directories beyond its root (never 0)
+    std::string pointer;                // the config field it comes from
+    std::optional<OwnerMap> owner_map;  // bind: mounted idmapped (mount_ownership.hpp)
 };
 
 // Each part below is what one mechanism needs, and all it reads: the planner alone reads the
@@ -138,6 +152,8 @@ class Plan {
 
   private:
     friend Result<Plan> make_plan(const Config& config, const HostCapabilities& host);
+    // The same plan with the sandbox's host ids reserved for it (mount_ownership.hpp).
+    friend Plan with_reserved_ids(const Plan& plan, uid_t reserved);
     Plan() = default;
 
     IdentityPart identity_;

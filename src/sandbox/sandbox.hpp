@@ -34,6 +34,9 @@ struct Stdio {
     int in = 0;
     int out = 1;
     int err = 2;
+    // Made by resin for the sandbox's user (host/pipes.hpp): they follow the sandbox to its
+    // reserved uid when it has an idmapped mount.
+    bool owned_by_sandbox = false;
 };
 
 class Sandbox {

@@ -7,12 +7,14 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <optional>
 
@@ -669,6 +671,68 @@ Result<SeccompFilter> socket_family_filter(const Syscalls& syscalls) {
     }
     if (!allowlist_guards) {
         RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), "io_uring_setup"));
+    }
+    return export_program(ctx.get(), false);
+}
+
+Result<void> require_resolvable(std::span<const char* const> names) {
+    for (const char* name : names) {
+        if (seccomp_syscall_resolve_name(name) == __NR_SCMP_ERROR) {
+            return Error{ErrorKind::unsupported_config,
+                         std::string("the set-id filter of an rw bind needs syscall ") + name +
+                             ", which this libseccomp does not know: refusing to run without it",
+                         "/filesystem/mounts", 0};
+        }
+    }
+    return success();
+}
+
+Result<SeccompFilter> set_id_mode_filter(const Syscalls& syscalls) {
+    // Fail closed: add_rule skips a name libseccomp cannot resolve.
+    RESIN_TRYV(require_resolvable(kSetIdFilterSyscalls));
+    // Under the default policy the allowlist already kills other ABIs and every syscall it does not
+    // allow: a rule here would turn that kill into an errno (the kernel prefers ERRNO to
+    // USER_NOTIF), so rules go only where the allowlist would let the syscall through: under the
+    // "log" action that is every syscall of the native ABI.
+    const bool allowlist = syscalls.policy == SyscallPolicy::default_policy;
+    const bool enforcing = allowlist && syscalls.action != SyscallAction::log;
+    const auto let_through = [&](const char* name) {
+        if (listed(syscalls.deny, name) && syscalls.action != SyscallAction::log) {
+            return false;
+        }
+        return !enforcing || listed(syscalls.allow, name) ||
+               std::find_if(std::begin(kAllowed), std::end(kAllowed), [name](const char* entry) {
+                   return std::strcmp(entry, name) == 0;
+               }) != std::end(kAllowed);
+    };
+    RESIN_TRY(Context ctx,
+              new_context(SCMP_ACT_ALLOW, allowlist ? SCMP_ACT_ALLOW : SCMP_ACT_KILL_PROCESS));
+    if (!allowlist) {
+        for (std::uint32_t arch : {SCMP_ARCH_X86, SCMP_ARCH_X32}) {
+            if (seccomp_arch_native() == SCMP_ARCH_X86_64 &&
+                seccomp_arch_add(ctx.get(), arch) != 0) {
+                return Error{ErrorKind::internal, "libseccomp: adding the i386/x32 ABIs", "", 0};
+            }
+        }
+    }
+    // The argument that holds the mode. The bits are tested in its low 32 bits only (the kernel
+    // reads a mode as umode_t), so high bits cannot hide them.
+    const std::pair<const char*, unsigned> modes[] = {
+        {"chmod", 1},  {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}, {"open", 2},
+        {"openat", 3}, {"creat", 1},  {"mknod", 1},    {"mknodat", 2},
+    };
+    for (const auto& [name, argument] : modes) {
+        for (std::uint64_t bit : {std::uint64_t{S_ISUID}, std::uint64_t{S_ISGID}}) {
+            if (let_through(name)) {
+                RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ERRNO(EPERM), name,
+                                    {masked_eq(argument, bit, bit)}));
+            }
+        }
+    }
+    for (const char* name : {"openat2", "io_uring_setup"}) {
+        if (let_through(name)) {
+            RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), name));
+        }
     }
     return export_program(ctx.get(), false);
 }

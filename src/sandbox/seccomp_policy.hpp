@@ -16,6 +16,7 @@
 #include <linux/filter.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,25 @@ Result<SeccompFilters> seccomp_filters_for(const Syscalls& syscalls);
 // ENOSYS too (io_uring makes sockets without socket()), and another ABI than the native one is
 // killed; under policy "default" the allowlist already refuses both.
 Result<SeccompFilter> socket_family_filter(const Syscalls& syscalls);
+
+// With a host directory or file bound rw: a filter of its own, whatever `syscalls` says, under
+// which no file gets a set-user-id or set-group-id bit. chmod, fchmod, fchmodat, fchmodat2, open,
+// openat, creat, mknod and mknodat with S_ISUID or S_ISGID in their mode fail with EPERM; openat2
+// (its mode is behind a pointer the filter cannot read) and io_uring_setup (io_uring opens files
+// without openat) fail with ENOSYS; under policy "none" the i386 and x32 ABIs too (the default
+// policy's allowlist kills them, and every syscall it does not allow, already). What the sandbox
+// leaves in the directory outlives it on the host, which is not nosuid there (docs/security.md).
+Result<SeccompFilter> set_id_mode_filter(const Syscalls& syscalls);
+
+// Every syscall set_id_mode_filter has a rule for.
+inline constexpr const char* kSetIdFilterSyscalls[] = {
+    "chmod", "fchmod", "fchmodat", "fchmodat2", "open",           "openat",
+    "creat", "mknod",  "mknodat",  "openat2",   "io_uring_setup",
+};
+
+// unsupported_config (at /filesystem/mounts) naming the first of `names` this libseccomp cannot
+// resolve: the set-id filter is not built without one of its rules.
+Result<void> require_resolvable(std::span<const char* const> names);
 
 // The default policy's filters for each action, generated at build time by the same code
 // (seccomp_filters_generate.cpp). Empty if the build did not embed them.

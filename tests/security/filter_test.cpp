@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <seccomp.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 
+#include "sandbox/seccomp_policy.hpp"
 #include "security/attack_run.hpp"
 
 namespace resin::test {
@@ -193,6 +195,23 @@ TEST(SyscallFilter, DenyListWithoutAPolicyHoldsInEveryAbi) {
     config.syscalls.deny = {"getpid"};
     expect_killed_for(attack_in_sandbox(config, "i386_syscall"), "getpid (i386 ABI)");
     expect_killed_for(attack_in_sandbox(config, "x32_syscall"), "getpid (x32 ABI)");
+}
+
+// The set-id filter of an rw bind fails closed: libseccomp answers __NR_SCMP_ERROR for a syscall
+// it does not know (the control), which the rule builder skips silently for the allowlist; for
+// the set-id filter a missing rule refuses the plan instead, naming the syscall.
+TEST(SetIdFilter, IsNotBuiltWithoutEveryRule) {
+    ASSERT_EQ(seccomp_syscall_resolve_name("fchmodat3"), __NR_SCMP_ERROR) << "control";
+    const char* const names[] = {"chmod", "fchmodat3"};
+    const auto missing = sandbox::require_resolvable(names);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().kind, sandbox::ErrorKind::unsupported_config);
+    EXPECT_NE(missing.error().message.find("fchmodat3"), std::string::npos)
+        << missing.error().message;
+    EXPECT_EQ(missing.error().pointer, "/filesystem/mounts");
+
+    EXPECT_TRUE(sandbox::require_resolvable(sandbox::kSetIdFilterSyscalls));
+    EXPECT_TRUE(sandbox::set_id_mode_filter(default_profile().syscalls));
 }
 
 }  // namespace

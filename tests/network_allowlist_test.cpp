@@ -54,6 +54,8 @@ def send_over(s, port):
 
 def listen(proto, port):
     s = stream(proto)
+    # The vectors share a port: the previous listener's connection may still be in TIME_WAIT.
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if port:
         s.bind((LOCAL, port))
     s.listen()

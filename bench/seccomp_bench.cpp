@@ -19,9 +19,9 @@
 #include <variant>
 #include <vector>
 
+#include "config/profile_loader.hpp"
 #include "sandbox/host_probe.hpp"
 #include "sandbox/plan.hpp"
-#include "config/profile_loader.hpp"
 #include "sandbox/sandbox.hpp"
 
 namespace resin::bench {

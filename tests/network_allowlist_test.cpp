@@ -20,9 +20,9 @@
 #include <tuple>
 #include <variant>
 
+#include "config/profile_loader.hpp"
 #include "sandbox/enforcement.hpp"
 #include "sandbox/plan.hpp"
-#include "config/profile_loader.hpp"
 #include "sandbox/unique_fd.hpp"
 #include "support/sandbox_cgroups.hpp"
 #include "support/sandbox_run.hpp"

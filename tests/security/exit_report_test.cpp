@@ -87,8 +87,8 @@ TEST(ExitReportAttack, SignalsToTheInitDoNotHoldUpDenials) {
     }
     sandbox::Config config = default_profile();
     config.limits.wall_time_ms = 30000;
-    const RunResult run = run_supervised(config, {std::string(kAttacksInSandbox) + "/many_denials",
-                                                  "exit", "100", "signal-parent"});
+    const RunResult run = run_supervised(
+        config, {std::string(kAttacksInSandbox) + "/many_denials", "exit", "100", "signal-parent"});
     EXPECT_NE(
         run.out.find("ATTACK many_denials DENIED all 120 processes were killed by signal 9\n"),
         std::string::npos)

@@ -17,8 +17,12 @@ defmodule Lacca.GracefulTest do
   defp await_gone(marker),
     do: eventually(fn -> find(marker) == [] end, 15_000, "the process tree to disappear")
 
-  defp await_running(marker),
-    do: eventually(fn -> find(marker) != [] end, 10_000, "the command to start")
+  # Waits until the script has set its trap, so that the SIGTERM a test sends next meets it. The
+  # shell carries the marker in its `-c` script from its exec on, before it has run a line of it, so
+  # `find(marker)` would be too early (a SIGTERM then kills the shell untrapped: nothing logged, and
+  # no grace waited). The scripts start `sleep <marker>` after the trap: its exec proves the trap.
+  defp await_trapped(marker),
+    do: eventually(fn -> find_argv(["sleep", marker]) != [] end, 10_000, "the trap to be set")
 
   describe "supervisor shutdown" do
     @tag :capture_log
@@ -40,8 +44,7 @@ defmodule Lacca.GracefulTest do
               strategy: :one_for_one
             )
 
-          await_running(marker)
-          # Log lines are flushed only line by line: wait for "ready" to know the trap is set.
+          await_trapped(marker)
           Supervisor.stop(sup)
           assert find(marker) == []
         end)
@@ -55,7 +58,7 @@ defmodule Lacca.GracefulTest do
       marker = marker()
       child = {Lacca, ["sh", ignores_term(marker), [shutdown_grace_ms: 300]]}
       {:ok, sup} = Supervisor.start_link([child], strategy: :one_for_one)
-      await_running(marker)
+      await_trapped(marker)
 
       started = System.monotonic_time(:millisecond)
       Supervisor.stop(sup)
@@ -80,7 +83,7 @@ defmodule Lacca.GracefulTest do
 
           assert_receive {:lacca, lacca}, 15_000
           ref = Process.monitor(lacca)
-          await_running(marker)
+          await_trapped(marker)
           send(owner, :exit)
 
           assert_receive {:DOWN, ^ref, :process, ^lacca, {:shutdown, {:owner_exited, :normal}}},
@@ -105,9 +108,12 @@ defmodule Lacca.GracefulTest do
 
       assert_receive {:lacca, lacca}, 15_000
       ref = Process.monitor(lacca)
-      await_running(marker)
+      await_trapped(marker)
+
+      started = System.monotonic_time(:millisecond)
       send(owner, :exit)
       assert_receive {:DOWN, ^ref, :process, ^lacca, _}, 15_000
+      assert System.monotonic_time(:millisecond) - started >= 200
       assert find(marker) == []
     end
   end

@@ -95,6 +95,51 @@ defmodule Lacca.GracefulTest do
       assert log =~ "graceful #{marker}"
     end
 
+    test "a last line without its newline is logged even if resin dies during the grace" do
+      marker = marker()
+      test = self()
+
+      script =
+        "trap '' TERM; printf 'last words #{marker}'; sleep #{marker} & wait; sleep #{marker}"
+
+      log =
+        capture_log(fn ->
+          owner =
+            spawn(fn ->
+              {:ok, pid} =
+                Lacca.start("sh", ["-c", script],
+                  mode: :log,
+                  log_output: :info,
+                  shutdown_grace_ms: 60_000
+                )
+
+              send(test, {:lacca, pid})
+              receive do: (:exit -> :ok)
+            end)
+
+          assert_receive {:lacca, lacca}, 15_000
+          ref = Process.monitor(lacca)
+          {:ok, %{resin_os_pid: resin}} = Lacca.info(lacca)
+          await_trapped(marker)
+          # The partial line has reached the Lacca process, which holds it for its newline.
+          eventually(fn -> :sys.get_state(lacca).logs.stdout != Lacca.LogLines.new() end)
+
+          # terminate/2 sends StopProcess and waits out the grace, which the command ignores; resin
+          # dies meanwhile (its sandbox with it), so no ExitStatus comes.
+          send(owner, :exit)
+          waiting = {:current_function, {Lacca.Server, :await_gone, 2}}
+          eventually(fn -> Process.info(lacca, :current_function) == waiting end)
+          System.cmd("kill", ["-KILL", Integer.to_string(resin)])
+
+          assert_receive {:DOWN, ^ref, :process, ^lacca, {:shutdown, {:owner_exited, :normal}}},
+                         15_000
+
+          await_gone(marker)
+        end)
+
+      assert log =~ "last words #{marker}"
+    end
+
     test "a command that ignores SIGTERM is killed after the grace" do
       marker = marker()
       test = self()

@@ -83,7 +83,14 @@ defmodule Lacca do
       ever sent and not acknowledged. `stream!/3` does this for you.
     * `mode: :log` — each line goes to `Logger`: stdout at `:log_output`, stderr at `:log_stderr`,
       prefixed by `:log_prefix`, lines longer than `:log_max_line` bytes cut in pieces. The
-      default for a supervised command (`child_spec/1`).
+      default for a supervised command (`child_spec/1`). lacca hands every line to `Logger`, a
+      last one without its newline and what a `SIGTERM` handler prints while the Lacca process
+      stops the command included; `Logger` may still lose some. It guards itself against overload by dropping events while too many wait
+      (Elixir 1.14: once `:discard_threshold`, default 500, are queued for its backends; from
+      1.15 on, past the default handler's `:drop_mode_qlen` and `:flush_qlen`), and it truncates a
+      message longer than its `:truncate` (default 8096 bytes: keep `:log_max_line` below it).
+      Output that must all be kept wants `mode: :stream` or `:buffer`, where the command waits
+      for its reader instead.
     * `mode: :discard` — output is dropped.
 
   ## Options

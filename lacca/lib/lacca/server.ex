@@ -335,19 +335,23 @@ defmodule Lacca.Server do
     # Output still flows (and in `mode: :log` is logged: a daemon's last words), so the exit can come.
     state = grant(%{state | credit: Credit.drain(state.credit)})
 
-    case session do
-      {:running, _, _} ->
-        grace = state.opts.shutdown_grace_ms
-        state = send_packet(state, &{:stop_process, &1, grace})
-        await_gone(state, deadline(grace + @stop_margin_ms))
+    state =
+      case session do
+        {:running, _, _} ->
+          grace = state.opts.shutdown_grace_ms
+          state = send_packet(state, &{:stop_process, &1, grace})
+          await_gone(state, deadline(grace + @stop_margin_ms))
 
-      {:stopping, _, _, _} ->
-        await_gone(state, deadline(state.opts.shutdown_grace_ms + @stop_margin_ms))
+        {:stopping, _, _, _} ->
+          await_gone(state, deadline(state.opts.shutdown_grace_ms + @stop_margin_ms))
 
-      _ ->
-        :ok
-    end
+        _ ->
+          state
+      end
 
+    # However the wait ended (ExitStatus, resin gone, the deadline), a last line without its
+    # newline is logged too.
+    flush_logs(state)
     close_port(state)
     :ok
   end
@@ -362,6 +366,7 @@ defmodule Lacca.Server do
 
   defp deadline(ms), do: System.monotonic_time(:millisecond) + ms
 
+  # Returns the state, its log lines still to flush.
   defp await_gone(%{port: port} = state, deadline) do
     left = max(deadline - System.monotonic_time(:millisecond), 0)
 
@@ -369,8 +374,7 @@ defmodule Lacca.Server do
       {^port, {:data, packet}} ->
         case Protocol.decode(packet) do
           {:ok, {:exit_status, _, _}} ->
-            flush_logs(state)
-            :ok
+            state
 
           {:ok, {:data_out, _, stream, data}} ->
             size = byte_size(data)
@@ -383,12 +387,12 @@ defmodule Lacca.Server do
         end
 
       {^port, {:exit_status, _}} ->
-        :ok
+        state
 
       {:EXIT, ^port, _} ->
-        :ok
+        state
     after
-      left -> :ok
+      left -> state
     end
   end
 

@@ -166,9 +166,13 @@ defmodule Lacca.ErgonomicsTest do
               strategy: :one_for_one
             )
 
-          [{_, pid, _, _}] = Supervisor.which_children(sup)
-          ref = if is_pid(pid), do: Process.monitor(pid)
-          if ref, do: assert_receive({:DOWN, ^ref, :process, _, _}, 10_000)
+          # The command may have ended (and its temporary child been removed) already, its line
+          # logged; else its Lacca process is waited for, which logs before it ends.
+          for {_, pid, _, _} <- Supervisor.which_children(sup), is_pid(pid) do
+            ref = Process.monitor(pid)
+            assert_receive {:DOWN, ^ref, :process, _, _}, 10_000
+          end
+
           Supervisor.stop(sup)
         end)
 

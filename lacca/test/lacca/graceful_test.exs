@@ -17,8 +17,12 @@ defmodule Lacca.GracefulTest do
   defp await_gone(marker),
     do: eventually(fn -> find(marker) == [] end, 15_000, "the process tree to disappear")
 
-  defp await_running(marker),
-    do: eventually(fn -> find(marker) != [] end, 10_000, "the command to start")
+  # Waits until the script has set its trap, so that the SIGTERM a test sends next meets it. The
+  # shell carries the marker in its `-c` script from its exec on, before it has run a line of it, so
+  # `find(marker)` would be too early (a SIGTERM then kills the shell untrapped: nothing logged, and
+  # no grace waited). The scripts start `sleep <marker>` after the trap: its exec proves the trap.
+  defp await_trapped(marker),
+    do: eventually(fn -> find_argv(["sleep", marker]) != [] end, 10_000, "the trap to be set")
 
   describe "supervisor shutdown" do
     @tag :capture_log
@@ -40,8 +44,7 @@ defmodule Lacca.GracefulTest do
               strategy: :one_for_one
             )
 
-          await_running(marker)
-          # Log lines are flushed only line by line: wait for "ready" to know the trap is set.
+          await_trapped(marker)
           Supervisor.stop(sup)
           assert find(marker) == []
         end)
@@ -55,7 +58,7 @@ defmodule Lacca.GracefulTest do
       marker = marker()
       child = {Lacca, ["sh", ignores_term(marker), [shutdown_grace_ms: 300]]}
       {:ok, sup} = Supervisor.start_link([child], strategy: :one_for_one)
-      await_running(marker)
+      await_trapped(marker)
 
       started = System.monotonic_time(:millisecond)
       Supervisor.stop(sup)
@@ -80,7 +83,7 @@ defmodule Lacca.GracefulTest do
 
           assert_receive {:lacca, lacca}, 15_000
           ref = Process.monitor(lacca)
-          await_running(marker)
+          await_trapped(marker)
           send(owner, :exit)
 
           assert_receive {:DOWN, ^ref, :process, ^lacca, {:shutdown, {:owner_exited, :normal}}},
@@ -90,6 +93,51 @@ defmodule Lacca.GracefulTest do
         end)
 
       assert log =~ "graceful #{marker}"
+    end
+
+    test "a last line without its newline is logged even if resin dies during the grace" do
+      marker = marker()
+      test = self()
+
+      script =
+        "trap '' TERM; printf 'last words #{marker}'; sleep #{marker} & wait; sleep #{marker}"
+
+      log =
+        capture_log(fn ->
+          owner =
+            spawn(fn ->
+              {:ok, pid} =
+                Lacca.start("sh", ["-c", script],
+                  mode: :log,
+                  log_output: :info,
+                  shutdown_grace_ms: 60_000
+                )
+
+              send(test, {:lacca, pid})
+              receive do: (:exit -> :ok)
+            end)
+
+          assert_receive {:lacca, lacca}, 15_000
+          ref = Process.monitor(lacca)
+          {:ok, %{resin_os_pid: resin}} = Lacca.info(lacca)
+          await_trapped(marker)
+          # The partial line has reached the Lacca process, which holds it for its newline.
+          eventually(fn -> :sys.get_state(lacca).logs.stdout != Lacca.LogLines.new() end)
+
+          # terminate/2 sends StopProcess and waits out the grace, which the command ignores; resin
+          # dies meanwhile (its sandbox with it), so no ExitStatus comes.
+          send(owner, :exit)
+          waiting = {:current_function, {Lacca.Server, :await_gone, 2}}
+          eventually(fn -> Process.info(lacca, :current_function) == waiting end)
+          System.cmd("kill", ["-KILL", Integer.to_string(resin)])
+
+          assert_receive {:DOWN, ^ref, :process, ^lacca, {:shutdown, {:owner_exited, :normal}}},
+                         15_000
+
+          await_gone(marker)
+        end)
+
+      assert log =~ "last words #{marker}"
     end
 
     test "a command that ignores SIGTERM is killed after the grace" do
@@ -105,9 +153,12 @@ defmodule Lacca.GracefulTest do
 
       assert_receive {:lacca, lacca}, 15_000
       ref = Process.monitor(lacca)
-      await_running(marker)
+      await_trapped(marker)
+
+      started = System.monotonic_time(:millisecond)
       send(owner, :exit)
       assert_receive {:DOWN, ^ref, :process, ^lacca, _}, 15_000
+      assert System.monotonic_time(:millisecond) - started >= 200
       assert find(marker) == []
     end
   end

@@ -12,11 +12,26 @@ defmodule Lacca.Test.OSProcesses do
 
   @doc "Host pids of live (not zombie) processes whose command line contains `marker`."
   @spec find(String.t()) :: [pos_integer()]
-  def find(marker) do
+  def find(marker), do: find_by(&(String.replace(&1, <<0>>, " ") |> String.contains?(marker)))
+
+  @doc """
+  Host pids of live processes whose command line is exactly `argv`, e.g. `["sleep", marker]`.
+
+  Unlike `find/1` it does not match a shell whose `-c` script merely mentions the marker, nor a
+  child the shell has forked and not yet replaced by `exec`: what it finds has got that far.
+  """
+  @spec find_argv([String.t()]) :: [pos_integer()]
+  def find_argv(argv) do
+    # /proc/<pid>/cmdline: each argument followed by a NUL.
+    cmdline = Enum.map_join(argv, &(&1 <> <<0>>))
+    find_by(&(&1 == cmdline))
+  end
+
+  defp find_by(match?) do
     for entry <- File.ls!("/proc"),
         pid = parse_pid(entry),
         pid != nil,
-        cmdline(pid) |> String.contains?(marker),
+        match?.(cmdline(pid)),
         alive?(pid),
         do: pid
   end
@@ -63,9 +78,10 @@ defmodule Lacca.Test.OSProcesses do
     end
   end
 
+  # Empty for a kernel thread, and for a process gone meanwhile.
   defp cmdline(pid) do
     case File.read("/proc/#{pid}/cmdline") do
-      {:ok, cmdline} -> String.replace(cmdline, <<0>>, " ")
+      {:ok, cmdline} -> cmdline
       {:error, _} -> ""
     end
   end

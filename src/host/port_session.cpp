@@ -186,9 +186,7 @@ void PortSession::handle(proto::Packet packet) {
 void PortSession::on_hello(const proto::Hello& hello) {
     if (hello.version < proto::kOldestProtocolVersion || hello.version > proto::kProtocolVersion) {
         fail_fatally(hello.request_id, proto::ErrorCode::version_mismatch,
-                     "resin speaks protocol versions " +
-                         std::to_string(proto::kOldestProtocolVersion) + " and " +
-                         std::to_string(proto::kProtocolVersion) + ", not " +
+                     "resin speaks protocol versions " + proto::spoken_versions() + ", not " +
                          std::to_string(hello.version));
         return;
     }

@@ -69,7 +69,7 @@ proto::Start command(std::string executable, std::vector<std::string> args, std:
 const char* const kSandboxView =
     "id; hostname; echo \"$PWD\"; ls -a /; cat /proc/self/cgroup; ulimit -a; "
     "grep -E '^(Seccomp|NoNewPrivs|Cap(Inh|Prm|Eff|Bnd|Amb))' /proc/self/status; "
-    "ls /proc | grep -c '^[0-9]'; env | sort";
+    "echo /proc/[0-9]*; env | sort";
 
 TEST(PortPrepare, PreparedThenStartedRunsTheCommandUnderTheStartsRequestId) {
     PortClient client;
@@ -144,6 +144,20 @@ TEST(PortPrepare, WallTimeCountsFromStartAndTheLimitStartsThen) {
     const auto ended = start_to_exit(limited, 4, command("/bin/sleep", {"10"}));
     EXPECT_EQ(ended.exit.reason, proto::ExitReason::wall_time_limit);
     EXPECT_GE(ended.exit.wall_us, 400'000u);
+}
+
+TEST(PortPrepare, SignalsSentBeforeStartDoNotReachTheCommand) {
+    PortClient client;
+    handshake_and_prepare(client);
+    const auto inits = sandbox_inits_of(client.pid());
+    ASSERT_EQ(inits.size(), 1u);
+    // The init forwards every signal it gets to its command: sent now, there is none yet.
+    ASSERT_EQ(::kill(inits.front(), SIGTERM), 0);
+    ASSERT_EQ(::kill(inits.front(), SIGUSR1), 0);
+    const auto output = start_to_exit(client, 4, command("/bin/sh", {"-c", "echo started"}));
+    EXPECT_EQ(output.out, "started\n");
+    EXPECT_EQ(output.exit.reason, proto::ExitReason::exited);
+    EXPECT_EQ(output.exit.exit_code, 0);
 }
 
 TEST(PortPrepare, StdinReachesTheStartedCommandWhole) {

@@ -298,6 +298,7 @@ void PortSession::on_start_prepared(const proto::Start& request) {
     if (!started) {
         state_ = State::spent;
         report(id, started.error());
+        refill_network_pool_once(prepared->sandbox.plan.network().new_namespace);
         return;  // the sandbox goes with `prepared`: killed and reaped
     }
     run(id, std::move(prepared->sandbox), prepared->pipes);
@@ -517,12 +518,9 @@ void PortSession::on_writer_drained() {
         exit_now(*exit_code_when_flushed_);
         return;
     }
-    if (state_ == State::ended && !netns_pool_refilled_) {
+    if (state_ == State::ended) {
         // Off the client's critical path: the exit report is out.
-        netns_pool_refilled_ = true;
-        if (process_->needs_network_namespace) {
-            sandbox::NetnsPool::refill_detached(host_);
-        }
+        refill_network_pool_once(process_->needs_network_namespace);
     }
     if (reading_paused_) {
         reading_paused_ = false;
@@ -559,6 +557,14 @@ void PortSession::on_client_gone() {
     });
 }
 
+// A sandbox that had a network namespace from the pool used it up, whether its command ran or not.
+void PortSession::refill_network_pool_once(bool used_a_namespace) {
+    if (used_a_namespace && !netns_pool_refilled_) {
+        netns_pool_refilled_ = true;
+        sandbox::NetnsPool::refill_detached(host_);
+    }
+}
+
 void PortSession::exit_when_flushed(int exit_code) {
     exit_code_when_flushed_ = exit_code;
     if (writer_.idle()) {
@@ -567,6 +573,9 @@ void PortSession::exit_when_flushed(int exit_code) {
 }
 
 void PortSession::exit_now(int exit_code) {
+    if (prepared_) {
+        refill_network_pool_once(prepared_->sandbox.plan.network().new_namespace);
+    }
     if (process_) {
         process_->supervisor.terminate(sandbox::EndCause::killed);
     }

@@ -81,6 +81,7 @@ class PortSession {
     void on_writer_drained();
     // EOF on fd 3 or a write error on fd 4: a running tree gets SIGTERM and the shutdown grace.
     void on_client_gone();
+    void refill_network_pool_once(bool used_a_namespace);
     void exit_when_flushed(int exit_code);
     void exit_now(int exit_code);
 

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <string_view>
+#include <unordered_map>
 
 namespace resin::sandbox {
 namespace {
@@ -29,14 +31,36 @@ std::string_view name_of(std::string_view entry) {
 
 std::vector<std::string> apply_environment_changes(std::vector<std::string> base,
                                                    const std::vector<std::string>& changes) {
+    // Linear: a Start may carry a hundred thousand changes, and resin applies them as root,
+    // outside every limit of the sandbox.
+    std::unordered_map<std::string, std::size_t> index;
+    std::vector<bool> removed(base.size(), false);
+    for (std::size_t i = 0; i < base.size(); ++i) {
+        index.insert_or_assign(std::string(name_of(base[i])), i);
+    }
     for (const std::string& change : changes) {
         const std::string_view name = name_of(change);
-        std::erase_if(base, [name](const std::string& entry) { return name_of(entry) == name; });
-        if (change.size() > name.size()) {
+        const bool sets = change.size() > name.size();
+        if (auto it = index.find(std::string(name)); it != index.end() && !removed[it->second]) {
+            if (sets) {
+                base[it->second] = change;
+            } else {
+                removed[it->second] = true;
+            }
+        } else if (sets) {
             base.push_back(change);
+            removed.push_back(false);
+            index.insert_or_assign(std::string(name), base.size() - 1);
         }
     }
-    return base;
+    std::vector<std::string> result;
+    result.reserve(base.size());
+    for (std::size_t i = 0; i < base.size(); ++i) {
+        if (!removed[i]) {
+            result.push_back(std::move(base[i]));
+        }
+    }
+    return result;
 }
 
 Result<void> write_command_block(int memfd, const std::vector<std::string>& argv,

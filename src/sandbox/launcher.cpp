@@ -79,6 +79,20 @@ bool send_byte(int socket, char byte) {
     return ::send(socket, &byte, 1, MSG_NOSIGNAL) == 1;
 }
 
+// Sealed once written (seal_command_block). Not executable: some kernels (6.3 to 6.5 with
+// vm.memfd_noexec=2) refuse a memfd that could be.
+Result<UniqueFd> make_command_block() {
+    constexpr unsigned kNoExecSeal = 0x0008U;  // MFD_NOEXEC_SEAL, Linux 6.3; not in glibc 2.36
+    UniqueFd memfd(::memfd_create("resin-command", MFD_CLOEXEC | MFD_ALLOW_SEALING | kNoExecSeal));
+    if (!memfd && errno == EINVAL) {
+        memfd.reset(::memfd_create("resin-command", MFD_CLOEXEC | MFD_ALLOW_SEALING));  // < 6.3
+    }
+    if (!memfd) {
+        return system_error(ErrorKind::internal, "memfd_create", errno);
+    }
+    return memfd;
+}
+
 Result<std::array<UniqueFd, 2>> make_status_socket() {
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
@@ -165,6 +179,14 @@ std::uint64_t microseconds_of(const timeval& time) {
            static_cast<std::uint64_t>(time.tv_usec);
 }
 
+void discard_pending_signals() {
+    sigset_t all;
+    ::sigfillset(&all);
+    const timespec now{};
+    while (::sigtimedwait(&all, nullptr, &now) > 0) {
+    }
+}
+
 bool peer_has_hung_up(int socket) {
     pollfd pfd{socket, POLLRDHUP, 0};
     return ::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP)) != 0;
@@ -180,13 +202,14 @@ StepResult change_directory(const CommandPart& command, const char* cwd) {
 }
 
 // The command: pid 2 of the sandbox, from fork to exec.
-[[noreturn]] void command_main(const Plan& plan, const CommandView& exec, int listener_socket) {
+[[noreturn]] void command_main(const Plan& plan, const CommandView& exec, int landlock_ruleset,
+                               int listener_socket) {
     restore_default_signals();
     ::close(kStatusFd);
     require(kFailureFd, system_step(::setsid() >= 0, ErrorKind::spawn_failed, "setsid"));
     require(kFailureFd, drop_privileges(plan.capabilities()));
     require(kFailureFd, change_directory(plan.command(), exec.cwd));
-    require(kFailureFd, apply_landlock(plan.landlock()));
+    require(kFailureFd, enforce_landlock(landlock_ruleset));
     // The rlimits come after every step that allocates or opens descriptors: RLIMIT_AS may be
     // below what this copy of resin already maps, so that any further mmap fails, and
     // RLIMIT_NOFILE below the descriptors Landlock needs.
@@ -249,6 +272,8 @@ StepResult change_directory(const CommandPart& command, const char* cwd) {
         require(kFailureFd, configure_network(plan.network()));
     }
     require(kFailureFd, build_filesystem(plan.mounts(), premade));
+    int landlock_ruleset = -1;
+    require(kFailureFd, build_landlock_ruleset(plan.landlock(), landlock_ruleset));
     prepare_init_signals();
     // The denial log is init's and resin's alone: the command does not inherit it.
     require(kFailureFd,
@@ -265,6 +290,9 @@ StepResult change_directory(const CommandPart& command, const char* cwd) {
         ::_exit(126);
     }
     ::close(kSyncFd);
+    // Signals that reached the init while it had no command (every one is blocked) were meant for
+    // no command: they must not greet this one.
+    discard_pending_signals();
     CommandView exec;
     require(kFailureFd, system_step(map_command_block(kCommandFd, exec), ErrorKind::internal,
                                     "reading the command handed to the sandbox"));
@@ -275,7 +303,10 @@ StepResult change_directory(const CommandPart& command, const char* cwd) {
     require(kFailureFd, system_step(command >= 0, ErrorKind::spawn_failed, "forking the command"));
     if (command == 0) {
         ::close(listener_pair[0]);
-        command_main(plan, exec, listener_pair[1]);
+        command_main(plan, exec, landlock_ruleset, listener_pair[1]);
+    }
+    if (landlock_ruleset >= 0) {
+        ::close(landlock_ruleset);
     }
     ::close(listener_pair[1]);
     ::close(kFailureFd);
@@ -323,10 +354,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::prepare(const Plan& plan, const Stdio&
     RESIN_TRY(Pipe failure, make_pipe());
     RESIN_TRY(auto status, make_status_socket());
     RESIN_TRY(SharedDenialLog denials, SharedDenialLog::create());
-    UniqueFd command_block(::memfd_create("resin-command", MFD_CLOEXEC));
-    if (!command_block) {
-        return system_error(ErrorKind::internal, "memfd_create", errno);
-    }
+    RESIN_TRY(UniqueFd command_block, make_command_block());
     const int pass_credentials = 1;
     if (::setsockopt(status[0].get(), SOL_SOCKET, SO_PASSCRED, &pass_credentials,
                      sizeof pass_credentials) != 0) {
@@ -437,14 +465,20 @@ Result<void> Sandbox::start(const Command& command) {
         return Error{ErrorKind::internal, "a sandbox runs one command: this one has started", "",
                      0};
     }
+    // Whatever happens next, this sandbox has had its one start.
+    const UniqueFd start = std::move(start_channel_);
+    const UniqueFd block = std::move(command_block_);
     std::vector<std::string> argv;
     argv.reserve(1 + command.args.size());
     argv.push_back(command.executable);
     argv.insert(argv.end(), command.args.begin(), command.args.end());
     const auto environment = apply_environment_changes(environment_, command.environment_changes);
-    RESIN_TRYV(write_command_block(command_block_.get(), argv, environment,
+    RESIN_TRYV(write_command_block(block.get(), argv, environment,
                                    command.cwd.empty() ? cwd_ : command.cwd));
-    command_block_.reset();
+    if (::fcntl(block.get(), F_ADD_SEALS,
+                F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+        return system_error(ErrorKind::internal, "sealing the command block", errno);
+    }
     // Usage counts from here: what the preparation spent is the sandbox's, not the command's.
     start_us_ = monotonic_us();
     if (cgroup_) {
@@ -453,7 +487,6 @@ Result<void> Sandbox::start(const Command& command) {
             cpu_time_at_start_us_ = cgroup_->cpu_time_us();
         }
     }
-    const UniqueFd start = std::move(start_channel_);
     if (!send_byte(start.get(), 's')) {
         return system_error(ErrorKind::spawn_failed, "starting the command in the sandbox", errno);
     }

@@ -50,7 +50,7 @@ TEST(PortErrors, AMalformedBodyIsReportedWithItsRequestIdAndTheSessionGoesOn) {
 TEST(PortErrors, AnUnknownTypeIsReportedWithItsRequestIdAndTheSessionGoesOn) {
     PortClient client;
     handshake(client);
-    client.send_bytes(frame_of({0x09, 0, 0, 0, 77}));
+    client.send_bytes(frame_of({0x0b, 0, 0, 0, 77}));
     EXPECT_FALSE(expect_error(client, 77, proto::ErrorCode::unknown_packet_type).fatal);
     expect_a_process_still_runs(client, 78);
 }

@@ -45,20 +45,20 @@ TEST(PortHandshake, HelloReplyEchoesTheRequestAndAdvertisesWhatTheCliPrints) {
 }
 
 TEST(PortHandshake, AVersionResinDoesNotSpeakIsAFatalVersionMismatchNamingItsVersions) {
-    for (const std::uint32_t version : {0u, 3u, 0xFFFFFFFFu}) {
+    for (const std::uint32_t version : {0u, 4u, 0xFFFFFFFFu}) {
         SCOPED_TRACE(version);
         PortClient client;
         client.send(proto::Hello{1, version});
         const auto error = expect_error(client, 1, proto::ErrorCode::version_mismatch);
         EXPECT_TRUE(error.fatal);
         EXPECT_EQ(error.message,
-                  "resin speaks protocol versions 1 and 2, not " + std::to_string(version));
+                  "resin speaks protocol versions 1, 2 and 3, not " + std::to_string(version));
         expect_fatal_exit(client);
     }
 }
 
-TEST(PortHandshake, HelloReplyEchoesVersion1Or2) {
-    for (const std::uint32_t version : {1u, 2u}) {
+TEST(PortHandshake, HelloReplyEchoesVersion1To3) {
+    for (const std::uint32_t version : {1u, 2u, 3u}) {
         PortClient client;
         EXPECT_EQ(handshake(client, 1, version).version, version);
     }
@@ -73,6 +73,22 @@ TEST(PortHandshake, Version2PacketsAreUnknownInAVersion1Session) {
     EXPECT_FALSE(expect_error(client, 3, proto::ErrorCode::unknown_packet_type).fatal);
     client.send(proto::KillProcess{4, 9});
     expect_error(client, 4, proto::ErrorCode::no_process);
+}
+
+TEST(PortHandshake, Version3PacketsAreUnknownInVersion1And2Sessions) {
+    for (const std::uint32_t version : {1u, 2u}) {
+        SCOPED_TRACE(version);
+        PortClient client;
+        handshake(client, 1, version);
+        client.send(proto::Prepare{2, R"({"extends":"default"})"});
+        EXPECT_FALSE(expect_error(client, 2, proto::ErrorCode::unknown_packet_type).fatal);
+        client.send(proto::Start{3, "/bin/true", {}, {}, ""});
+        EXPECT_FALSE(expect_error(client, 3, proto::ErrorCode::unknown_packet_type).fatal);
+        client.send(proto::Prepared{4});
+        EXPECT_FALSE(expect_error(client, 4, proto::ErrorCode::unknown_packet_type).fatal);
+        client.send(proto::KillProcess{5, 9});
+        expect_error(client, 5, proto::ErrorCode::no_process);
+    }
 }
 
 TEST(PortHandshake, StdinCreditFromTheClientIsUnexpectedInVersion2) {

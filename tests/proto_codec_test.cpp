@@ -49,6 +49,17 @@ std::vector<Packet> sample_packets() {
         SetShutdownGrace{17, 0xFFFFFFFF},
         StdinCredit{18, 1},
         StdinCredit{19, 0xFFFFFFFF},
+        Prepare{20, R"({"extends":"default"})"},
+        Prepare{21, ""},
+        Start{22, "/bin/sh", {"-c", "env", ""}, {"LANG=C.UTF-8", "HOME", "=", ""}, "/tmp"},
+        Start{23, "", {}, {}, ""},
+        Start{24,
+              std::string("a\0b", 3),
+              {std::string("\xff", 1)},
+              {std::string("X=\0", 3)},
+              std::string("\0", 1)},
+        Prepared{25},
+        Prepared{0xFFFFFFFF},
     };
 }
 
@@ -106,6 +117,36 @@ TEST(ProtoCodec, ListCountThatCannotFitIsRefusedBeforeAllocating) {
     EXPECT_EQ(decode_error(reply).code, ErrorCode::malformed_packet);
 }
 
+TEST(ProtoCodec, StartListCountsThatCannotFitAreRefused) {
+    // A Start whose args count claims more strings than the bytes left.
+    auto args_overrun = body_of(Start{1, "echo", {}, {}, ""});
+    args_overrun[16] = 0xFF;  // low byte of the args count, after the header and "echo"
+    auto error = decode_error(args_overrun);
+    EXPECT_EQ(error.code, ErrorCode::malformed_packet);
+    EXPECT_NE(error.message.find("args count"), std::string::npos) << error.message;
+    // The same for its env count, which comes after the args.
+    auto env_overrun = body_of(Start{1, "echo", {"x"}, {}, ""});
+    env_overrun[25] = 2;  // low byte of the env count: two strings, but only cwd's 4 bytes follow
+    error = decode_error(env_overrun);
+    EXPECT_EQ(error.code, ErrorCode::malformed_packet);
+    EXPECT_NE(error.message.find("env count"), std::string::npos) << error.message;
+}
+
+TEST(ProtoCodec, StartWithoutItsCwdIsTruncated) {
+    auto body = body_of(Start{1, "echo", {}, {"A=1"}, ""});
+    body.resize(body.size() - 4);
+    auto error = decode_error(body);
+    EXPECT_EQ(error.code, ErrorCode::malformed_packet);
+    EXPECT_NE(error.message.find("'cwd'"), std::string::npos) << error.message;
+}
+
+TEST(ProtoCodec, PreparedHasNoFields) {
+    EXPECT_EQ(body_of(Prepared{9}), (std::vector<std::uint8_t>{0x87, 0, 0, 0, 9}));
+    auto error = decode_error({0x87, 0, 0, 0, 9, 0});
+    EXPECT_EQ(error.code, ErrorCode::malformed_packet);
+    EXPECT_EQ(error.request_id, 9u);
+}
+
 TEST(ProtoCodec, OversizedBodyIsRefused) {
     std::vector<std::uint8_t> body(kMaxPacketSize + 1, 0);
     body[0] = 0x05;
@@ -143,8 +184,9 @@ TEST(ProtoCodec, LargestDataOutFitsTheMaximumPacket) {
     EXPECT_TRUE(std::holds_alternative<Packet>(decode_packet(body)));
 }
 
-TEST(ProtoCodec, TypesAfterTheLastOfVersion2AreUnknown) {
-    for (std::uint8_t type : {std::uint8_t{0x09}, std::uint8_t{0x87}, std::uint8_t{0x00}}) {
+TEST(ProtoCodec, TypesAfterTheLastOfVersion3AreUnknown) {
+    for (std::uint8_t type :
+         {std::uint8_t{0x0b}, std::uint8_t{0x88}, std::uint8_t{0x00}, std::uint8_t{0x80}}) {
         auto error = decode_error({type, 0, 0, 0, 3, 0, 0, 0, 0});
         EXPECT_EQ(error.code, ErrorCode::unknown_packet_type) << int{type};
         EXPECT_EQ(error.request_id, 3u);
@@ -166,6 +208,25 @@ TEST(ProtoCodec, Version2PacketsDoNotExistInVersion1) {
     EXPECT_TRUE(exists_in_version(PacketType::grant_credit, 2));
 }
 
+TEST(ProtoCodec, Version3PacketsDoNotExistInVersions1And2) {
+    for (auto type : {PacketType::prepare, PacketType::start, PacketType::prepared}) {
+        SCOPED_TRACE(to_string(type));
+        EXPECT_FALSE(exists_in_version(type, 1));
+        EXPECT_FALSE(exists_in_version(type, 2));
+        EXPECT_TRUE(exists_in_version(type, 3));
+    }
+    for (auto type :
+         {PacketType::hello, PacketType::start_process, PacketType::data_in,
+          PacketType::set_shutdown_grace, PacketType::exit_status, PacketType::stdin_credit}) {
+        EXPECT_TRUE(exists_in_version(type, 3)) << to_string(type);
+    }
+}
+
+TEST(ProtoCodec, ResinSpeaksEveryVersionFromTheOldestToTheNewest) {
+    EXPECT_EQ(kProtocolVersion, 3u);
+    EXPECT_EQ(spoken_versions(), "1, 2 and 3");
+}
+
 TEST(ProtoCodec, NamesAreStable) {
     EXPECT_STREQ(to_string(PacketType::set_shutdown_grace), "set_shutdown_grace");
     EXPECT_STREQ(to_string(PacketType::stdin_credit), "stdin_credit");
@@ -173,6 +234,9 @@ TEST(ProtoCodec, NamesAreStable) {
     EXPECT_STREQ(to_string(ExitReason::wall_time_limit), "wall_time_limit");
     EXPECT_STREQ(to_string(ErrorCode::unsupported_config), "unsupported_config");
     EXPECT_STREQ(to_string(PacketType::grant_credit), "grant_credit");
+    EXPECT_STREQ(to_string(PacketType::prepare), "prepare");
+    EXPECT_STREQ(to_string(PacketType::start), "start");
+    EXPECT_STREQ(to_string(PacketType::prepared), "prepared");
 }
 
 }  // namespace

@@ -58,6 +58,11 @@ std::vector<Vector> golden_vectors() {
         {"error_report_stdin_broken.bin",
          ErrorReport{2, ErrorCode::stdin_broken, false, "stdin broken: 4096 queued bytes discarded",
                      ""}},
+        // Version 3.
+        {"hello_v3.bin", Hello{1, 3}},
+        {"prepare.bin", Prepare{9, R"({"extends":"default"})"}},
+        {"start.bin", Start{10, "echo", {"hello, world."}, {"LANG=C.UTF-8", "HOME"}, "/tmp"}},
+        {"prepared.bin", Prepared{9}},
     };
 }
 
@@ -122,7 +127,7 @@ TEST(ProtoVectors, MalformedVectorsAreRejectedWithTheListedCode) {
         EXPECT_FALSE(error->message.empty());
         ++checked;
     }
-    EXPECT_GE(checked, 15);
+    EXPECT_GE(checked, 17);
 }
 
 }  // namespace

@@ -117,7 +117,7 @@ int run_command(const CommandOptions& options) {
         print_failure(error);
         return exit_code_for(error.kind);
     }
-    auto& [plan, launched] = std::get<StartedSandbox>(started);
+    auto& [plan, launched] = std::get<PlannedSandbox>(started);
     sandbox::Sandbox& sandbox = *launched;
 
     std::optional<sandbox::ExitReport> report;

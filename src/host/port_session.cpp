@@ -34,6 +34,12 @@ bool contains_nul(const std::string& text) {
 
 }  // namespace
 
+// A sandbox whose init waits for its command, and the command's stdio pipes.
+struct PortSession::Prepared {
+    PlannedSandbox sandbox;
+    ChildStdioPipes pipes;
+};
+
 struct PortSession::Process {
     Process(boost::asio::io_context& io, PortSession& session, std::uint32_t id,
             std::unique_ptr<sandbox::Sandbox> launched, ChildStdioPipes& pipes,
@@ -174,6 +180,10 @@ void PortSession::handle(proto::Packet packet) {
                 on_grant(request);
             } else if constexpr (std::is_same_v<T, proto::SetShutdownGrace>) {
                 on_set_shutdown_grace(request);
+            } else if constexpr (std::is_same_v<T, proto::Prepare>) {
+                on_prepare(request);
+            } else if constexpr (std::is_same_v<T, proto::Start>) {
+                on_start_prepared(request);
             } else {
                 report(id, proto::ErrorCode::unexpected_packet,
                        std::string(to_string(proto::packet_type(request))) +
@@ -186,9 +196,7 @@ void PortSession::handle(proto::Packet packet) {
 void PortSession::on_hello(const proto::Hello& hello) {
     if (hello.version < proto::kOldestProtocolVersion || hello.version > proto::kProtocolVersion) {
         fail_fatally(hello.request_id, proto::ErrorCode::version_mismatch,
-                     "resin speaks protocol versions " +
-                         std::to_string(proto::kOldestProtocolVersion) + " and " +
-                         std::to_string(proto::kProtocolVersion) + ", not " +
+                     "resin speaks protocol versions " + proto::spoken_versions() + ", not " +
                          std::to_string(hello.version));
         return;
     }
@@ -197,13 +205,30 @@ void PortSession::on_hello(const proto::Hello& hello) {
     writer_.send(proto::HelloReply{hello.request_id, version_, feature_list(host_)});
 }
 
+// Why a request for a new sandbox or command is refused in the current state, or nullopt.
+std::optional<std::string> PortSession::why_no_new_command() const {
+    switch (state_) {
+        case State::running:
+            return "a process is already running: one resin runs one process";
+        case State::ended:
+            return "the process has ended: one resin runs one process; close the port";
+        case State::spent:
+            return "the prepared sandbox's command failed to start: a prepared sandbox runs one "
+                   "command; close the port";
+        default:
+            return std::nullopt;
+    }
+}
+
 void PortSession::on_start(const proto::StartProcess& request) {
     const std::uint32_t id = request.request_id;
-    if (state_ == State::running || state_ == State::ended) {
+    if (state_ == State::prepared) {
         report(id, proto::ErrorCode::unexpected_packet,
-               state_ == State::running
-                   ? "a process is already running: one resin runs one process"
-                   : "the process has ended: one resin runs one process; close the port");
+               "a sandbox is prepared: start its command with Start, or close the port");
+        return;
+    }
+    if (auto why = why_no_new_command()) {
+        report(id, proto::ErrorCode::unexpected_packet, std::move(*why));
         return;
     }
     if (contains_nul(request.executable) ||
@@ -212,33 +237,105 @@ void PortSession::on_start(const proto::StartProcess& request) {
         return;
     }
     std::optional<ChildStdioPipes> pipes;
-    auto started =
-        start_sandbox(ConfigRequest{request.config, id}, host_, {request.executable, request.args},
-                      [&pipes](const sandbox::Plan& plan) -> sandbox::Result<sandbox::Stdio> {
-                          RESIN_TRY(pipes, make_child_stdio_pipes(plan.identity().uid.outside,
-                                                                  plan.identity().gid.outside));
-                          return pipes->child_ends();
-                      });
+    auto started = start_sandbox(ConfigRequest{request.config, id}, host_,
+                                 {request.executable, request.args}, stdio_pipes_into(pipes));
     if (pipes) {
         pipes->close_child_ends();
     }
     if (auto* failure = std::get_if<StartFailure>(&started)) {
-        if (auto* errors = std::get_if<std::vector<sandbox::ConfigError>>(failure)) {
-            std::string message = errors->front().message;
-            for (std::size_t i = 1; i < errors->size(); ++i) {
-                message += "; " + (*errors)[i].pointer + ": " + (*errors)[i].message;
-            }
-            report(id, proto::ErrorCode::invalid_config, std::move(message),
-                   errors->front().pointer);
-        } else {
-            report(id, std::get<sandbox::Error>(*failure));
-        }
+        report(id, *failure);
         return;
     }
-    auto& [plan, launched] = std::get<StartedSandbox>(started);
+    run(id, std::get<PlannedSandbox>(std::move(started)), *pipes);
+}
+
+void PortSession::on_prepare(const proto::Prepare& request) {
+    const std::uint32_t id = request.request_id;
+    if (state_ == State::prepared) {
+        report(id, proto::ErrorCode::unexpected_packet,
+               "a sandbox is already prepared: one resin runs one sandbox");
+        return;
+    }
+    if (auto why = why_no_new_command()) {
+        report(id, proto::ErrorCode::unexpected_packet, std::move(*why));
+        return;
+    }
+    std::optional<ChildStdioPipes> pipes;
+    auto prepared =
+        prepare_sandbox(ConfigRequest{request.config, id}, host_, stdio_pipes_into(pipes));
+    if (pipes) {
+        pipes->close_child_ends();
+    }
+    if (auto* failure = std::get_if<StartFailure>(&prepared)) {
+        report(id, *failure);
+        return;
+    }
+    prepared_ = std::make_unique<Prepared>(
+        Prepared{std::get<PlannedSandbox>(std::move(prepared)), std::move(*pipes)});
+    state_ = State::prepared;
+    writer_.send(proto::Prepared{id});
+}
+
+void PortSession::on_start_prepared(const proto::Start& request) {
+    const std::uint32_t id = request.request_id;
+    if (state_ == State::ready) {
+        report(id, proto::ErrorCode::unexpected_packet,
+               "no sandbox is prepared: send Prepare first (or StartProcess)");
+        return;
+    }
+    if (auto why = why_no_new_command()) {
+        report(id, proto::ErrorCode::unexpected_packet, std::move(*why));
+        return;
+    }
+    // Checked before the sandbox is used: a request refused here leaves it prepared.
+    if (auto why = invalid_start(request)) {
+        report(id, proto::ErrorCode::invalid_request, std::move(*why));
+        return;
+    }
+    std::unique_ptr<Prepared> prepared = std::move(prepared_);
+    auto started = prepared->sandbox.sandbox->start(
+        {request.executable, request.args, request.env, request.cwd});
+    if (!started) {
+        state_ = State::spent;
+        report(id, started.error());
+        refill_network_pool_once(prepared->sandbox.plan.network().new_namespace);
+        return;  // the sandbox goes with `prepared`: killed and reaped
+    }
+    run(id, std::move(prepared->sandbox), prepared->pipes);
+}
+
+std::optional<std::string> PortSession::invalid_start(const proto::Start& request) {
+    if (contains_nul(request.executable) ||
+        std::any_of(request.args.begin(), request.args.end(), contains_nul)) {
+        return "executable or argument contains a NUL byte";
+    }
+    for (std::size_t i = 0; i < request.env.size(); ++i) {
+        const std::string& entry = request.env[i];
+        if (contains_nul(entry) || entry.empty() || entry.front() == '=') {
+            return "env entry " + std::to_string(i) +
+                   " is not NAME=VALUE or NAME (a name is not empty, and no entry has a NUL byte)";
+        }
+    }
+    if (contains_nul(request.cwd) || (!request.cwd.empty() && request.cwd.front() != '/')) {
+        return "cwd must be empty (the config's) or an absolute path without NUL bytes";
+    }
+    return std::nullopt;
+}
+
+PrepareLaunch PortSession::stdio_pipes_into(std::optional<ChildStdioPipes>& pipes) {
+    return [&pipes](const sandbox::Plan& plan) -> sandbox::Result<sandbox::Stdio> {
+        RESIN_TRY(pipes,
+                  make_child_stdio_pipes(plan.identity().uid.outside, plan.identity().gid.outside));
+        return pipes->child_ends();
+    };
+}
+
+// The command runs: from here on the session is the same for StartProcess and Start.
+void PortSession::run(std::uint32_t id, PlannedSandbox started, ChildStdioPipes& pipes) {
+    auto& [plan, launched] = started;
     const auto pid = static_cast<std::uint32_t>(launched->command_pid());
     process_ =
-        std::make_unique<Process>(io_, *this, id, std::move(launched), *pipes, plan.supervision());
+        std::make_unique<Process>(io_, *this, id, std::move(launched), pipes, plan.supervision());
     process_->needs_network_namespace = plan.network().new_namespace;
     state_ = State::running;
     writer_.send(proto::ProcessStarted{id, pid});
@@ -366,6 +463,19 @@ void PortSession::report(std::uint32_t request_id, const sandbox::Error& error) 
     report(request_id, error_code_for(error.kind), error.message, error.pointer);
 }
 
+void PortSession::report(std::uint32_t request_id, const StartFailure& failure) {
+    if (const auto* errors = std::get_if<std::vector<sandbox::ConfigError>>(&failure)) {
+        std::string message = errors->front().message;
+        for (std::size_t i = 1; i < errors->size(); ++i) {
+            message += "; " + (*errors)[i].pointer + ": " + (*errors)[i].message;
+        }
+        report(request_id, proto::ErrorCode::invalid_config, std::move(message),
+               errors->front().pointer);
+        return;
+    }
+    report(request_id, std::get<sandbox::Error>(failure));
+}
+
 void PortSession::fail_fatally(std::uint32_t request_id, proto::ErrorCode code,
                                std::string message) {
     state_ = State::closing;
@@ -408,12 +518,9 @@ void PortSession::on_writer_drained() {
         exit_now(*exit_code_when_flushed_);
         return;
     }
-    if (state_ == State::ended && !netns_pool_refilled_) {
+    if (state_ == State::ended) {
         // Off the client's critical path: the exit report is out.
-        netns_pool_refilled_ = true;
-        if (process_->needs_network_namespace) {
-            sandbox::NetnsPool::refill_detached(host_);
-        }
+        refill_network_pool_once(process_->needs_network_namespace);
     }
     if (reading_paused_) {
         reading_paused_ = false;
@@ -450,6 +557,14 @@ void PortSession::on_client_gone() {
     });
 }
 
+// A sandbox that had a network namespace from the pool used it up, whether its command ran or not.
+void PortSession::refill_network_pool_once(bool used_a_namespace) {
+    if (used_a_namespace && !netns_pool_refilled_) {
+        netns_pool_refilled_ = true;
+        sandbox::NetnsPool::refill_detached(host_);
+    }
+}
+
 void PortSession::exit_when_flushed(int exit_code) {
     exit_code_when_flushed_ = exit_code;
     if (writer_.idle()) {
@@ -458,6 +573,9 @@ void PortSession::exit_when_flushed(int exit_code) {
 }
 
 void PortSession::exit_now(int exit_code) {
+    if (prepared_) {
+        refill_network_pool_once(prepared_->sandbox.plan.network().new_namespace);
+    }
     if (process_) {
         process_->supervisor.terminate(sandbox::EndCause::killed);
     }

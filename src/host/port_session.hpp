@@ -15,8 +15,10 @@
 
 #include "config/result.hpp"
 #include "host/output_credit.hpp"
+#include "host/pipes.hpp"
 #include "host/port_fds.hpp"
 #include "host/port_writer.hpp"
+#include "host/sandbox_start.hpp"
 #include "proto/frame_reader.hpp"
 #include "sandbox/exit_report.hpp"
 #include "sandbox/host_probe.hpp"
@@ -37,8 +39,11 @@ class PortSession {
     int exit_code() const { return exit_code_; }
 
   private:
-    // ended: ExitStatus is out; resin answers requests until the client closes the port.
-    enum class State { awaiting_hello, ready, running, ended, closing };
+    // prepared: a sandbox waits for its command (Start). ended: ExitStatus is out; resin answers
+    // requests until the client closes the port. spent: the prepared sandbox's command failed to
+    // start, and the sandbox is gone.
+    enum class State { awaiting_hello, ready, prepared, running, ended, spent, closing };
+    struct Prepared;
     struct Process;
 
     void read_port();
@@ -47,6 +52,12 @@ class PortSession {
     void handle(proto::Packet packet);
     void on_hello(const proto::Hello& hello);
     void on_start(const proto::StartProcess& request);
+    void on_prepare(const proto::Prepare& request);
+    void on_start_prepared(const proto::Start& request);
+    std::optional<std::string> why_no_new_command() const;
+    static std::optional<std::string> invalid_start(const proto::Start& request);
+    static PrepareLaunch stdio_pipes_into(std::optional<ChildStdioPipes>& pipes);
+    void run(std::uint32_t id, PlannedSandbox started, ChildStdioPipes& pipes);
     void on_kill(const proto::KillProcess& request);
     void on_stop(const proto::StopProcess& request);
     void on_data_in(proto::DataIn request);
@@ -61,6 +72,7 @@ class PortSession {
     void report(std::uint32_t request_id, proto::ErrorCode code, std::string message,
                 std::string json_pointer = {});
     void report(std::uint32_t request_id, const sandbox::Error& error);
+    void report(std::uint32_t request_id, const StartFailure& failure);
     void fail_fatally(std::uint32_t request_id, proto::ErrorCode code, std::string message);
 
     void on_process_exit(sandbox::ExitReport report);
@@ -69,6 +81,7 @@ class PortSession {
     void on_writer_drained();
     // EOF on fd 3 or a write error on fd 4: a running tree gets SIGTERM and the shutdown grace.
     void on_client_gone();
+    void refill_network_pool_once(bool used_a_namespace);
     void exit_when_flushed(int exit_code);
     void exit_now(int exit_code);
 
@@ -89,6 +102,7 @@ class PortSession {
     bool client_gone_ = false;
     // Bounds how long resin outlives the grace after the client left.
     boost::asio::steady_timer shutdown_deadline_;
+    std::unique_ptr<Prepared> prepared_;
     std::unique_ptr<Process> process_;
     std::optional<int> exit_code_when_flushed_;
     bool netns_pool_refilled_ = false;

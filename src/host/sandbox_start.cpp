@@ -17,10 +17,9 @@ ConfigLoad load(const ConfigOrigin& origin) {
 
 }  // namespace
 
-std::variant<StartedSandbox, StartFailure> start_sandbox(const ConfigOrigin& origin,
-                                                         const sandbox::HostCapabilities& host,
-                                                         const sandbox::Command& command,
-                                                         const PrepareLaunch& prepare_launch) {
+std::variant<PlannedSandbox, StartFailure> prepare_sandbox(const ConfigOrigin& origin,
+                                                           const sandbox::HostCapabilities& host,
+                                                           const PrepareLaunch& prepare_launch) {
     auto loaded = load(origin);
     if (auto* errors = std::get_if<std::vector<sandbox::ConfigError>>(&loaded)) {
         return StartFailure(std::move(*errors));
@@ -35,11 +34,24 @@ std::variant<StartedSandbox, StartFailure> start_sandbox(const ConfigOrigin& ori
         return StartFailure(stdio.error());
     }
     sandbox::Sandbox::remove_cgroups_when_killed(plan.value());
-    auto launched = sandbox::Sandbox::launch(plan.value(), command, stdio.value());
-    if (!launched) {
-        return StartFailure(launched.error());
+    auto prepared = sandbox::Sandbox::prepare(plan.value(), stdio.value());
+    if (!prepared) {
+        return StartFailure(prepared.error());
     }
-    return StartedSandbox{std::move(plan).value(), std::move(launched).value()};
+    return PlannedSandbox{std::move(plan).value(), std::move(prepared).value()};
+}
+
+std::variant<PlannedSandbox, StartFailure> start_sandbox(const ConfigOrigin& origin,
+                                                         const sandbox::HostCapabilities& host,
+                                                         const sandbox::Command& command,
+                                                         const PrepareLaunch& prepare_launch) {
+    auto prepared = prepare_sandbox(origin, host, prepare_launch);
+    if (auto* sandbox = std::get_if<PlannedSandbox>(&prepared)) {
+        if (auto started = sandbox->sandbox->start(command); !started) {
+            return StartFailure(started.error());
+        }
+    }
+    return prepared;
 }
 
 }  // namespace resin::host

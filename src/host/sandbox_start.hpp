@@ -1,5 +1,6 @@
-// The one way resin starts a sandbox, for the port session and the CLI alike: load the config,
-// plan it on this host (refusing what the host cannot enforce), launch the command.
+// The one way resin builds a sandbox, for the port session and the CLI alike: load the config,
+// plan it on this host (refusing what the host cannot enforce), prepare the sandbox, and start the
+// command in it, at once or when a Start arrives.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +18,8 @@
 
 namespace resin::host {
 
-// Where the config comes from: a profile file (CLI) or a StartProcess config field (port).
+// Where the config comes from: a profile file (CLI) or a StartProcess or Prepare config field
+// (port).
 struct ConfigFile {
     std::string path;
 };
@@ -32,7 +34,7 @@ using ConfigOrigin = std::variant<ConfigFile, ConfigRequest>;
 // that will start. Its error ends the start.
 using PrepareLaunch = std::function<sandbox::Result<sandbox::Stdio>(const sandbox::Plan&)>;
 
-struct StartedSandbox {
+struct PlannedSandbox {
     sandbox::Plan plan;
     std::unique_ptr<sandbox::Sandbox> sandbox;
 };
@@ -40,7 +42,13 @@ struct StartedSandbox {
 // The config's errors (never empty), or why planning or launching failed.
 using StartFailure = std::variant<std::vector<sandbox::ConfigError>, sandbox::Error>;
 
-std::variant<StartedSandbox, StartFailure> start_sandbox(const ConfigOrigin& origin,
+// A sandbox whose init waits for its command (Sandbox::start).
+std::variant<PlannedSandbox, StartFailure> prepare_sandbox(const ConfigOrigin& origin,
+                                                           const sandbox::HostCapabilities& host,
+                                                           const PrepareLaunch& prepare_launch);
+
+// prepare_sandbox, then the command.
+std::variant<PlannedSandbox, StartFailure> start_sandbox(const ConfigOrigin& origin,
                                                          const sandbox::HostCapabilities& host,
                                                          const sandbox::Command& command,
                                                          const PrepareLaunch& prepare_launch);

@@ -37,6 +37,10 @@ class FieldDecoder {
                 return grant_credit();
             case PacketType::set_shutdown_grace:
                 return set_shutdown_grace();
+            case PacketType::prepare:
+                return finish(Prepare{request_id_, take(reader_.bytes(), "config")});
+            case PacketType::start:
+                return start();
             case PacketType::hello_reply:
                 return hello_reply();
             case PacketType::process_started:
@@ -49,6 +53,8 @@ class FieldDecoder {
                 return error_report();
             case PacketType::stdin_credit:
                 return stdin_credit();
+            case PacketType::prepared:
+                return finish(Prepared{request_id_});
         }
         return DecodeError{ErrorCode::unknown_packet_type, request_id_, "unknown packet type"};
     }
@@ -89,15 +95,30 @@ class FieldDecoder {
 
     DecodeResult hello() { return finish(Hello{request_id_, take(reader_.u32(), "version")}); }
 
+    // A list<string>: its count is checked against the bytes left before anything is reserved.
+    std::vector<std::string> strings(const char* count_field, const char* item_field) {
+        const std::uint32_t count = take(reader_.count(kMinStringSize), count_field);
+        std::vector<std::string> items;
+        items.reserve(count);
+        for (std::uint32_t i = 0; i < count && complete(); ++i) {
+            items.push_back(take(reader_.bytes(), item_field));
+        }
+        return items;
+    }
+
     DecodeResult start_process() {
         StartProcess start{request_id_, take(reader_.bytes(), "executable"), {}, {}};
-        const std::uint32_t argc = take(reader_.count(kMinStringSize), "args count");
-        start.args.reserve(argc);
-        for (std::uint32_t i = 0; i < argc && complete(); ++i) {
-            start.args.push_back(take(reader_.bytes(), "args"));
-        }
+        start.args = strings("args count", "args");
         start.config = take(reader_.bytes(), "config");
         return finish(std::move(start));
+    }
+
+    DecodeResult start() {
+        Start packet{request_id_, take(reader_.bytes(), "executable"), {}, {}, {}};
+        packet.args = strings("args count", "args");
+        packet.env = strings("env count", "env");
+        packet.cwd = take(reader_.bytes(), "cwd");
+        return finish(std::move(packet));
     }
 
     DecodeResult kill_process() {
@@ -198,7 +219,7 @@ class FieldDecoder {
 };
 
 bool is_known_type(std::uint8_t type) {
-    return (type >= 0x01 && type <= 0x08) || (type >= 0x81 && type <= 0x86);
+    return (type >= 0x01 && type <= 0x0a) || (type >= 0x81 && type <= 0x87);
 }
 
 class FieldEncoder {
@@ -208,11 +229,15 @@ class FieldEncoder {
     void operator()(const Hello& p) { w_.u32(p.version); }
     void operator()(const StartProcess& p) {
         w_.bytes(p.executable);
-        w_.u32(static_cast<std::uint32_t>(p.args.size()));
-        for (const auto& arg : p.args) {
-            w_.bytes(arg);
-        }
+        strings(p.args);
         w_.bytes(p.config);
+    }
+    void operator()(const Prepare& p) { w_.bytes(p.config); }
+    void operator()(const Start& p) {
+        w_.bytes(p.executable);
+        strings(p.args);
+        strings(p.env);
+        w_.bytes(p.cwd);
     }
     void operator()(const KillProcess& p) { w_.u8(p.signal); }
     void operator()(const StopProcess& p) { w_.u32(p.grace_ms); }
@@ -221,6 +246,7 @@ class FieldEncoder {
     void operator()(const GrantCredit& p) { w_.u32(p.bytes); }
     void operator()(const SetShutdownGrace& p) { w_.u32(p.grace_ms); }
     void operator()(const StdinCredit& p) { w_.u32(p.bytes); }
+    void operator()(const Prepared&) {}
     void operator()(const HelloReply& p) {
         w_.u32(p.version);
         w_.u32(static_cast<std::uint32_t>(p.features.size()));
@@ -254,6 +280,13 @@ class FieldEncoder {
     }
 
   private:
+    void strings(const std::vector<std::string>& items) {
+        w_.u32(static_cast<std::uint32_t>(items.size()));
+        for (const auto& item : items) {
+            w_.bytes(item);
+        }
+    }
+
     ByteWriter& w_;
 };
 

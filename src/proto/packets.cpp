@@ -27,6 +27,12 @@ template <>
 struct TypeOf<SetShutdownGrace>
     : std::integral_constant<PacketType, PacketType::set_shutdown_grace> {};
 template <>
+struct TypeOf<Prepare> : std::integral_constant<PacketType, PacketType::prepare> {};
+template <>
+struct TypeOf<Start> : std::integral_constant<PacketType, PacketType::start> {};
+template <>
+struct TypeOf<Prepared> : std::integral_constant<PacketType, PacketType::prepared> {};
+template <>
 struct TypeOf<StdinCredit> : std::integral_constant<PacketType, PacketType::stdin_credit> {};
 template <>
 struct TypeOf<HelloReply> : std::integral_constant<PacketType, PacketType::hello_reply> {};
@@ -47,10 +53,26 @@ PacketType packet_type(const Packet& packet) {
 }
 
 bool exists_in_version(PacketType type, std::uint32_t version) {
-    if (type == PacketType::set_shutdown_grace || type == PacketType::stdin_credit) {
-        return version >= 2;
+    switch (type) {
+        case PacketType::set_shutdown_grace:
+        case PacketType::stdin_credit:
+            return version >= 2;
+        case PacketType::prepare:
+        case PacketType::start:
+        case PacketType::prepared:
+            return version >= 3;
+        default:
+            return true;
     }
-    return true;
+}
+
+std::string spoken_versions() {
+    std::string versions = std::to_string(kOldestProtocolVersion);
+    for (std::uint32_t version = kOldestProtocolVersion + 1; version <= kProtocolVersion;
+         ++version) {
+        versions += (version == kProtocolVersion ? " and " : ", ") + std::to_string(version);
+    }
+    return versions;
 }
 
 std::uint32_t request_id(const Packet& packet) {
@@ -75,6 +97,10 @@ const char* to_string(PacketType type) {
             return "grant_credit";
         case PacketType::set_shutdown_grace:
             return "set_shutdown_grace";
+        case PacketType::prepare:
+            return "prepare";
+        case PacketType::start:
+            return "start";
         case PacketType::hello_reply:
             return "hello_reply";
         case PacketType::process_started:
@@ -87,6 +113,8 @@ const char* to_string(PacketType type) {
             return "error_report";
         case PacketType::stdin_credit:
             return "stdin_credit";
+        case PacketType::prepared:
+            return "prepared";
     }
     return "unknown";
 }

@@ -1,5 +1,6 @@
-// The packets of the shellac protocol, version 2 (docs/protocol.md), as plain values. Version 1
-// sessions use the same packets minus SetShutdownGrace and StdinCredit.
+// The packets of the shellac protocol, version 3 (docs/protocol.md), as plain values. Version 2
+// sessions use the same packets minus Prepare, Start and Prepared; version 1 sessions lack
+// SetShutdownGrace and StdinCredit too (exists_in_version).
 #pragma once
 
 #include <cstdint>
@@ -10,8 +11,8 @@
 
 namespace resin::proto {
 
-// The version resin prefers and lacca speaks; resin also accepts kOldestProtocolVersion.
-inline constexpr std::uint32_t kProtocolVersion = 2;
+// The newest version resin speaks; it accepts every version from kOldestProtocolVersion on.
+inline constexpr std::uint32_t kProtocolVersion = 3;
 inline constexpr std::uint32_t kOldestProtocolVersion = 1;
 // The stdin credit resin grants a v2 client right after ProcessStarted, and the most it ever
 // queues for the child's stdin.
@@ -32,12 +33,15 @@ enum class PacketType : std::uint8_t {
     close_stdin = 0x06,
     grant_credit = 0x07,
     set_shutdown_grace = 0x08,
+    prepare = 0x09,
+    start = 0x0a,
     hello_reply = 0x81,
     process_started = 0x82,
     data_out = 0x83,
     exit_status = 0x84,
     error_report = 0x85,
     stdin_credit = 0x86,
+    prepared = 0x87,
 };
 
 enum class Stream : std::uint8_t { stdout_stream = 1, stderr_stream = 2 };
@@ -117,11 +121,31 @@ struct GrantCredit {
     bool operator==(const GrantCredit&) const = default;
 };
 
-// Version 2 only.
+// Since version 2.
 struct SetShutdownGrace {
     std::uint32_t request_id = 0;
     std::uint32_t grace_ms = 0;
     bool operator==(const SetShutdownGrace&) const = default;
+};
+
+// Since version 3. Builds the sandbox `config` describes (the same JSON as StartProcess's config),
+// without a command.
+struct Prepare {
+    std::uint32_t request_id = 0;
+    std::string config;
+    bool operator==(const Prepare&) const = default;
+};
+
+// Since version 3. Runs a command in the prepared sandbox. `env` entries are applied after the
+// config's env: "NAME=VALUE" sets NAME, "NAME" removes it. An empty `cwd` is the config's
+// filesystem.cwd.
+struct Start {
+    std::uint32_t request_id = 0;
+    std::string executable;
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::string cwd;
+    bool operator==(const Start&) const = default;
 };
 
 // resin -> client.
@@ -169,18 +193,29 @@ struct ErrorReport {
     bool operator==(const ErrorReport&) const = default;
 };
 
-// Version 2 only.
+// Since version 2.
 struct StdinCredit {
     std::uint32_t request_id = 0;
     std::uint32_t bytes = 0;
     bool operator==(const StdinCredit&) const = default;
 };
 
-using Packet = std::variant<Hello, StartProcess, KillProcess, StopProcess, DataIn, CloseStdin,
-                            GrantCredit, SetShutdownGrace, HelloReply, ProcessStarted, DataOut,
-                            ExitStatus, ErrorReport, StdinCredit>;
+// Since version 3. The sandbox of the Prepare with this request id is built.
+struct Prepared {
+    std::uint32_t request_id = 0;
+    bool operator==(const Prepared&) const = default;
+};
 
-// Whether a packet of this type exists in a session of `version` (1 lacks the v2 packets).
+using Packet =
+    std::variant<Hello, StartProcess, KillProcess, StopProcess, DataIn, CloseStdin, GrantCredit,
+                 SetShutdownGrace, Prepare, Start, HelloReply, ProcessStarted, DataOut, ExitStatus,
+                 ErrorReport, StdinCredit, Prepared>;
+
+// The versions resin speaks, for messages: "1, 2 and 3".
+std::string spoken_versions();
+
+// Whether a packet of this type exists in a session of `version` (1 lacks the v2 packets, 1 and 2
+// the v3 ones).
 bool exists_in_version(PacketType type, std::uint32_t version);
 
 PacketType packet_type(const Packet& packet);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -42,13 +43,18 @@ Result<void> write_id_maps(pid_t child, const IdentityPart& identity) {
     return success();
 }
 
+// Raw syscalls, not glibc's wrappers: those broadcast the change to every thread glibc believes the
+// process has (its setxid protocol), and a clone of a multi-threaded resin (or test) has only one,
+// so the wrapper would wait for ever for threads that are not there. The kernel's calls change the
+// calling thread, the only one the sandbox's init has.
 StepResult assume_identity(const IdentityPart& identity) {
-    if (identity.drop_supplementary_groups && ::setgroups(0, nullptr) != 0) {
+    if (identity.drop_supplementary_groups && ::syscall(SYS_setgroups, 0, nullptr) != 0) {
         return step_failed(errno, "/identity", {"switching to the sandbox's uid/gid"});
     }
     const gid_t gid = identity.gid.inside;
     const uid_t uid = identity.uid.inside;
-    if (::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) {
+    if (::syscall(SYS_setresgid, gid, gid, gid) != 0 ||
+        ::syscall(SYS_setresuid, uid, uid, uid) != 0) {
         return step_failed(errno, "/identity", {"switching to the sandbox's uid/gid"});
     }
     return step_done();

@@ -96,7 +96,7 @@ class Ruleset {
         return ::syscall(SYS_landlock_add_rule, fd_.get(), kRuleNetPort, &rule, 0) == 0;
     }
 
-    bool restrict_self() { return ::syscall(SYS_landlock_restrict_self, fd_.get(), 0) == 0; }
+    int release() { return fd_.release(); }
 
     std::uint64_t all_fs_rights() const { return handled_fs_; }
 
@@ -108,7 +108,8 @@ class Ruleset {
 
 }  // namespace
 
-StepResult apply_landlock(const LandlockPart& landlock) {
+StepResult build_landlock_ruleset(const LandlockPart& landlock, int& ruleset_fd) {
+    ruleset_fd = -1;
     if (landlock.abi <= 0) {
         return step_done();
     }
@@ -155,9 +156,18 @@ StepResult apply_landlock(const LandlockPart& landlock) {
     if (landlock.restrict_tcp && !ruleset.allow_port(0, kAccessNetBindTcp)) {
         return step_failed(errno, "", {"adding a Landlock tcp_bind rule"});
     }
-    if (!ruleset.restrict_self()) {
+    ruleset_fd = ruleset.release();
+    return step_done();
+}
+
+StepResult enforce_landlock(int ruleset_fd) {
+    if (ruleset_fd < 0) {
+        return step_done();
+    }
+    if (::syscall(SYS_landlock_restrict_self, ruleset_fd, 0) != 0) {
         return step_failed(errno, "", {"enforcing the Landlock ruleset"});
     }
+    ::close(ruleset_fd);
     return step_done();
 }
 

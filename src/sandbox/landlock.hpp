@@ -9,9 +9,13 @@
 
 namespace resin::sandbox {
 
-// Child side, after no_new_privs and before the syscall filter. A host without Landlock gets no
-// file rules (the mounts still hold); port rules on such a host never reach here: the planner
-// refuses them.
-StepResult apply_landlock(const LandlockPart& landlock);
+// The sandbox's init, once its filesystem is built and before the command exists: the ruleset
+// (close-on-exec), or -1 where there is none. A host without Landlock gets no file rules (the
+// mounts still hold); port rules on such a host never reach here: the planner refuses them.
+StepResult build_landlock_ruleset(const LandlockPart& landlock, int& ruleset_fd);
+
+// The command, after no_new_privs and before the syscall filter: restricts itself to the ruleset
+// and closes it. Nothing for -1.
+StepResult enforce_landlock(int ruleset_fd);
 
 }  // namespace resin::sandbox

@@ -28,7 +28,13 @@ struct StatusMessage {
     StatusTag tag;
     std::int32_t value;
     std::uint64_t cpu_ns;
+    // command_pidfd: the CPU time init spent preparing the sandbox, not the command's.
+    std::uint64_t init_user_us;
+    std::uint64_t init_system_us;
 };
+
+// A record of this kind on the setup-failure pipe says the sandbox is prepared, not that it failed.
+constexpr std::int32_t kPreparedRecord = -1;
 
 // A message of one buffer, `iov`, with the ancillary buffer `control`.
 msghdr message_of(iovec& iov, void* control, std::size_t control_size) {
@@ -96,7 +102,10 @@ void report_step_failure(int fd, const StepResult& step) {
     report_setup_failure(fd, step.kind, step.err, step.pointer, "%s", what);
 }
 
-Result<void> await_setup(int fd, std::chrono::milliseconds timeout) {
+namespace {
+
+// The next record on the setup-failure pipe: nullopt at end-of-file (the command was exec'd).
+Result<std::optional<FailureRecord>> read_setup_record(int fd, std::chrono::milliseconds timeout) {
     if (!wait_readable(fd, timeout)) {
         return Error{ErrorKind::spawn_failed,
                      "the sandbox did not finish setting up within " +
@@ -109,18 +118,55 @@ Result<void> await_setup(int fd, std::chrono::milliseconds timeout) {
         got = ::read(fd, &record, sizeof record);
     } while (got < 0 && errno == EINTR);
     if (got == 0) {
-        return success();
+        return std::optional<FailureRecord>();
     }
     if (got != static_cast<ssize_t>(sizeof record)) {
         return Error{ErrorKind::internal, "the sandbox sent a truncated setup report", "", 0};
     }
     record.pointer[sizeof record.pointer - 1] = '\0';
     record.message[sizeof record.message - 1] = '\0';
+    return std::optional<FailureRecord>(record);
+}
+
+Error error_of(const FailureRecord& record) {
     return Error{static_cast<ErrorKind>(record.kind), record.message, record.pointer, record.err};
 }
 
-bool send_command_pidfd(int socket, int pidfd, pid_t pid) {
-    StatusMessage message{StatusTag::command_pidfd, 0, 0};
+}  // namespace
+
+void report_prepared(int fd) {
+    FailureRecord record{};
+    record.kind = kPreparedRecord;
+    ssize_t written;
+    do {
+        written = ::write(fd, &record, sizeof record);
+    } while (written < 0 && errno == EINTR);
+}
+
+Result<void> await_prepared(int fd, std::chrono::milliseconds timeout) {
+    RESIN_TRY(auto record, read_setup_record(fd, timeout));
+    if (!record) {
+        return Error{ErrorKind::spawn_failed, "the sandbox's init ended while preparing", "", 0};
+    }
+    if (record->kind != kPreparedRecord) {
+        return error_of(*record);
+    }
+    return success();
+}
+
+Result<void> await_setup(int fd, std::chrono::milliseconds timeout) {
+    RESIN_TRY(auto record, read_setup_record(fd, timeout));
+    if (record && record->kind == kPreparedRecord) {
+        return Error{ErrorKind::internal, "the sandbox reported being prepared twice", "", 0};
+    }
+    if (record) {
+        return error_of(*record);
+    }
+    return success();
+}
+
+bool send_command_pidfd(int socket, int pidfd, pid_t pid, const InitCpu& init_cpu) {
+    StatusMessage message{StatusTag::command_pidfd, 0, 0, init_cpu.user_us, init_cpu.system_us};
     iovec iov{&message, sizeof message};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(ucred))] = {};
     msghdr msg = message_of(iov, control, sizeof control);
@@ -135,7 +181,7 @@ bool send_command_pidfd(int socket, int pidfd, pid_t pid) {
 }
 
 bool send_command_status(int socket, int wait_status, std::uint64_t cpu_ns) {
-    StatusMessage message{StatusTag::command_status, wait_status, cpu_ns};
+    StatusMessage message{StatusTag::command_status, wait_status, cpu_ns, 0, 0};
     return ::send(socket, &message, sizeof message, MSG_NOSIGNAL) ==
            static_cast<ssize_t>(sizeof message);
 }
@@ -181,6 +227,7 @@ Result<CommandHandle> receive_command_pidfd(int socket, std::chrono::millisecond
     const ssize_t got = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
     CommandHandle command;
     if (got == static_cast<ssize_t>(sizeof message) && message.tag == StatusTag::command_pidfd) {
+        command.init_cpu = {message.init_user_us, message.init_system_us};
         for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
             if (cmsg->cmsg_level != SOL_SOCKET) {
                 continue;

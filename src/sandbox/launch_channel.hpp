@@ -1,7 +1,7 @@
 // The channels between resin and a sandbox it is launching:
-//  - the setup-failure pipe: close-on-exec, so end-of-file means the command was exec'd and a
-//  record
-//    means a step failed (which, why, where);
+//  - the setup-failure pipe: close-on-exec, so end-of-file means the command was exec'd; a record
+//    means a step failed (which, why, where), or, once, that the sandbox is prepared and waits for
+//    its command;
 //  - the status socket: the sandbox's init sends the command's pidfd once it has forked it, and the
 //    command's wait status when it ends.
 #pragma once
@@ -26,12 +26,24 @@ void report_setup_failure(int fd, ErrorKind kind, int err, const char* pointer, 
 // Child side: report_setup_failure for a failed step, its pieces joined without allocating.
 void report_step_failure(int fd, const StepResult& step);
 
-// Parent side. Waits (bounded) for end-of-file or a failure record.
+// Child side (init): the sandbox is prepared and waits for its command.
+void report_prepared(int fd);
+
+// Parent side. Waits (bounded) for the init's report that the sandbox is prepared, or a failure.
+Result<void> await_prepared(int fd, std::chrono::milliseconds timeout);
+// Parent side. Waits (bounded) for end-of-file (the command was exec'd) or a failure record.
 Result<void> await_setup(int fd, std::chrono::milliseconds timeout);
+
+// The CPU time the sandbox's init spent on its own until it forked the command: the preparation,
+// which the command's usage does not count.
+struct InitCpu {
+    std::uint64_t user_us = 0;
+    std::uint64_t system_us = 0;
+};
 
 // Child side (init): the command's pidfd and, as credentials the kernel translates into resin's pid
 // namespace, its pid; then later its wait status.
-bool send_command_pidfd(int socket, int pidfd, pid_t pid);
+bool send_command_pidfd(int socket, int pidfd, pid_t pid, const InitCpu& init_cpu);
 // `cpu_ns`: the command's own CPU time as the kernel's RLIMIT_CPU check samples it (its process
 // CPU clock, read before it was reaped).
 bool send_command_status(int socket, int wait_status, std::uint64_t cpu_ns);
@@ -45,6 +57,7 @@ int receive_descriptor(int socket);
 struct CommandHandle {
     UniqueFd pidfd;
     pid_t pid = -1;  // in resin's pid namespace
+    InitCpu init_cpu;
 };
 Result<CommandHandle> receive_command_pidfd(int socket, std::chrono::milliseconds timeout);
 // What init reported when the command ended (non-blocking: nothing if init was killed first).

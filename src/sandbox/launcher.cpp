@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 
 #include "sandbox/capabilities.hpp"
 #include "sandbox/cgroup_files.hpp"
+#include "sandbox/command_block.hpp"
 #include "sandbox/identity.hpp"
 #include "sandbox/idmapped_mounts.hpp"
 #include "sandbox/landlock.hpp"
@@ -45,34 +47,15 @@ constexpr std::chrono::milliseconds kSetupTimeout{10000};
 
 // The descriptors the sandbox's init works with, at fixed numbers after install_descriptors().
 enum ChildFd : int {
-    kSyncFd = 3,     // resin writes one byte once the id maps (and cgroups) are in place
-    kFailureFd = 4,  // close-on-exec: end-of-file tells resin the command was exec'd
-    kStatusFd = 5,   // init -> resin: the command's pidfd, then its wait status
-    kFirstFreeFd = 6,
+    // resin writes one byte once the id maps (and cgroups) are in place, and a second once the
+    // command is in the command block: the start
+    kSyncFd = 3,
+    kFailureFd =
+        4,          // close-on-exec: a record when prepared; end-of-file once the command is exec'd
+    kStatusFd = 5,  // init -> resin: the command's pidfd, then its wait status
+    kCommandFd = 6,  // the command block (command_block.hpp), empty until the start
+    kFirstFreeFd = 7,
 };
-
-// argv and envp as the C arrays execve wants, built before clone so the child only reads them.
-struct ExecArguments {
-    std::vector<std::string> storage;
-    std::vector<char*> argv;
-    std::vector<char*> envp;
-};
-
-ExecArguments prepare_exec(const Command& command, const Plan& plan) {
-    ExecArguments exec;
-    const auto& environment = plan.command().environment;
-    exec.storage.reserve(1 + command.args.size() + environment.size());
-    exec.storage.push_back(command.executable);
-    exec.storage.insert(exec.storage.end(), command.args.begin(), command.args.end());
-    exec.storage.insert(exec.storage.end(), environment.begin(), environment.end());
-    const std::size_t argc = 1 + command.args.size();
-    for (std::size_t i = 0; i < exec.storage.size(); ++i) {
-        (i < argc ? exec.argv : exec.envp).push_back(exec.storage[i].data());
-    }
-    exec.argv.push_back(nullptr);
-    exec.envp.push_back(nullptr);
-    return exec;
-}
 
 Result<Pipe> make_pipe() {
     int fds[2];
@@ -80,6 +63,34 @@ Result<Pipe> make_pipe() {
         return system_error(ErrorKind::internal, "pipe2", errno);
     }
     return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+// resin -> init: a socket rather than a pipe, so that resin's byte to an init that died is an
+// error (MSG_NOSIGNAL), not a SIGPIPE.
+Result<Pipe> make_sync_channel() {
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+        return system_error(ErrorKind::internal, "socketpair", errno);
+    }
+    return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+bool send_byte(int socket, char byte) {
+    return ::send(socket, &byte, 1, MSG_NOSIGNAL) == 1;
+}
+
+// Sealed once written (seal_command_block). Not executable: some kernels (6.3 to 6.5 with
+// vm.memfd_noexec=2) refuse a memfd that could be.
+Result<UniqueFd> make_command_block() {
+    constexpr unsigned kNoExecSeal = 0x0008U;  // MFD_NOEXEC_SEAL, Linux 6.3; not in glibc 2.36
+    UniqueFd memfd(::memfd_create("resin-command", MFD_CLOEXEC | MFD_ALLOW_SEALING | kNoExecSeal));
+    if (!memfd && errno == EINVAL) {
+        memfd.reset(::memfd_create("resin-command", MFD_CLOEXEC | MFD_ALLOW_SEALING));  // < 6.3
+    }
+    if (!memfd) {
+        return system_error(ErrorKind::internal, "memfd_create", errno);
+    }
+    return memfd;
 }
 
 Result<std::array<UniqueFd, 2>> make_status_socket() {
@@ -103,12 +114,12 @@ StepResult system_step(bool done, ErrorKind kind, const char* what) {
     return done ? step_done() : step_failed(errno, "", {what}, kind);
 }
 
-// Moves stdio to 0-2, the channels to 3-5 and each idmapped tree of `premade` to kFirstFreeFd plus
+// Moves stdio to 0-2, the channels to 3-6 and each idmapped tree of `premade` to kFirstFreeFd plus
 // its index (updating `premade`), closing every other descriptor resin had. No allocation: this
 // runs in the child of a clone, and the vector was sized in resin.
 StepResult install_descriptors(const Stdio& stdio, int sync, int failure, int status,
-                               std::vector<int>& premade) {
-    const int sources[] = {stdio.in, stdio.out, stdio.err, sync, failure, status};
+                               int command_block, std::vector<int>& premade) {
+    const int sources[] = {stdio.in, stdio.out, stdio.err, sync, failure, status, command_block};
     const int end = kFirstFreeFd + static_cast<int>(premade.size());
     int copies[std::size(sources)];
     for (std::size_t i = 0; i < std::size(sources); ++i) {
@@ -154,8 +165,8 @@ ErrorKind exec_error_kind(int err) {
     }
 }
 
-const char* path_of(const ExecArguments& exec) {
-    for (char* const* entry = exec.envp.data(); *entry != nullptr; ++entry) {
+const char* path_of(const CommandView& exec) {
+    for (char* const* entry = exec.envp; *entry != nullptr; ++entry) {
         if (std::strncmp(*entry, "PATH=", 5) == 0) {
             return *entry + 5;
         }
@@ -163,27 +174,42 @@ const char* path_of(const ExecArguments& exec) {
     return "";
 }
 
+std::uint64_t microseconds_of(const timeval& time) {
+    return static_cast<std::uint64_t>(time.tv_sec) * 1000000u +
+           static_cast<std::uint64_t>(time.tv_usec);
+}
+
+void discard_pending_signals() {
+    sigset_t all;
+    ::sigfillset(&all);
+    const timespec now{};
+    while (::sigtimedwait(&all, nullptr, &now) > 0) {
+    }
+}
+
 bool peer_has_hung_up(int socket) {
     pollfd pfd{socket, POLLRDHUP, 0};
     return ::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP)) != 0;
 }
 
-StepResult change_directory(const CommandPart& command) {
-    if (::chdir(command.cwd.c_str()) != 0) {
-        return step_failed(errno, "/filesystem/cwd",
-                           {"changing to the working directory ", command.cwd.c_str()});
+// `cwd` is the config's (plan.command().cwd) unless the start named another.
+StepResult change_directory(const CommandPart& command, const char* cwd) {
+    if (::chdir(cwd) != 0) {
+        return step_failed(errno, command.cwd == cwd ? "/filesystem/cwd" : "",
+                           {"changing to the working directory ", cwd});
     }
     return step_done();
 }
 
 // The command: pid 2 of the sandbox, from fork to exec.
-[[noreturn]] void command_main(const Plan& plan, const ExecArguments& exec, int listener_socket) {
+[[noreturn]] void command_main(const Plan& plan, const CommandView& exec, int landlock_ruleset,
+                               int listener_socket) {
     restore_default_signals();
     ::close(kStatusFd);
     require(kFailureFd, system_step(::setsid() >= 0, ErrorKind::spawn_failed, "setsid"));
     require(kFailureFd, drop_privileges(plan.capabilities()));
-    require(kFailureFd, change_directory(plan.command()));
-    require(kFailureFd, apply_landlock(plan.landlock()));
+    require(kFailureFd, change_directory(plan.command(), exec.cwd));
+    require(kFailureFd, enforce_landlock(landlock_ruleset));
     // The rlimits come after every step that allocates or opens descriptors: RLIMIT_AS may be
     // below what this copy of resin already maps, so that any further mmap fails, and
     // RLIMIT_NOFILE below the descriptors Landlock needs.
@@ -197,8 +223,8 @@ StepResult change_directory(const CommandPart& command) {
     }
     ::close(listener_socket);
     ::close_range(kSyncFd, ~0U, CLOSE_RANGE_CLOEXEC);
-    environ = const_cast<char**>(exec.envp.data());  // execvp searches the sandbox's PATH
-    ::execvp(exec.argv[0], exec.argv.data());
+    environ = exec.envp;  // execvp searches the sandbox's PATH
+    ::execvp(exec.argv[0], exec.argv);
     const int err = errno;
     if (std::strchr(exec.argv[0], '/') == nullptr &&
         exec_error_kind(err) == ErrorKind::executable_not_found) {
@@ -213,23 +239,21 @@ StepResult change_directory(const CommandPart& command) {
 }
 
 // The sandbox's init: pid 1 of its pid namespace, from clone to supervising the command.
-[[noreturn]] void init_main(const Plan& plan, const ExecArguments& exec, const Stdio& stdio,
-                            const CgroupJoin& cgroup_join, bool configure_own_network, int sync,
-                            int failure, int status, DenialLog* denials,
-                            std::vector<int>& premade) {
+[[noreturn]] void init_main(const Plan& plan, const Stdio& stdio, const CgroupJoin& cgroup_join,
+                            bool configure_own_network, int sync, int failure, int status,
+                            int command_block, DenialLog* denials, std::vector<int>& premade) {
     // If resin dies, so does the sandbox: the kernel kills the rest of the pid namespace with us.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // Into the sandbox's cgroups before anything else, while resin writes the id maps, through
     // files resin opened: the kernel checks the opener's credentials, and this process's euid is
     // already the namespace owner's.
     require(failure, cgroup_join.join_self());
-    require(failure, install_descriptors(stdio, sync, failure, status, premade));
+    require(failure, install_descriptors(stdio, sync, failure, status, command_block, premade));
     // Waiting for resin's go also closes the death-signal race: end-of-file means resin is gone.
     char go = 0;
     if (::read(kSyncFd, &go, 1) != 1) {
         ::_exit(126);
     }
-    ::close(kSyncFd);
     require(kFailureFd, assume_identity(plan.identity()));
     // The kernel clears the death signal when the euid changes: arm it again, then make sure resin
     // did not die in between (it holds the other end of the status socket).
@@ -248,6 +272,8 @@ StepResult change_directory(const CommandPart& command) {
         require(kFailureFd, configure_network(plan.network()));
     }
     require(kFailureFd, build_filesystem(plan.mounts(), premade));
+    int landlock_ruleset = -1;
+    require(kFailureFd, build_landlock_ruleset(plan.landlock(), landlock_ruleset));
     prepare_init_signals();
     // The denial log is init's and resin's alone: the command does not inherit it.
     require(kFailureFd,
@@ -257,11 +283,30 @@ StepResult change_directory(const CommandPart& command) {
     require(kFailureFd,
             system_step(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, listener_pair) == 0,
                         ErrorKind::internal, "creating the seccomp listener channel"));
+    // Prepared: everything that does not depend on the command is in place. The start is resin's
+    // second byte; end-of-file means the sandbox was given up (or resin died) before a command.
+    report_prepared(kFailureFd);
+    if (::read(kSyncFd, &go, 1) != 1) {
+        ::_exit(126);
+    }
+    ::close(kSyncFd);
+    // Signals that reached the init while it had no command (every one is blocked) were meant for
+    // no command: they must not greet this one.
+    discard_pending_signals();
+    CommandView exec;
+    require(kFailureFd, system_step(map_command_block(kCommandFd, exec), ErrorKind::internal,
+                                    "reading the command handed to the sandbox"));
+    ::close(kCommandFd);
+    rusage prepared{};
+    ::getrusage(RUSAGE_SELF, &prepared);
     const pid_t command = ::fork();
     require(kFailureFd, system_step(command >= 0, ErrorKind::spawn_failed, "forking the command"));
     if (command == 0) {
         ::close(listener_pair[0]);
-        command_main(plan, exec, listener_pair[1]);
+        command_main(plan, exec, landlock_ruleset, listener_pair[1]);
+    }
+    if (landlock_ruleset >= 0) {
+        ::close(landlock_ruleset);
     }
     ::close(listener_pair[1]);
     ::close(kFailureFd);
@@ -269,7 +314,8 @@ StepResult change_directory(const CommandPart& command) {
         ::close(fd);  // only the command holds its stdio: its end is the sandbox's end
     }
     UniqueFd command_pidfd(open_pidfd(command));
-    if (!command_pidfd || !send_command_pidfd(kStatusFd, command_pidfd.get(), command)) {
+    const InitCpu init_cpu{microseconds_of(prepared.ru_utime), microseconds_of(prepared.ru_stime)};
+    if (!command_pidfd || !send_command_pidfd(kStatusFd, command_pidfd.get(), command, init_cpu)) {
         ::_exit(126);
     }
     command_pidfd.reset();
@@ -298,12 +344,17 @@ Result<void> give_stdio_to(const Stdio& stdio, uid_t reserved) {
 
 Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command& command,
                                                  const Stdio& stdio) {
-    const std::uint64_t start_us = monotonic_us();
-    const ExecArguments exec = prepare_exec(command, plan);
-    RESIN_TRY(Pipe sync, make_pipe());
+    RESIN_TRY(auto sandbox, prepare(plan, stdio));
+    RESIN_TRYV(sandbox->start(command));
+    return sandbox;
+}
+
+Result<std::unique_ptr<Sandbox>> Sandbox::prepare(const Plan& plan, const Stdio& stdio) {
+    RESIN_TRY(Pipe sync, make_sync_channel());
     RESIN_TRY(Pipe failure, make_pipe());
     RESIN_TRY(auto status, make_status_socket());
     RESIN_TRY(SharedDenialLog denials, SharedDenialLog::create());
+    RESIN_TRY(UniqueFd command_block, make_command_block());
     const int pass_credentials = 1;
     if (::setsockopt(status[0].get(), SOL_SOCKET, SO_PASSCRED, &pass_credentials,
                      sizeof pass_credentials) != 0) {
@@ -368,9 +419,9 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
         }
         pid = ::syscall(SYS_clone3, &args, sizeof args);
         if (pid == 0) {
-            init_main(launched, exec, stdio, cgroup_join, network.clone_creates_namespace(),
-                      sync.read.get(), failure.write.get(), status[1].get(), denials.get(),
-                      premade);
+            init_main(launched, stdio, cgroup_join, network.clone_creates_namespace(),
+                      sync.read.get(), failure.write.get(), status[1].get(), command_block.get(),
+                      denials.get(), premade);
         }
         clone_error = errno;
     }
@@ -386,8 +437,10 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     sandbox->namespace_owner_.emplace(std::move(owner));
     sandbox->init_pidfd_.reset(init_pidfd);
     sandbox->init_pid_ = static_cast<pid_t>(pid);
-    sandbox->start_us_ = start_us;
     sandbox->status_channel_ = std::move(status[0]);
+    sandbox->command_block_ = std::move(command_block);
+    sandbox->environment_ = launched.command().environment;
+    sandbox->cwd_ = launched.command().cwd;
     sandbox->denials_ = std::move(denials);
     sync.read.reset();
     failure.write.reset();
@@ -398,16 +451,52 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
     sandbox->cpu_time_limit_us_ = supervision.cpu_time_limit_us;
     sandbox->cpu_parallelism_ = supervision.cpu_parallelism;
     sandbox->rlimit_cpu_ns_ = supervision.rlimit_cpu_ns;
-    if (::write(sync.write.get(), "g", 1) != 1) {
+    if (!send_byte(sync.write.get(), 'g')) {
         return system_error(ErrorKind::spawn_failed, "starting the sandbox's init", errno);
     }
-    sync.write.reset();
-    RESIN_TRYV(await_setup(failure.read.get(), kSetupTimeout));
-    RESIN_TRY(CommandHandle handle,
-              receive_command_pidfd(sandbox->status_channel_.get(), kSetupTimeout));
-    sandbox->command_pidfd_ = std::move(handle.pidfd);
-    sandbox->command_pid_ = handle.pid;
+    RESIN_TRYV(await_prepared(failure.read.get(), kSetupTimeout));
+    sandbox->start_channel_ = std::move(sync.write);
+    sandbox->setup_failures_ = std::move(failure.read);
     return sandbox;
+}
+
+Result<void> Sandbox::start(const Command& command) {
+    if (!start_channel_) {
+        return Error{ErrorKind::internal, "a sandbox runs one command: this one has started", "",
+                     0};
+    }
+    // Whatever happens next, this sandbox has had its one start.
+    const UniqueFd start = std::move(start_channel_);
+    const UniqueFd block = std::move(command_block_);
+    std::vector<std::string> argv;
+    argv.reserve(1 + command.args.size());
+    argv.push_back(command.executable);
+    argv.insert(argv.end(), command.args.begin(), command.args.end());
+    const auto environment = apply_environment_changes(environment_, command.environment_changes);
+    RESIN_TRYV(write_command_block(block.get(), argv, environment,
+                                   command.cwd.empty() ? cwd_ : command.cwd));
+    if (::fcntl(block.get(), F_ADD_SEALS,
+                F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+        return system_error(ErrorKind::internal, "sealing the command block", errno);
+    }
+    // Usage counts from here: what the preparation spent is the sandbox's, not the command's.
+    start_us_ = monotonic_us();
+    if (cgroup_) {
+        usage_at_start_ = cgroup_->usage();
+        if (cpu_time_limit_us_) {
+            cpu_time_at_start_us_ = cgroup_->cpu_time_us();
+        }
+    }
+    if (!send_byte(start.get(), 's')) {
+        return system_error(ErrorKind::spawn_failed, "starting the command in the sandbox", errno);
+    }
+    RESIN_TRYV(await_setup(setup_failures_.get(), kSetupTimeout));
+    setup_failures_.reset();
+    RESIN_TRY(CommandHandle handle, receive_command_pidfd(status_channel_.get(), kSetupTimeout));
+    command_pidfd_ = std::move(handle.pidfd);
+    command_pid_ = handle.pid;
+    init_cpu_at_start_ = handle.init_cpu;
+    return success();
 }
 
 }  // namespace resin::sandbox

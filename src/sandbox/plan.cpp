@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <unordered_map>
 
 #include "sandbox/mount_ownership.hpp"
 
@@ -33,13 +34,14 @@ bool is_within(const std::string& path, const std::string& dir) {
 
 std::vector<std::string> build_environment(const Env& env) {
     std::vector<std::pair<std::string, std::string>> variables;
-    auto put = [&variables](const std::string& name, const std::string& value) {
-        auto it = std::find_if(variables.begin(), variables.end(),
-                               [&name](const auto& v) { return v.first == name; });
-        if (it != variables.end()) {
-            it->second = value;
-        } else {
+    // Linear in the number of variables however many a config sets (a config is up to 1 MiB).
+    std::unordered_map<std::string, std::size_t> index;
+    auto put = [&variables, &index](const std::string& name, const std::string& value) {
+        const auto [it, added] = index.try_emplace(name, variables.size());
+        if (added) {
             variables.emplace_back(name, value);
+        } else {
+            variables[it->second].second = value;
         }
     };
     if (env.clear) {

@@ -25,6 +25,11 @@ std::uint64_t to_us(const timeval& tv) {
            static_cast<std::uint64_t>(tv.tv_usec);
 }
 
+// A counter's growth since `start`; counters sampled separately may disagree by a tick.
+std::uint64_t since(std::uint64_t now, std::uint64_t start) {
+    return now > start ? now - start : 0;
+}
+
 // waitid(2) on a pidfd, with the rusage glibc's wrapper does not expose. Retries on EINTR.
 int wait_pidfd(int pidfd, siginfo_t& info, rusage& usage, int options) {
     int result;
@@ -125,15 +130,16 @@ ExitReport Sandbox::reap() {
     facts.signal_requested = requested_signals_.count(report.signal) != 0;
     report.reason = classify_ending(facts);
 
-    report.usage.wall_us = end_us - start_us_;
-    report.usage.cpu_user_us = to_us(usage.ru_utime);
-    report.usage.cpu_system_us = to_us(usage.ru_stime);
+    // A sandbox that never started its command used nothing of its own.
+    report.usage.wall_us = start_us_ == 0 ? 0 : end_us - start_us_;
+    report.usage.cpu_user_us = since(to_us(usage.ru_utime), init_cpu_at_start_.user_us);
+    report.usage.cpu_system_us = since(to_us(usage.ru_stime), init_cpu_at_start_.system_us);
     report.usage.peak_memory_bytes = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024u;
     if (cgroup_) {
         // The cgroup's figures cover every process of the tree, reaped by init or not.
         if (tree.cpu_user_us + tree.cpu_system_us > 0) {
-            report.usage.cpu_user_us = tree.cpu_user_us;
-            report.usage.cpu_system_us = tree.cpu_system_us;
+            report.usage.cpu_user_us = since(tree.cpu_user_us, usage_at_start_.cpu_user_us);
+            report.usage.cpu_system_us = since(tree.cpu_system_us, usage_at_start_.cpu_system_us);
         }
         if (tree.peak_memory_bytes > 0) {
             report.usage.peak_memory_bytes = tree.peak_memory_bytes;
@@ -165,7 +171,7 @@ std::optional<std::chrono::microseconds> Sandbox::check_cpu_time() {
     if (!cpu_time_limit_us_ || reaped_ || end_cause_) {
         return std::nullopt;
     }
-    const std::uint64_t used = cgroup_->cpu_time_us();
+    const std::uint64_t used = since(cgroup_->cpu_time_us(), cpu_time_at_start_us_);
     if (used >= *cpu_time_limit_us_) {
         terminate(EndCause::cpu_time_limit);
         return std::nullopt;

@@ -15,6 +15,7 @@
 #include "config/result.hpp"
 #include "sandbox/cgroup.hpp"
 #include "sandbox/exit_report.hpp"
+#include "sandbox/launch_channel.hpp"
 #include "sandbox/namespace_owner.hpp"
 #include "sandbox/plan.hpp"
 #include "sandbox/seccomp_denials.hpp"
@@ -26,6 +27,9 @@ namespace resin::sandbox {
 struct Command {
     std::string executable;         // a path, or a name looked up in the sandbox's PATH
     std::vector<std::string> args;  // argv[1..]; argv[0] is `executable`
+    // After the config's `env`: NAME=VALUE sets NAME, a bare NAME removes it.
+    std::vector<std::string> environment_changes = {};
+    std::string cwd = {};  // empty: the config's filesystem.cwd
 };
 
 // Descriptors that become the command's stdin, stdout and stderr. Borrowed: the caller closes its
@@ -41,9 +45,15 @@ struct Stdio {
 
 class Sandbox {
   public:
-    // Returns once the command has been exec'd, or with the reason it could not be. Sandbox
-    // cgroups are named after the process (docs/limits.md): one process has one sandbox with
-    // cgroups at a time, from launch() until reap() (as resin, which runs one sandbox, has).
+    // Builds the whole sandbox, everything the plan asks for, without its command: returns once
+    // its init waits for start(). Sandbox cgroups are named after the process (docs/limits.md):
+    // one process has one sandbox with cgroups at a time, from prepare() until reap() (as resin,
+    // which runs one sandbox, has).
+    static Result<std::unique_ptr<Sandbox>> prepare(const Plan& plan, const Stdio& stdio);
+    // Runs the sandbox's one command: returns once it has been exec'd, or with the reason it could
+    // not be (then the sandbox is spent: destroy it). Wall time and CPU usage count from here.
+    Result<void> start(const Command& command);
+    // prepare() then start(): every sandbox, prepared ahead or on demand, is built the same way.
     static Result<std::unique_ptr<Sandbox>> launch(const Plan& plan, const Command& command,
                                                    const Stdio& stdio);
     // For a process that may be killed without a chance to clean up (resin): before its first
@@ -55,7 +65,8 @@ class Sandbox {
     Sandbox& operator=(const Sandbox&) = delete;
     ~Sandbox();
 
-    // Becomes readable when the sandbox has ended (the process tree is gone). A pidfd.
+    // Becomes readable when the sandbox has ended (the process tree is gone, or a prepared init
+    // died before its command). A pidfd.
     int exit_fd() const { return init_pidfd_.get(); }
     pid_t command_pid() const { return command_pid_; }
 
@@ -89,7 +100,18 @@ class Sandbox {
     UniqueFd command_pidfd_;
     pid_t command_pid_ = -1;
     UniqueFd status_channel_;
+    // Until start(): the init's start signal, its setup reports, the command block, and what of the
+    // plan the command needs.
+    UniqueFd start_channel_;
+    UniqueFd setup_failures_;
+    UniqueFd command_block_;
+    std::vector<std::string> environment_;
+    std::string cwd_;
     std::uint64_t start_us_ = 0;
+    // What the sandbox had spent when its command started: not the command's.
+    CgroupUsage usage_at_start_;
+    std::uint64_t cpu_time_at_start_us_ = 0;  // as the cpu_time limit counts it
+    InitCpu init_cpu_at_start_;
     std::set<int> requested_signals_;
     std::optional<EndCause> end_cause_;
     std::optional<std::uint64_t> cpu_time_limit_us_;  // enforced by polling the cgroup

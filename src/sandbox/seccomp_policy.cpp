@@ -492,13 +492,10 @@ Result<void> add_rule(void* ctx, std::uint32_t action, const std::string& name,
 // to the listener, and the sandbox's init kills the caller and names the syscall, with its ABI. Not
 // SECCOMP_RET_KILL_PROCESS: its SIGSYS is a signal the command can send itself, so resin could not
 // tell the filter's kill from the command's own choice.
-std::uint32_t foreign_abi_action(SyscallAction) {
-    return SCMP_ACT_NOTIFY;
-}
+constexpr std::uint32_t kForeignAbiAction = SCMP_ACT_NOTIFY;
 
 Result<SeccompFilter> allowlist_filter(const Syscalls& syscalls) {
-    RESIN_TRY(Context ctx,
-              new_context(deny_action(syscalls.action), foreign_abi_action(syscalls.action)));
+    RESIN_TRY(Context ctx, new_context(deny_action(syscalls.action), kForeignAbiAction));
     for (const char* name : kAllowed) {
         if (!listed(syscalls.deny, name)) {
             RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ALLOW, name));

@@ -49,6 +49,9 @@ class PortClient {
     void spend_stdin_credit(std::uint64_t bytes) { stdin_credit_ -= bytes; }
     std::uint64_t stdin_credit_packets() const { return stdin_credit_packets_; }
     const std::string& last_error() const { return last_error_; }
+    // The version the handshake agreed on (0 before it).
+    std::uint32_t session_version() const { return session_version_; }
+    void set_session_version(std::uint32_t version) { session_version_ = version; }
     // True if resin sends nothing (and does not close the port) within `quiet`.
     bool stays_quiet_for(std::chrono::milliseconds quiet);
     // True once resin has closed its end of the port (end-of-file on fd 4).
@@ -76,6 +79,7 @@ class PortClient {
     std::uint64_t stdin_credit_ = 0;
     std::uint64_t stdin_credit_packets_ = 0;
     std::string last_error_;
+    std::uint32_t session_version_ = 0;
 };
 
 }  // namespace resin::test

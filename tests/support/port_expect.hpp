@@ -37,7 +37,11 @@ proto::ErrorReport expect_error(PortClient& client, std::uint32_t request_id,
 proto::HelloReply handshake(PortClient& client, std::uint32_t request_id = 1,
                             std::uint32_t version = proto::kProtocolVersion);
 
-// Sends StartProcess and expects ProcessStarted.
+// RESIN_TEST_PREPARED=1: start_process goes through Prepare and Start in sessions of version 3 or
+// later, so that the port suites run on both paths (the "prepared." registrations).
+bool starts_through_prepare();
+
+// Sends StartProcess (or Prepare, then Start) and expects ProcessStarted.
 proto::ProcessStarted start_process(PortClient& client, std::uint32_t request_id,
                                     const std::string& executable,
                                     const std::vector<std::string>& args,

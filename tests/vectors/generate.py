@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Writes the golden protocol vectors from docs/protocol.md, independently of either implementation.
 
-The .bin files are committed; run this only when the protocol changes (and bump its version).
+The .bin files are committed; run this only when the protocol changes (and bump its version). It also
+writes each vector's packet body (the frame without its length prefix) to the packet decoder's fuzz
+corpus, tests/fuzz/corpus/packets: the fuzz target decodes its input as one body and checks that a
+packet re-encodes to the same bytes, so a body seeds that round trip for every packet kind.
 """
 import os
 import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+FUZZ_SEEDS = os.path.join(HERE, "..", "fuzz", "corpus", "packets")
 
 
 def u8(v): return struct.pack(">B", v)
@@ -48,6 +52,12 @@ VECTORS = {
     "error_report_stdin_broken": packet(0x85, 2, u16(16) + u8(0)
                                         + string(b"stdin broken: 4096 queued bytes discarded")
                                         + string(b"")),
+    # Version 3.
+    "hello_v3": packet(0x01, 1, u32(3)),
+    "prepare": packet(0x09, 9, string(b'{"extends":"default"}')),
+    "start": packet(0x0a, 10, string(b"echo") + strings([b"hello, world."])
+                    + strings([b"LANG=C.UTF-8", b"HOME"]) + string(b"/tmp")),
+    "prepared": packet(0x87, 9),
 }
 
 # name -> (frame bytes, expected error code name)
@@ -69,6 +79,12 @@ MALFORMED = {
                               "malformed_packet"),
     "bad_error_code": (packet(0x85, 2, u16(999) + u8(0) + string(b"") + string(b"")),
                        "malformed_packet"),
+    # Version 3: a Start whose env count (1000) claims more strings than the bytes after it could
+    # hold, and a Prepared, which has no fields, with one byte after its header.
+    "start_env_count_overrun": (packet(0x0a, 10, string(b"echo") + strings([])
+                                       + u32(1000) + string(b"A=1") + string(b"/tmp")),
+                                "malformed_packet"),
+    "trailing_prepared": (packet(0x87, 9, b"\x00"), "malformed_packet"),
 }
 
 
@@ -76,6 +92,8 @@ def main():
     for name, data in VECTORS.items():
         with open(os.path.join(HERE, name + ".bin"), "wb") as f:
             f.write(data)
+        with open(os.path.join(FUZZ_SEEDS, name + ".bin"), "wb") as f:
+            f.write(data[4:])
     with open(os.path.join(HERE, "malformed", "expected.txt"), "w") as listing:
         listing.write("# <vector> <error code every decoder must report>\n")
         for name, (data, code) in MALFORMED.items():

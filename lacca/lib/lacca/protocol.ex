@@ -1,11 +1,14 @@
 defmodule Lacca.Protocol do
   @moduledoc """
-  Encodes and decodes the packets of the shellac protocol, version 2 (`docs/protocol.md`).
+  Encodes and decodes the packets of the shellac protocol, version 3 (`docs/protocol.md`).
 
   Version 2 adds `{:set_shutdown_grace, id, grace_ms}` (lacca to resin), `{:stdin_credit, id, bytes}`
   (resin to lacca: how many more `DataIn` payload bytes lacca may send) and the error code
-  `:stdin_broken`. The codec decodes them in any session; that they exist only in a version 2
-  session is the session's concern (resin answers them with `:unknown_packet_type` in version 1).
+  `:stdin_broken`. Version 3 adds prepared sandboxes: `{:prepare, id, config}` builds a sandbox
+  without a command, resin answers `{:prepared, id}`, and `{:start, id, executable, args, env, cwd}`
+  runs the command in it. The codec decodes every packet in any session; which version a packet
+  exists in is the session's concern (resin answers a newer packet with `:unknown_packet_type`).
+  `version/0`, the version lacca asks for in `Hello`, is still 2.
 
   lacca and resin exchange length-prefixed binary packets over a port. This module knows bytes only:
   it turns a packet term into the packet's bytes and back, with every check the specification
@@ -19,6 +22,10 @@ defmodule Lacca.Protocol do
       {:ok, {:stdin_credit, 2, 1_048_576}}
       iex> Lacca.Protocol.decode(<<0x83, 0, 0, 0, 2, 1, 0, 0, 0, 3, "hi\\n">>)
       {:ok, {:data_out, 2, :stdout, "hi\\n"}}
+      iex> Lacca.Protocol.encode({:prepare, 9, ~s({"extends":"default"})})
+      <<9, 0, 0, 0, 9, 0, 0, 0, 21, ~s({"extends":"default"})::binary>>
+      iex> Lacca.Protocol.decode(<<0x87, 0, 0, 0, 9>>)
+      {:ok, {:prepared, 9}}
       iex> Lacca.Protocol.decode(<<0x42, 0, 0, 0, 9>>)
       {:error, :unknown_packet_type, "unknown packet type 66"}
 
@@ -97,6 +104,9 @@ defmodule Lacca.Protocol do
           | {:close_stdin, request_id()}
           | {:grant_credit, request_id(), bytes :: non_neg_integer()}
           | {:set_shutdown_grace, request_id(), grace_ms :: non_neg_integer()}
+          | {:prepare, request_id(), config :: binary()}
+          | {:start, request_id(), executable :: binary(), args :: [binary()], env :: [binary()],
+             cwd :: binary()}
 
   @typedoc "A packet from resin to lacca."
   @type reply ::
@@ -107,6 +117,7 @@ defmodule Lacca.Protocol do
           | {:exit_status, request_id(), exit_status()}
           | {:error_report, request_id(), error_report()}
           | {:stdin_credit, request_id(), bytes :: non_neg_integer()}
+          | {:prepared, request_id()}
 
   @typedoc "Any packet."
   @type packet :: request() | reply()
@@ -122,12 +133,15 @@ defmodule Lacca.Protocol do
     close_stdin: 0x06,
     grant_credit: 0x07,
     set_shutdown_grace: 0x08,
+    prepare: 0x09,
+    start: 0x0A,
     hello_reply: 0x81,
     process_started: 0x82,
     data_out: 0x83,
     exit_status: 0x84,
     error_report: 0x85,
-    stdin_credit: 0x86
+    stdin_credit: 0x86,
+    prepared: 0x87
   }
 
   @exit_reasons [
@@ -159,7 +173,10 @@ defmodule Lacca.Protocol do
     :stdin_broken
   ]
 
-  @doc "The protocol version lacca speaks (and asks for in `Hello`)."
+  @doc """
+  The protocol version lacca asks for in `Hello` (2). resin answers with the version asked for, so
+  a `HelloReply` is valid when its version equals this one. The codec already speaks version 3.
+  """
   @spec version() :: pos_integer()
   def version, do: @version
 
@@ -218,8 +235,16 @@ defmodule Lacca.Protocol do
   defp fields({:hello, _, version}), do: [<<u32!(version, "version")::32>>]
 
   defp fields({:start_process, _, executable, args, config}) do
-    [string(executable), <<length(args)::32>>, Enum.map(args, &string/1), string(config)]
+    [string(executable), strings(args), string(config)]
   end
+
+  defp fields({:prepare, _, config}), do: string(config)
+
+  defp fields({:start, _, executable, args, env, cwd}) do
+    [string(executable), strings(args), strings(env), string(cwd)]
+  end
+
+  defp fields({:prepared, _}), do: []
 
   defp fields({:kill_process, _, signal}), do: [<<u8!(signal, "signal")>>]
   defp fields({:stop_process, _, grace_ms}), do: [<<u32!(grace_ms, "grace_ms")::32>>]
@@ -264,6 +289,7 @@ defmodule Lacca.Protocol do
   end
 
   defp string(data), do: [<<IO.iodata_length(data)::32>> | data]
+  defp strings(items), do: [<<length(items)::32>> | Enum.map(items, &string/1)]
 
   defp stream_byte(:stdout), do: 1
   defp stream_byte(:stderr), do: 2
@@ -292,7 +318,7 @@ defmodule Lacca.Protocol do
   @doc """
   Decodes one packet (without its length prefix).
 
-  Returns `{:error, code, message}` with `code` `:unknown_packet_type` for a type byte version 2 does
+  Returns `{:error, code, message}` with `code` `:unknown_packet_type` for a type byte version 3 does
   not define and `:malformed_packet` for anything else that does not decode exactly: a truncated
   field, a length or count that runs past the end, an out-of-range enumeration, trailing bytes.
   """
@@ -371,8 +397,24 @@ defmodule Lacca.Protocol do
   defp decode_fields(0x08, id, <<grace::32, rest::binary>>),
     do: {:ok, {:set_shutdown_grace, id, grace}, rest}
 
+  defp decode_fields(0x09, id, rest) do
+    with {:ok, config, rest} <- take_string(rest, "config"),
+         do: {:ok, {:prepare, id, config}, rest}
+  end
+
+  defp decode_fields(0x0A, id, rest) do
+    with {:ok, executable, rest} <- take_string(rest, "executable"),
+         {:ok, args, rest} <- take_strings(rest, "args"),
+         {:ok, env, rest} <- take_strings(rest, "env"),
+         {:ok, cwd, rest} <- take_string(rest, "cwd") do
+      {:ok, {:start, id, executable, args, env, cwd}, rest}
+    end
+  end
+
   defp decode_fields(0x86, id, <<bytes::32, rest::binary>>),
     do: {:ok, {:stdin_credit, id, bytes}, rest}
+
+  defp decode_fields(0x87, id, rest), do: {:ok, {:prepared, id}, rest}
 
   defp decode_fields(0x81, id, <<version::32, rest::binary>>) do
     with {:ok, features, rest} <- take_pairs(rest) do

@@ -52,7 +52,12 @@ defmodule Lacca.ProtocolTest do
          fatal: false,
          message: "stdin broken: 4096 queued bytes discarded",
          json_pointer: ""
-       }}
+       }},
+    # Version 3.
+    "hello_v3" => {:hello, 1, 3},
+    "prepare" => {:prepare, 9, ~s({"extends":"default"})},
+    "start" => {:start, 10, "echo", ["hello, world."], ["LANG=C.UTF-8", "HOME"], "/tmp"},
+    "prepared" => {:prepared, 9}
   }
 
   test "every golden vector has its expected fields listed here" do
@@ -146,8 +151,8 @@ defmodule Lacca.ProtocolTest do
       assert {:error, :malformed_packet, _} = Protocol.decode(report.(0))
     end
 
-    test "type bytes after the last of version 2 are unknown" do
-      for type <- [0x09, 0x87] do
+    test "type bytes after the last of version 3 are unknown" do
+      for type <- [0x0B, 0x88, 0x00, 0x80] do
         assert {:error, :unknown_packet_type, _} = Protocol.decode(<<type, 0, 0, 0, 1, 0::32>>)
       end
     end
@@ -161,6 +166,42 @@ defmodule Lacca.ProtocolTest do
           ] do
         assert Protocol.decode(Protocol.encode(packet)) == {:ok, packet}
       end
+    end
+
+    test "the version 3 packets round-trip, empty and odd fields included" do
+      for packet <- [
+            {:prepare, 1, ~s({"extends":"default"})},
+            {:prepare, 2, ""},
+            {:start, 3, "/bin/sh", ["-c", "env", ""], ["LANG=C.UTF-8", "HOME", "=", ""], "/tmp"},
+            {:start, 4, "", [], [], ""},
+            {:start, 5, <<"a", 0, "b">>, [<<0xFF>>], [<<"X=", 0>>], <<0>>},
+            {:prepared, 6},
+            {:prepared, 0xFFFFFFFF}
+          ] do
+        assert Protocol.decode(Protocol.encode(packet)) == {:ok, packet}
+      end
+    end
+
+    test "Start's field order is executable, args, env, cwd" do
+      assert Protocol.encode({:start, 10, "e", ["a"], ["N=v"], "/c"}) ==
+               <<0x0A, 10::32, 1::32, "e", 1::32, 1::32, "a", 1::32, 3::32, "N=v", 2::32, "/c">>
+    end
+
+    test "a Start whose env count cannot fit fails at that count" do
+      packet = <<0x0A, 10::32, 4::32, "echo", 0::32, 1000::32, 4::32, "/tmp">>
+      assert {:error, :malformed_packet, message} = Protocol.decode(packet)
+      assert message =~ "'env'"
+    end
+
+    test "a Prepared has no fields: a byte after its header is trailing" do
+      assert Protocol.encode({:prepared, 9}) == <<0x87, 9::32>>
+      assert {:error, :malformed_packet, message} = Protocol.decode(<<0x87, 9::32, 0>>)
+      assert message =~ "prepared: 1 trailing bytes"
+    end
+
+    test "a HelloReply of version 3 decodes like any other" do
+      reply = {:hello_reply, 1, 3, [{"resin.version", "0.1.0"}]}
+      assert Protocol.decode(Protocol.encode(reply)) == {:ok, reply}
     end
 
     test "payloads are sub-binaries of the packet, not copies" do

@@ -119,6 +119,7 @@ TEST(CgroupCleanup, CgroupsOfAKilledLauncherAreSweptByTheNextLaunch) {
         return;
     }
     ASSERT_FALSE(left.empty()) << "control: a killed launcher leaves its cgroups behind";
+    make_cgroup_sweep_due();
     const RunResult next = run_supervised(runnable_config(), {"/bin/true"});
     EXPECT_EQ(next.exit_code, 0) << next.err;
     EXPECT_EQ(sandbox_cgroups_of(launcher_pid), std::vector<std::string>{});

@@ -225,6 +225,7 @@ TEST_F(ThroughResin, CgroupsOfAKilledResinAndReaperAreSweptByTheNextResin) {
     }));
     ASSERT_FALSE(sandbox_cgroups_of(resin).empty())
         << "control: a resin killed with its reaper leaves them";
+    make_cgroup_sweep_due();
     const Run next = run({}, {"/bin/true"});
     EXPECT_EQ(next.exit_code, 0) << next.report;
     EXPECT_EQ(sandbox_cgroups_of(resin), std::vector<std::string>{});

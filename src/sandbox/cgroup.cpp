@@ -2,13 +2,17 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <fstream>
 #include <sstream>
+#include <string_view>
+#include <unordered_map>
 
 #include "sandbox/cgroup_v1.hpp"
 #include "sandbox/cgroup_v2.hpp"
@@ -48,20 +52,27 @@ namespace {
 
 constexpr const char* kPrefix = "resin-";
 
-// Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot.
+// Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot. Empty when
+// the process is gone. Plain reads: a sweep calls this once per alive sandbox.
 std::string start_time_of(const std::string& pid) {
-    std::ifstream stat("/proc/" + pid + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    const auto end_of_name = line.rfind(')');
-    if (end_of_name == std::string::npos) {
+    const std::string path = "/proc/" + pid + "/stat";
+    UniqueFd stat(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    char line[1024];
+    const ssize_t size = stat ? ::read(stat.get(), line, sizeof line - 1) : -1;
+    if (size <= 0) {
         return {};
     }
-    std::istringstream fields(line.substr(end_of_name + 2));
-    std::string field;
-    for (int index = 3; index <= 22 && fields >> field; ++index) {
+    const std::string_view text(line, static_cast<std::size_t>(size));
+    std::size_t at = text.rfind(')');
+    // After ") ": field 3 onwards, space-separated.
+    for (int field = 3; at != std::string_view::npos && field <= 22; ++field) {
+        at = text.find(' ', at + 1);
     }
-    return field;
+    if (at == std::string_view::npos) {
+        return {};
+    }
+    const std::size_t end = text.find(' ', at + 1);
+    return std::string(text.substr(at + 1, end == std::string_view::npos ? end : end - at - 1));
 }
 
 bool all_digits(const std::string& text) {
@@ -173,33 +184,71 @@ bool kill_and_remove_sandbox_cgroup(CgroupVersion version, const std::string& di
                                         : kill_and_remove_cgroup_v1(directory);
 }
 
-std::vector<std::string> stale_sandbox_cgroups(const std::string& directory) {
+std::vector<std::string> stale_sandbox_cgroups(const std::vector<std::string>& directories) {
     std::vector<std::string> stale;
-    DIR* dir = ::opendir(directory.c_str());
-    if (dir == nullptr) {
-        return stale;
-    }
-    while (const dirent* entry = ::readdir(dir)) {
-        const std::string name = entry->d_name;
-        if (name.rfind(kPrefix, 0) != 0) {
+    std::unordered_map<std::string, std::string> start_times;
+    for (const std::string& directory : directories) {
+        DIR* dir = ::opendir(directory.c_str());
+        if (dir == nullptr) {
             continue;
         }
-        // Only resin-<pid>-<start time>-<sequence>, all digits, is a sandbox cgroup: anything else
-        // beside them (someone's "resin-web-1.service") is not resin's to kill and remove.
-        std::vector<std::string> parts;
-        std::istringstream fields(name.substr(std::string(kPrefix).size()));
-        for (std::string part; std::getline(fields, part, '-');) {
-            parts.push_back(part);
+        while (const dirent* entry = ::readdir(dir)) {
+            const std::string name = entry->d_name;
+            if (name.rfind(kPrefix, 0) != 0) {
+                continue;
+            }
+            // Only resin-<pid>-<start time>-<sequence>, all digits, is a sandbox cgroup: anything
+            // else beside them (someone's "resin-web-1.service") is not resin's to remove.
+            std::vector<std::string> parts;
+            std::istringstream fields(name.substr(std::string(kPrefix).size()));
+            for (std::string part; std::getline(fields, part, '-');) {
+                parts.push_back(part);
+            }
+            if (parts.size() != 3 || !std::all_of(parts.begin(), parts.end(), all_digits)) {
+                continue;
+            }
+            auto [known, added] = start_times.try_emplace(parts[0]);
+            if (added) {
+                known->second = start_time_of(parts[0]);
+            }
+            if (known->second != parts[1]) {
+                stale.push_back(directory + "/" + name);
+            }
         }
-        if (parts.size() != 3 || !std::all_of(parts.begin(), parts.end(), all_digits)) {
-            continue;
-        }
-        if (start_time_of(parts[0]) != parts[1]) {
-            stale.push_back(directory + "/" + name);
-        }
+        ::closedir(dir);
     }
-    ::closedir(dir);
     return stale;
+}
+
+std::string cgroup_sweep_marker(const char* which) {
+    return std::string("/run/resin/cgroup-sweep-") + which;
+}
+
+bool cgroup_sweep_due(const char* which) {
+    const std::string path = cgroup_sweep_marker(which);
+    ::mkdir("/run/resin", 0755);  // as NamespaceOwner does; fails unprivileged
+    constexpr int flags = O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
+    UniqueFd marker(::open(path.c_str(), flags | O_EXCL, 0600));
+    bool due = static_cast<bool>(marker);  // no marker yet: never swept
+    if (!marker) {
+        marker.reset(::open(path.c_str(), flags, 0600));
+    }
+    if (!marker) {
+        return true;  // nowhere to keep a marker: sweep every time, as an unprivileged resin does
+    }
+    struct stat info {};
+    if (!due && ::fstat(marker.get(), &info) == 0) {
+        timespec now{};
+        ::clock_gettime(CLOCK_REALTIME, &now);
+        const auto since = now.tv_sec - info.st_mtim.tv_sec;
+        due = since >= kCgroupSweepIntervalSeconds || since < 0;
+    }
+    // One resin sweeps; the others go on (the lock goes with the descriptor, at the end of this
+    // call: the new mtime then keeps them away).
+    if (!due || ::flock(marker.get(), LOCK_EX | LOCK_NB) != 0) {
+        return false;
+    }
+    return ::futimens(marker.get(), nullptr) == 0;
 }
 
 }  // namespace resin::sandbox

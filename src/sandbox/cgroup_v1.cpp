@@ -189,15 +189,23 @@ Result<std::unique_ptr<SandboxCgroup>> create_cgroup_v1(const CgroupLayout& layo
         {"pids", support.pids},     {"freezer", support.kill},
     };
     const std::string name = sandbox_cgroup_name();
+    std::vector<std::string> parents;
+    for (const auto& [controller, usable] : wanted) {
+        if (usable) {
+            parents.push_back(layout.v1_own.at(controller));
+        }
+    }
+    if (cgroup_sweep_due("v1")) {
+        for (const auto& stale : stale_sandbox_cgroups(parents)) {
+            kill_and_remove_cgroup_v1(stale);
+        }
+    }
     std::map<std::string, std::string> directories;
     for (const auto& [controller, usable] : wanted) {
         if (!usable) {
             continue;
         }
         const std::string& own = layout.v1_own.at(controller);
-        for (const auto& stale : stale_sandbox_cgroups(own)) {
-            kill_and_remove_cgroup_v1(stale);
-        }
         const std::string directory = own + "/" + name;
         if (::mkdir(directory.c_str(), 0755) != 0) {
             const int err = errno;

@@ -220,8 +220,10 @@ Result<std::unique_ptr<SandboxCgroup>> create_cgroup_v2(const CgroupLayout& layo
         }
     }
     RESIN_TRYV(prepare_base(base, base == layout.unified_mount, controllers));
-    for (const auto& stale : stale_sandbox_cgroups(base)) {
-        kill_and_remove_cgroup_v2(stale);
+    if (cgroup_sweep_due("v2")) {
+        for (const auto& stale : stale_sandbox_cgroups({base})) {
+            kill_and_remove_cgroup_v2(stale);
+        }
     }
     const std::string directory = base + "/" + sandbox_cgroup_name();
     if (::mkdir(directory.c_str(), 0755) != 0) {

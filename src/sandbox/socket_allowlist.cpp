@@ -67,7 +67,10 @@ bool may_load_network_bpf() {
 }
 
 void remove_stale(const std::string& directory) {
-    for (const auto& stale : stale_sandbox_cgroups(directory)) {
+    if (!cgroup_sweep_due("allowlist")) {
+        return;
+    }
+    for (const auto& stale : stale_sandbox_cgroups({directory})) {
         (void)write_cgroup_file(stale + "/cgroup.kill", "1");
         remove_cgroup_directory(stale);
     }

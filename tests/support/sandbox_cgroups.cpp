@@ -1,6 +1,7 @@
 #include "support/sandbox_cgroups.hpp"
 
 #include <dirent.h>
+#include <unistd.h>
 
 #include <set>
 
@@ -57,6 +58,12 @@ std::vector<std::string> sandbox_cgroups_of(const std::vector<pid_t>& pids) {
         ::closedir(dir);
     }
     return found;
+}
+
+void make_cgroup_sweep_due() {
+    for (const char* which : {"v1", "v2", "allowlist"}) {
+        ::unlink(sandbox::cgroup_sweep_marker(which).c_str());
+    }
 }
 
 }  // namespace resin::test

@@ -25,4 +25,8 @@ std::vector<std::string> sandbox_cgroups_of(pid_t pid);
 // The same for several processes, with one look at each parent (quick enough to poll).
 std::vector<std::string> sandbox_cgroups_of(const std::vector<pid_t>& pids);
 
+// The next sandbox sweeps stale sandbox cgroups, however recently another one did (a sweep is due
+// at most every kCgroupSweepIntervalSeconds where resin keeps a marker).
+void make_cgroup_sweep_due();
+
 }  // namespace resin::test

@@ -215,7 +215,8 @@ RlimitsPart plan_rlimits(const Limits& limits, const HostCapabilities& host) {
 
 // How many cores the tree can keep busy at once: the soonest it can spend its CPU time.
 unsigned cpu_parallelism(const Limits& limits) {
-    const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+    // Configured, not online: a core brought online later must not make the bound too late.
+    const long online = ::sysconf(_SC_NPROCESSORS_CONF);
     double cores = online > 0 ? static_cast<double>(online) : 1.0;
     if (limits.cpu_cores) {
         cores = std::min(cores, std::ceil(*limits.cpu_cores));

@@ -39,6 +39,8 @@
 #   LACCA_BENCH_ALIVE         the alive counts of `alive` ("10,200,1000"); LACCA_BENCH_ALIVE_ROUNDS (100)
 #   LACCA_BENCH_ALIVE_HOLD    seconds to keep the sandboxes alive after each count is measured, for
 #                             outside profiling (strace, perf) of a start at that count (0)
+#   LACCA_BENCH_ALIVE_BUDGET  seconds that growing the alive sandboxes may take in all (1800); when
+#                             it runs out, the count reached is measured and reported as the bound
 
 defmodule Lacca.Bench do
   @gib 1_073_741_824
@@ -437,10 +439,17 @@ defmodule Lacca.Bench do
         do: [{"MuonTrap.cmd", fn -> {"", 0} = apply(MuonTrap, :cmd, [true_path, []]) end}],
         else: []
 
+    # Exile.stream!/2 read to its end. Through its Enumerable implementation directly: `mix run`
+    # consolidated the protocols before Exile was loaded, so Enum does not know Exile.Stream.
     exile =
       if load_library("LACCA_BENCH_EXILE", :exile),
         do: [
-          {"Exile.stream!", fn -> [] = Enum.to_list(apply(Exile, :stream!, [[true_path]])) end}
+          {"Exile.stream!",
+           fn ->
+             stream = apply(Exile, :stream!, [[true_path]])
+             reduce = &{:cont, [&1 | &2]}
+             {_, []} = apply(Enumerable.Exile.Stream, :reduce, [stream, {:cont, []}, reduce])
+           end}
         ],
         else: []
 
@@ -497,8 +506,13 @@ defmodule Lacca.Bench do
       end
     end)
     |> case do
-      nil -> IO.puts("  kept up with none of #{inspect(rates)} per second")
-      best -> IO.puts("  highest rate kept up: #{best} per second (of #{inspect(rates)})")
+      nil ->
+        IO.puts("  kept up with none of #{inspect(rates, charlists: :as_lists)} per second")
+
+      best ->
+        IO.puts(
+          "  highest rate kept up: #{best} per second (of #{inspect(rates, charlists: :as_lists)})"
+        )
     end
   end
 
@@ -558,6 +572,7 @@ defmodule Lacca.Bench do
   defp alive_at(counts) do
     rounds = env_int("LACCA_BENCH_ALIVE_ROUNDS", 100)
     hold = env_int("LACCA_BENCH_ALIVE_HOLD", 0)
+    deadline = System.monotonic_time(:second) + env_int("LACCA_BENCH_ALIVE_BUDGET", 1800)
     true_path = System.find_executable("true")
     sleep = System.find_executable("sleep")
     {:ok, resin} = Lacca.Resin.path(nil)
@@ -580,7 +595,8 @@ defmodule Lacca.Bench do
 
     sleepers =
       Enum.reduce_while(counts, [], fn count, sleepers ->
-        {micros, {sleepers, failure}} = :timer.tc(fn -> grow(sleepers, count, sleep) end)
+        {micros, {sleepers, failure}} =
+          :timer.tc(fn -> grow(sleepers, count, sleep, deadline) end)
 
         IO.puts(
           "\n  K = #{length(sleepers)} alive (#{float(micros / 1_000_000, 1)} s to start " <>
@@ -621,38 +637,51 @@ defmodule Lacca.Bench do
     )
   end
 
-  # Starts sleepers (owned by this process) until `count` are alive, two at a time; stops at the
-  # first failure, returning it.
-  defp grow(sleepers, count, sleep) when length(sleepers) >= count, do: {sleepers, nil}
+  # Starts sleepers (owned by this process) until `count` are alive, two at a time, in batches of
+  # 100; stops at the first failure, or when the deadline has passed, returning why.
+  defp grow(sleepers, count, _sleep, _deadline) when length(sleepers) >= count,
+    do: {sleepers, nil}
 
-  defp grow(sleepers, count, sleep) do
+  defp grow(sleepers, count, sleep, deadline) do
     owner = self()
-    batch = min(count - length(sleepers), 500)
+    batch = min(count - length(sleepers), 100)
 
-    results =
-      Task.async_stream(
-        1..batch,
-        fn _ -> Lacca.start(sleep, ["1000000"], config: :default, owner: owner) end,
-        max_concurrency: 2,
-        timeout: :infinity,
-        ordered: false
-      )
-      |> Enum.map(fn {:ok, result} -> result end)
+    if System.monotonic_time(:second) > deadline do
+      {sleepers,
+       "the time budget (LACCA_BENCH_ALIVE_BUDGET) ran out; load average #{load_average()}"}
+    else
+      {micros, results} =
+        :timer.tc(fn ->
+          Task.async_stream(
+            1..batch,
+            fn _ -> Lacca.start(sleep, ["1000000"], config: :default, owner: owner) end,
+            max_concurrency: 2,
+            timeout: :infinity,
+            ordered: false
+          )
+          |> Enum.map(fn {:ok, result} -> result end)
+        end)
 
-    started = for {:ok, pid} <- results, do: pid
-    # A start returns once the command runs (ProcessStarted), so each of these is alive.
-    sleepers = started ++ sleepers
+      started = for {:ok, pid} <- results, do: pid
+      # A start returns once the command runs (ProcessStarted), so each of these is alive.
+      sleepers = started ++ sleepers
 
-    case for({:error, error} <- results, do: error) do
-      [] ->
-        if rem(length(sleepers), 1000) == 0 and length(sleepers) < count,
-          do: IO.puts("    #{length(sleepers)} alive, load average #{load_average()}")
+      if rem(length(sleepers), 500) == 0 and length(sleepers) < count,
+        do:
+          IO.puts(
+            "    #{length(sleepers)} alive; the last #{batch} started at " <>
+              "#{float(batch / (micros / 1_000_000), 1)} per second (2 at a time); " <>
+              "load average #{load_average()}"
+          )
 
-        grow(sleepers, count, sleep)
+      case for({:error, error} <- results, do: error) do
+        [] ->
+          grow(sleepers, count, sleep, deadline)
 
-      [error | _] = errors ->
-        {sleepers,
-         "#{length(errors)} of #{batch} starts failed, first: #{Exception.message(error)}"}
+        [error | _] = errors ->
+          {sleepers,
+           "#{length(errors)} of #{batch} starts failed, first: #{Exception.message(error)}"}
+      end
     end
   end
 
@@ -667,38 +696,58 @@ defmodule Lacca.Bench do
 
   # Per alive sandbox, over a sample of them: the processes of its tree (resin, its cgroup reaper,
   # the sandbox's init, the command), their RSS, private (RssAnon) and proportional (Pss) memory,
-  # and the usage its memory cgroup counts; and the host's MemAvailable that went per sandbox.
+  # the private memory of each role, and the usage its memory cgroup counts; and the host's
+  # MemAvailable that went per sandbox (the kernel's share included: namespaces, mount trees,
+  # cgroups, page tables).
   defp alive_memory(sleepers, available_before) do
     sample = Enum.take_random(sleepers, 20)
 
     rows =
       for pid <- sample, {:ok, info} = Lacca.info(pid), info[:resin_os_pid] do
-        tree = descendants(info.resin_os_pid)
+        roles = roles(info.resin_os_pid)
+        tree = Enum.map(roles, &elem(&1, 1))
 
         {length(tree), sum_field(tree, "status", "VmRSS"), sum_field(tree, "status", "RssAnon"),
-         sum_field(tree, "smaps_rollup", "Pss"), cgroup_memory(info.os_pid)}
+         sum_field(tree, "smaps_rollup", "Pss"), cgroup_memory(info.os_pid),
+         Map.new(roles, fn {role, os_pid} -> {role, sum_field([os_pid], "status", "RssAnon")} end)}
       end
 
     if rows != [] do
       med = fn index -> rows |> Enum.map(&elem(&1, index)) |> Enum.sort() |> percentile(50) end
       went = (available_before - meminfo("MemAvailable")) / max(1, length(sleepers))
 
+      by_role =
+        for role <- [:resin, :reaper, :init, :command] do
+          kib = rows |> Enum.map(&Map.get(elem(&1, 5), role, 0)) |> Enum.sort() |> percentile(50)
+          "#{role} #{kib}"
+        end
+
       IO.puts(
         "  memory per alive sandbox (median of #{length(rows)}): #{med.(0)} processes, RSS #{med.(1)} KiB, " <>
-          "RssAnon #{med.(2)} KiB, Pss #{med.(3)} KiB; its memory cgroup #{div(med.(4), 1024)} KiB; " <>
+          "RssAnon #{med.(2)} KiB (#{Enum.join(by_role, ", ")}), Pss #{med.(3)} KiB; " <>
+          "its memory cgroup #{div(med.(4), 1024)} KiB; " <>
           "host MemAvailable #{float(went, 0)} KiB less per sandbox"
       )
     end
   end
 
-  defp descendants(pid) do
-    children =
+  # resin's process tree: resin, its children (the cgroup reaper, named resin-reaper, and the
+  # sandbox's init) and the init's children (the command).
+  defp roles(resin) do
+    children = fn pid ->
       case File.read("/proc/#{pid}/task/#{pid}/children") do
         {:ok, text} -> text |> String.split() |> Enum.map(&String.to_integer/1)
         _ -> []
       end
+    end
 
-    [pid | Enum.flat_map(children, &descendants/1)]
+    [{:resin, resin}] ++
+      Enum.flat_map(children.(resin), fn child ->
+        case File.read("/proc/#{child}/comm") do
+          {:ok, "resin-reaper\n"} -> [{:reaper, child}]
+          _ -> [{:init, child} | Enum.map(children.(child), &{:command, &1})]
+        end
+      end)
   end
 
   # The sum of a "Name: N kB" field over processes, in KiB.

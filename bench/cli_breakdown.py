@@ -27,7 +27,8 @@ TRACED = ("clone,clone3,mkdir,flock,umount2,write,setresuid,open_tree,fsopen,piv
           "capset,landlock_restrict_self,seccomp,execve,exit_group,waitid,rmdir")
 
 # "    3.264 ( 0.085 ms): resin/23297 mkdir(pathname: ...) = 0"
-LINE = re.compile(r"^\s*(\d+\.\d+) \(\s*[\d.]* *(?:ms)?\): ([^/]+)/(\d+) (\w+)\((.*)\)\s+= ?(.*)$")
+# An entry cut by another process's event ends in "..." instead of "= result".
+LINE = re.compile(r"^\s*(\d+\.\d+) \(\s*[\d.]* *(?:ms)?\): ([^/]+)/(\d+) (\w+)\((.*?)\)?\s+(?:= ?(.*)|\.\.\.)$")
 
 
 def landmarks(main):
@@ -36,7 +37,7 @@ def landmarks(main):
         return lambda pid, name, args, ret, st: pid == main and name == call
 
     def set_init(pid, name, args, ret, st):
-        if pid == main and name == "clone3":
+        if pid == main and name == "clone3" and re.match(r"\d+", ret):
             st["init"] = int(re.match(r"-?\d+", ret).group(0))
             return True
         return False
@@ -85,6 +86,11 @@ def landmarks(main):
     ]
 
 
+# "         ? (         ): resin/24960  ... [continued]: clone3())  = 24962": the result of an entry
+# that was cut.
+CONTINUED = re.compile(r"^\s*\? \(\s*\): [^/]+/(\d+)\s+\.\.\. \[continued\]: (\w+)\(\)\)\s+= ?(.*)$")
+
+
 def parse(path):
     events = []
     with open(path) as trace:
@@ -92,7 +98,16 @@ def parse(path):
             match = LINE.match(raw)
             if match:
                 stamp, _comm, pid, name, args, ret = match.groups()
-                events.append((float(stamp), int(pid), name, args, ret))
+                events.append((float(stamp), int(pid), name, args, ret or ""))
+                continue
+            match = CONTINUED.match(raw)
+            if match:  # give the result to the same process's last entry of that syscall
+                pid, name, ret = int(match.group(1)), match.group(2), match.group(3)
+                for index in range(len(events) - 1, -1, -1):
+                    if events[index][1] == pid and events[index][2] == name:
+                        if not events[index][4]:
+                            events[index] = events[index][:4] + (ret,)
+                        break
     main = next(pid for _, pid, name, _, _ in events)
     marks = landmarks(main)
     state = {}
@@ -141,7 +156,12 @@ def main() -> int:
             subprocess.run(["perf", "trace", "-e", TRACED, "-o", path, "--"] + argv, check=True,
                            stdin=subprocess.DEVNULL)
             previous = 0.0  # perf trace's clock starts at the exec of resin
-            for name, stamp in parse(path):
+            try:
+                found = parse(path)
+            except RuntimeError as error:  # perf lost an event: the round is left out
+                print(f"  round {round_ + 1} left out: {error}", file=sys.stderr)
+                continue
+            for name, stamp in found:
                 phases.setdefault(name, []).append(stamp - previous)
                 previous = stamp
                 if name not in order:

@@ -38,7 +38,8 @@
 #                             ("100,150,200,250,300,400"); LACCA_BENCH_STARTERS the starters (8)
 #   LACCA_BENCH_ALIVE         the alive counts of `alive` ("10,200,1000"); LACCA_BENCH_ALIVE_ROUNDS (100)
 #   LACCA_BENCH_ALIVE_HOLD    seconds to keep the sandboxes alive after each count is measured, for
-#                             outside profiling (strace, perf) of a start at that count (0)
+#                             outside profiling (strace, perf) of a start at that count (0);
+#                             LACCA_BENCH_ALIVE_HOLD_AT: only at this count
 #   LACCA_BENCH_ALIVE_BUDGET  seconds that growing the alive sandboxes may take in all (1800); when
 #                             it runs out, the count reached is measured and reported as the bound
 
@@ -572,6 +573,7 @@ defmodule Lacca.Bench do
   defp alive_at(counts) do
     rounds = env_int("LACCA_BENCH_ALIVE_ROUNDS", 100)
     hold = env_int("LACCA_BENCH_ALIVE_HOLD", 0)
+    hold_at = env_int("LACCA_BENCH_ALIVE_HOLD_AT", nil)
     deadline = System.monotonic_time(:second) + env_int("LACCA_BENCH_ALIVE_BUDGET", 1800)
     true_path = System.find_executable("true")
     sleep = System.find_executable("sleep")
@@ -619,7 +621,7 @@ defmodule Lacca.Bench do
         print_medians(ways, times)
         alive_memory(sleepers, available_before)
 
-        if hold > 0 do
+        if hold > 0 and hold_at in [nil, count] do
           IO.puts(
             "  holding #{length(sleepers)} alive for #{hold} s (BEAM os pid #{System.pid()})"
           )

@@ -656,7 +656,7 @@ defmodule Lacca.Bench do
         :timer.tc(fn ->
           Task.async_stream(
             1..batch,
-            fn _ -> Lacca.start(sleep, ["1000000"], config: :default, owner: owner) end,
+            fn _ -> start_sleeper(sleep, owner) end,
             max_concurrency: 2,
             timeout: :infinity,
             ordered: false
@@ -685,6 +685,15 @@ defmodule Lacca.Bench do
            "#{length(errors)} of #{batch} starts failed, first: #{Exception.message(error)}"}
       end
     end
+  end
+
+  # A start that raises or exits (a port the VM cannot open, say) is a failure too.
+  defp start_sleeper(sleep, owner) do
+    Lacca.start(sleep, ["1000000"], config: :default, owner: owner)
+  rescue
+    error -> {:error, RuntimeError.exception("raised: " <> Exception.message(error))}
+  catch
+    kind, reason -> {:error, RuntimeError.exception("#{kind}: #{inspect(reason)}")}
   end
 
   defp stop_all(sleepers) do

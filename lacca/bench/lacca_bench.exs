@@ -286,7 +286,7 @@ defmodule Lacca.Bench do
   # /bin/true run to its exit, one of each way per round, 300 rounds; medians and ratios to
   # Port.open in the same run. `pool: false` takes today's path (spawn resin, Hello, StartProcess).
   def pool do
-    rounds = 300
+    rounds = env_int("LACCA_BENCH_ROUNDS", 300)
     true_path = System.find_executable("true")
     await_pool()
 

@@ -501,10 +501,7 @@ defmodule Lacca.Bench do
       kept? =
         sustain(rate, if(rate <= 100, do: seconds, else: search_seconds), starters, true_path)
 
-      cond do
-        kept? -> {:cont, rate}
-        true -> {:halt, best}
-      end
+      if kept?, do: {:cont, rate}, else: {:halt, best}
     end)
     |> case do
       nil ->

@@ -590,7 +590,7 @@ defmodule Lacca.Bench do
 
     print_limits()
     await_pool()
-    available_before = meminfo("MemAvailable")
+    available_before = kernel_memory()
 
     sleepers =
       Enum.reduce_while(counts, [], fn count, sleepers ->
@@ -722,7 +722,16 @@ defmodule Lacca.Bench do
 
     if rows != [] do
       med = fn index -> rows |> Enum.map(&elem(&1, index)) |> Enum.sort() |> percentile(50) end
-      went = (available_before - meminfo("MemAvailable")) / max(1, length(sleepers))
+      now = kernel_memory()
+
+      went =
+        for {field, before} <- available_before do
+          per =
+            if(field == "MemAvailable", do: before - now[field], else: now[field] - before) /
+              max(1, length(sleepers))
+
+          "#{field} #{float(per, 0)}"
+        end
 
       by_role =
         for role <- [:resin, :reaper, :init, :command] do
@@ -734,7 +743,7 @@ defmodule Lacca.Bench do
         "  memory per alive sandbox (median of #{length(rows)}): #{med.(0)} processes, RSS #{med.(1)} KiB, " <>
           "RssAnon #{med.(2)} KiB (#{Enum.join(by_role, ", ")}), Pss #{med.(3)} KiB; " <>
           "its memory cgroup #{div(med.(4), 1024)} KiB; " <>
-          "host MemAvailable #{float(went, 0)} KiB less per sandbox"
+          "host, per sandbox (KiB): #{Enum.join(went, ", ")} (less MemAvailable; more of the others)"
       )
     end
   end
@@ -773,6 +782,14 @@ defmodule Lacca.Bench do
   end
 
   defp meminfo(field), do: proc_field("/proc/meminfo", field)
+
+  # The host's available memory and the kernel's own kinds of it, in KiB: their change divided by
+  # the alive sandboxes is what each costs the host (other work on the host moves them too).
+  defp kernel_memory do
+    for field <- ["MemAvailable", "SUnreclaim", "Percpu", "KernelStack", "PageTables"],
+        into: %{},
+        do: {field, meminfo(field)}
+  end
 
   # Bytes the command's memory cgroup counts (v1 memory.usage_in_bytes, v2 memory.current).
   defp cgroup_memory(os_pid) do

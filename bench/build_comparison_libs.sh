@@ -2,8 +2,8 @@
 # Builds MuonTrap and Exile from source checkouts, without Hex or elixir_make, for the optional
 # comparison in lacca/bench/lacca_bench.exs (parts `start` and `pool`; docs/performance.md, "Issue 14,
 # item 4"). Nothing of theirs is in this repository: check out a released tag of each beside it,
-#     git clone <muontrap repository> /work/ext/muontrap && git -C /work/ext/muontrap checkout v1.8.0
-#     git clone <exile repository> /work/ext/exile && git -C /work/ext/exile checkout v0.14.0
+#     git clone <fhunleth/muontrap on GitHub> /work/ext/muontrap && git -C /work/ext/muontrap checkout v1.8.0
+#     git clone <akash-akya/exile on GitHub> /work/ext/exile && git -C /work/ext/exile checkout v0.14.0
 # then
 #     bench/build_comparison_libs.sh /work/ext/muontrap /work/ext/exile
 #     cd lacca && LACCA_BENCH_MUONTRAP=/work/ext/muontrap LACCA_BENCH_EXILE=/work/ext/exile \

@@ -60,7 +60,9 @@ double run_ms(const std::vector<std::string>& argv, int null_fd) {
     const int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
-        throw std::runtime_error("cannot start " + argv[0]);
+        throw std::runtime_error(
+            "cannot start " + argv[0] +
+            (argv[0].find("bwrap") != std::string::npos ? " (apt-get install -y bubblewrap)" : ""));
     }
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {

@@ -560,7 +560,8 @@ defmodule Lacca.Bench do
     ])
   end
 
-  # The start cost while K sandboxes (default profile, each running `sleep`) are alive: /bin/true to
+  # The start cost while K sandboxes (default profile, its 10-minute wall-time limit raised to a day,
+  # each running `sleep`) are alive: /bin/true to
   # its exit, interleaved rounds of Port.open (the BEAM alone), resin's CLI under the default profile
   # through System.cmd (resin and the kernel, without lacca) and lacca default (everything); and what
   # an alive sandbox costs in memory.
@@ -686,7 +687,8 @@ defmodule Lacca.Bench do
 
   # A start that raises or exits (a port the VM cannot open, say) is a failure too.
   defp start_sleeper(sleep, owner) do
-    Lacca.start(sleep, ["1000000"], config: :default, owner: owner)
+    # default.json ends a sandbox after 10 minutes of wall time: these must outlive the run.
+    Lacca.start(sleep, ["1000000"], config: [limits: [wall_time_ms: 86_400_000]], owner: owner)
   rescue
     error -> {:error, RuntimeError.exception("raised: " <> Exception.message(error))}
   catch

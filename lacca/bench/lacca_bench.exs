@@ -1,8 +1,9 @@
 # lacca against the BEAM's own ways of running a command.
 #
-#     cd lacca && mix run bench/lacca_bench.exs            # everything, about a minute
+#     cd lacca && mix run bench/lacca_bench.exs            # the default parts, about a minute
 #     cd lacca && mix run bench/lacca_bench.exs spawn_rate # one part: throughput, stdin, spawn_rate,
-#                                                          # memory, stdin_memory, pool, pool_rate
+#                                                          # memory, stdin_memory, pool, pool_rate,
+#                                                          # start, sustained, alive, alive10k
 #
 # Throughput: 1 GiB from `head -c 1073741824 /dev/zero`, counted (not kept), through lacca (streamed
 # under the trusted and the default profile, and read with read_stdout/2) and through a raw Port.open
@@ -14,6 +15,33 @@
 # raw port. Stdin memory: the BEAM's memory while a fast writer meets a command that reads slowly.
 # Pool: /bin/true to its exit through lacca with and without Lacca.Pool (300 interleaved rounds,
 # against Port.open and System.cmd), and the sustained start rate for 10 s, pool on and off.
+#
+# Issue 14, item 4 (not in the default set; see docs/performance.md):
+#   start      /bin/true to its exit, 300 interleaved rounds: Port.open, System.cmd, MuonTrap.cmd and
+#              Exile.stream! (when built, see below), lacca trusted, lacca default; medians, ratio to
+#              Port.open.
+#   sustained  lacca default starts of /bin/true at a fixed rate from several starters for 20 s
+#              (100/s), then higher rates until one falls behind: achieved rate, start-to-exit p50/p99.
+#   alive      the start cost of /bin/true (median of 100 interleaved rounds) while 10, 200, 1000
+#              sandboxes (default profile, each running `sleep`) are alive, and their memory.
+#   alive10k   the same at 10,000 alive: grows until it gets there or a start fails, and says what
+#              bounded it.
+#
+# Environment (all optional):
+#   LACCA_BENCH_MUONTRAP, LACCA_BENCH_EXILE   a directory named muontrap (exile) holding the library's
+#       ebin/ (its .beam files and a .app file) and priv/ (the muontrap port program; exile.so and
+#       spawner), built from source as docs/performance.md describes; adds the library to `start`
+#       and `pool`. Without them those parts run without it.
+#   LACCA_BENCH_ROUNDS        rounds of `start` and `pool` (300)
+#   LACCA_BENCH_SECONDS       seconds of the 100/s `sustained` run (20); LACCA_BENCH_SEARCH_SECONDS
+#                             the seconds of each higher rate (10); LACCA_BENCH_RATES the rates
+#                             ("100,150,200,250,300,400"); LACCA_BENCH_STARTERS the starters (8)
+#   LACCA_BENCH_ALIVE         the alive counts of `alive` ("10,200,1000"); LACCA_BENCH_ALIVE_ROUNDS (100)
+#   LACCA_BENCH_ALIVE_HOLD    seconds to keep the sandboxes alive after each count is measured, for
+#                             outside profiling (strace, perf) of a start at that count (0);
+#                             LACCA_BENCH_ALIVE_HOLD_AT: only at this count
+#   LACCA_BENCH_ALIVE_BUDGET  seconds that growing the alive sandboxes may take in all (1800); when
+#                             it runs out, the count reached is measured and reported as the bound
 
 defmodule Lacca.Bench do
   @gib 1_073_741_824
@@ -258,7 +286,7 @@ defmodule Lacca.Bench do
   # /bin/true run to its exit, one of each way per round, 300 rounds; medians and ratios to
   # Port.open in the same run. `pool: false` takes today's path (spawn resin, Hello, StartProcess).
   def pool do
-    rounds = 300
+    rounds = env_int("LACCA_BENCH_ROUNDS", 300)
     true_path = System.find_executable("true")
     await_pool()
 
@@ -276,6 +304,8 @@ defmodule Lacca.Bench do
       {"lacca default (no pool)", fn -> lacca_run(true_path, :default, false) end}
     ]
 
+    ways = List.insert_at(ways, 2, comparison_ways(true_path)) |> List.flatten()
+
     Enum.each(ways, fn {_, fun} -> fun.() end)
 
     times =
@@ -284,18 +314,36 @@ defmodule Lacca.Bench do
         {label, micros}
       end
 
-    medians = Map.new(ways, fn {label, _} -> {label, median(for {^label, t} <- times, do: t)} end)
-    port = medians["Port.open"]
+    print_medians(ways, times)
+  end
+
+  # Each way's median (with p10 and p90) and its ratio to Port.open's median.
+  defp print_medians(ways, times) do
+    stats =
+      Map.new(ways, fn {label, _} ->
+        sorted = Enum.sort(for {^label, t} <- times, do: t)
+        {label, {percentile(sorted, 50), percentile(sorted, 10), percentile(sorted, 90)}}
+      end)
+
+    {port, _, _} = stats["Port.open"]
 
     for {label, _} <- ways do
-      micros = medians[label]
+      {micros, p10, p90} = stats[label]
 
       IO.puts(
-        "  #{String.pad_trailing(label, 26)} #{:erlang.float_to_binary(micros / 1000, decimals: 2)} ms" <>
-          "  #{:erlang.float_to_binary(micros / port, decimals: 2)}x Port.open"
+        "  #{String.pad_trailing(label, 26)} #{ms2(micros)} ms" <>
+          "  #{:erlang.float_to_binary(micros / port, decimals: 2)}x Port.open" <>
+          "  (p10 #{ms2(p10)}, p90 #{ms2(p90)})"
       )
     end
   end
+
+  defp percentile([], _), do: 0
+
+  defp percentile(sorted, p),
+    do: Enum.at(sorted, min(length(sorted) - 1, div(length(sorted) * p, 100)))
+
+  defp ms2(micros), do: :erlang.float_to_binary(micros / 1000, decimals: 2)
 
   # Starts of /bin/true to its exit for 10 s from `workers` processes, pool on and off: the
   # sustained rate one BEAM reaches.
@@ -344,6 +392,483 @@ defmodule Lacca.Bench do
   defp lacca_run(executable, config, pool?) do
     {:ok, %Lacca.Result{exit: %Lacca.Exit{exit_code: 0}}} =
       Lacca.run(executable, [], config: config, pool: pool?)
+  end
+
+  ## Issue 14, item 4: the start against other libraries, a sustained rate, many alive
+
+  # /bin/true to its exit, one of each way per round, in turn: the BEAM's own ways, the other
+  # libraries that were built (comparison_ways/1), lacca trusted and default (pool at its defaults).
+  def start do
+    rounds = env_int("LACCA_BENCH_ROUNDS", 300)
+    true_path = System.find_executable("true")
+    await_pool()
+
+    ways =
+      [
+        {"Port.open", fn -> raw_port_run(true_path) end},
+        {"System.cmd", fn -> {"", 0} = System.cmd(true_path, []) end}
+      ] ++
+        comparison_ways(true_path) ++
+        [
+          {"lacca trusted", fn -> lacca_run(true_path, :trusted) end},
+          {"lacca default", fn -> lacca_run(true_path, :default) end}
+        ]
+
+    IO.puts(
+      "\n## start: /bin/true to its exit, median of #{rounds} interleaved rounds " <>
+        "(pool: #{inspect(Map.take(Lacca.Pool.info(), [:enabled, :max_per_config, :max_total]))})"
+    )
+
+    Enum.each(ways, fn {_, fun} -> fun.() end)
+
+    times =
+      for _ <- 1..rounds, {label, fun} <- ways do
+        {micros, _} = :timer.tc(fun)
+        {label, micros}
+      end
+
+    print_medians(ways, times)
+  end
+
+  # MuonTrap and Exile, where LACCA_BENCH_MUONTRAP / LACCA_BENCH_EXILE name a build of them (a
+  # directory named after the application, with ebin/ and priv/: Application.app_dir/2 and
+  # :code.priv_dir/1, which they use to find their programs, need that layout). Called through
+  # apply/3: the bench compiles and runs without them.
+  defp comparison_ways(true_path) do
+    muontrap =
+      if load_library("LACCA_BENCH_MUONTRAP", :muontrap),
+        do: [{"MuonTrap.cmd", fn -> {"", 0} = apply(MuonTrap, :cmd, [true_path, []]) end}],
+        else: []
+
+    # Exile.stream!/2 read to its end. Through its Enumerable implementation directly: `mix run`
+    # consolidated the protocols before Exile was loaded, so Enum does not know Exile.Stream.
+    exile =
+      if load_library("LACCA_BENCH_EXILE", :exile),
+        do: [
+          {"Exile.stream!",
+           fn ->
+             stream = apply(Exile, :stream!, [[true_path]])
+             reduce = &{:cont, [&1 | &2]}
+             {_, []} = apply(Enumerable.Exile.Stream, :reduce, [stream, {:cont, []}, reduce])
+           end}
+        ],
+        else: []
+
+    muontrap ++ exile
+  end
+
+  defp load_library(variable, app) do
+    case System.get_env(variable, "") do
+      "" ->
+        false
+
+      dir ->
+        ebin = Path.join(Path.expand(dir), "ebin")
+
+        unless File.exists?(Path.join(ebin, "#{app}.app")),
+          do: raise("#{variable}: no #{ebin}/#{app}.app (see docs/performance.md for the build)")
+
+        Code.prepend_path(ebin)
+
+        case :code.priv_dir(app) do
+          {:error, _} -> raise "#{variable}: #{dir} must be a directory named #{app}"
+          _ -> :ok
+        end
+
+        {:ok, _} = Application.ensure_all_started(app)
+        true
+    end
+  end
+
+  # Starts of /bin/true (default profile) to its exit at a fixed rate: start i is due at
+  # t0 + i / rate, taken in turn by `starters` processes (starter s takes s, s + starters, ...). A
+  # starter that is late starts at once; its lateness is the lag. 100/s for LACCA_BENCH_SECONDS, then
+  # the rates of LACCA_BENCH_RATES above 100 for LACCA_BENCH_SEARCH_SECONDS each, until one falls
+  # behind: the highest rate kept is the sustained maximum.
+  def sustained do
+    seconds = env_int("LACCA_BENCH_SECONDS", 20)
+    search_seconds = env_int("LACCA_BENCH_SEARCH_SECONDS", 10)
+    starters = env_int("LACCA_BENCH_STARTERS", 8)
+    rates = env_ints("LACCA_BENCH_RATES", [100, 150, 200, 250, 300, 400])
+    true_path = System.find_executable("true")
+
+    IO.puts(
+      "\n## sustained: lacca default starts of /bin/true to exit at a fixed rate, #{starters} starters " <>
+        "(kept up: achieved >= 98% of the target and no start more than 100 ms late at the end)"
+    )
+
+    Enum.reduce_while(rates, nil, fn rate, best ->
+      kept? =
+        sustain(rate, if(rate <= 100, do: seconds, else: search_seconds), starters, true_path)
+
+      if kept?, do: {:cont, rate}, else: {:halt, best}
+    end)
+    |> case do
+      nil ->
+        IO.puts("  kept up with none of #{inspect(rates, charlists: :as_lists)} per second")
+
+      best ->
+        IO.puts(
+          "  highest rate kept up: #{best} per second (of #{inspect(rates, charlists: :as_lists)})"
+        )
+    end
+  end
+
+  defp sustain(rate, seconds, starters, true_path) do
+    await_pool()
+    total = rate * seconds
+    period = 1_000_000 / rate
+    t0 = now_us() + 50_000
+
+    samples =
+      0..(starters - 1)
+      |> Enum.map(fn s ->
+        Task.async(fn -> sustain_loop(s, starters, total, t0, period, true_path, []) end)
+      end)
+      |> Enum.flat_map(&Task.await(&1, :infinity))
+
+    ended = samples |> Enum.map(&elem(&1, 3)) |> Enum.max()
+    achieved = total / ((ended - t0) / 1_000_000)
+    lags = samples |> Enum.map(&elem(&1, 1)) |> Enum.sort()
+    latencies = samples |> Enum.map(&elem(&1, 2)) |> Enum.sort()
+    {_, final_lag, _, _} = Enum.max_by(samples, &elem(&1, 0))
+    kept? = achieved >= 0.98 * rate and final_lag <= 100_000
+
+    IO.puts(
+      "  target #{rate}/s for #{seconds} s: #{total} starts, achieved #{float(achieved, 1)}/s; " <>
+        "start-to-exit p50 #{ms2(percentile(latencies, 50))} ms, p99 #{ms2(percentile(latencies, 99))} ms, " <>
+        "max #{ms2(List.last(latencies))} ms; lateness p99 #{ms2(percentile(lags, 99))} ms, " <>
+        "max #{ms2(List.last(lags))} ms, last start #{ms2(final_lag)} ms — " <>
+        if(kept?, do: "kept up", else: "FELL BEHIND")
+    )
+
+    kept?
+  end
+
+  defp sustain_loop(i, _step, total, _t0, _period, _path, acc) when i >= total, do: acc
+
+  defp sustain_loop(i, step, total, t0, period, path, acc) do
+    due = t0 + round(i * period)
+    wait = due - now_us()
+    if wait > 0, do: Process.sleep(div(wait + 999, 1000))
+    started = now_us()
+    lacca_run(path, :default)
+    ended = now_us()
+
+    sustain_loop(i + step, step, total, t0, period, path, [
+      {i, max(0, started - due), ended - started, ended} | acc
+    ])
+  end
+
+  # The start cost while K sandboxes (default profile, its 10-minute wall-time limit raised to a day,
+  # each running `sleep`) are alive: /bin/true to
+  # its exit, interleaved rounds of Port.open (the BEAM alone), resin's CLI under the default profile
+  # through System.cmd (resin and the kernel, without lacca) and lacca default (everything); and what
+  # an alive sandbox costs in memory.
+  def alive, do: alive_at(env_ints("LACCA_BENCH_ALIVE", [10, 200, 1000]))
+  def alive10k, do: alive_at([10_000])
+
+  defp alive_at(counts) do
+    rounds = env_int("LACCA_BENCH_ALIVE_ROUNDS", 100)
+    hold = env_int("LACCA_BENCH_ALIVE_HOLD", 0)
+    hold_at = env_int("LACCA_BENCH_ALIVE_HOLD_AT", nil)
+    deadline = System.monotonic_time(:second) + env_int("LACCA_BENCH_ALIVE_BUDGET", 1800)
+    true_path = System.find_executable("true")
+    sleep = System.find_executable("sleep")
+    {:ok, resin} = Lacca.Resin.path(nil)
+    profile = Path.join([Path.dirname(resin), "config", "default.json"])
+
+    ways = [
+      {"Port.open", fn -> raw_port_run(true_path) end},
+      {"resin CLI, default",
+       fn -> {"", 0} = System.cmd(resin, ["--config", profile, "--", true_path]) end},
+      {"lacca default", fn -> lacca_run(true_path, :default) end}
+    ]
+
+    IO.puts(
+      "\n## alive: /bin/true to its exit while K sandboxes are alive, median of #{rounds} interleaved rounds"
+    )
+
+    print_limits()
+    await_pool()
+    available_before = kernel_memory()
+
+    sleepers =
+      Enum.reduce_while(counts, [], fn count, sleepers ->
+        {micros, {sleepers, failure}} =
+          :timer.tc(fn -> grow(sleepers, count, sleep, deadline) end)
+
+        IO.puts(
+          "\n  K = #{length(sleepers)} alive (#{float(micros / 1_000_000, 1)} s to start " <>
+            "#{length(sleepers)} so far; load average #{load_average()})"
+        )
+
+        if failure do
+          IO.puts("  STOPPED at #{length(sleepers)} of #{count}: #{failure}")
+          print_limits()
+        end
+
+        Enum.each(ways, fn {_, fun} -> fun.() end)
+
+        times =
+          for _ <- 1..rounds, {label, fun} <- ways do
+            {t, _} = :timer.tc(fun)
+            {label, t}
+          end
+
+        print_medians(ways, times)
+        alive_memory(sleepers, available_before)
+
+        if hold > 0 and hold_at in [nil, count] do
+          IO.puts(
+            "  holding #{length(sleepers)} alive for #{hold} s (BEAM os pid #{System.pid()})"
+          )
+
+          Process.sleep(hold * 1000)
+        end
+
+        if failure, do: {:halt, sleepers}, else: {:cont, sleepers}
+      end)
+
+    {micros, _} = :timer.tc(fn -> stop_all(sleepers) end)
+
+    IO.puts(
+      "  #{length(sleepers)} sandboxes killed and reaped in #{float(micros / 1_000_000, 1)} s"
+    )
+  end
+
+  # Starts sleepers (owned by this process) until `count` are alive, two at a time, in batches of
+  # 100; stops at the first failure, or when the deadline has passed, returning why.
+  defp grow(sleepers, count, _sleep, _deadline) when length(sleepers) >= count,
+    do: {sleepers, nil}
+
+  defp grow(sleepers, count, sleep, deadline) do
+    owner = self()
+    batch = min(count - length(sleepers), 100)
+
+    if System.monotonic_time(:second) > deadline do
+      {sleepers,
+       "the time budget (LACCA_BENCH_ALIVE_BUDGET) ran out; load average #{load_average()}"}
+    else
+      {micros, results} =
+        :timer.tc(fn ->
+          Task.async_stream(
+            1..batch,
+            fn _ -> start_sleeper(sleep, owner) end,
+            max_concurrency: 2,
+            timeout: :infinity,
+            ordered: false
+          )
+          |> Enum.map(fn {:ok, result} -> result end)
+        end)
+
+      started = for {:ok, pid} <- results, do: pid
+      # A start returns once the command runs (ProcessStarted), so each of these is alive.
+      sleepers = started ++ sleepers
+
+      if rem(length(sleepers), 500) == 0 and length(sleepers) < count,
+        do:
+          IO.puts(
+            "    #{length(sleepers)} alive; the last #{batch} started at " <>
+              "#{float(batch / (micros / 1_000_000), 1)} per second (2 at a time); " <>
+              "load average #{load_average()}"
+          )
+
+      case for({:error, error} <- results, do: error) do
+        [] ->
+          grow(sleepers, count, sleep, deadline)
+
+        [error | _] = errors ->
+          {sleepers,
+           "#{length(errors)} of #{batch} starts failed, first: #{Exception.message(error)}"}
+      end
+    end
+  end
+
+  # A start that raises or exits (a port the VM cannot open, say) is a failure too.
+  defp start_sleeper(sleep, owner) do
+    # default.json ends a sandbox after 10 minutes of wall time: these must outlive the run.
+    Lacca.start(sleep, ["1000000"], config: [limits: [wall_time_ms: 86_400_000]], owner: owner)
+  rescue
+    error -> {:error, RuntimeError.exception("raised: " <> Exception.message(error))}
+  catch
+    kind, reason -> {:error, RuntimeError.exception("#{kind}: #{inspect(reason)}")}
+  end
+
+  defp stop_all(sleepers) do
+    sleepers
+    |> Task.async_stream(fn pid -> Lacca.kill(pid) && Lacca.await_exit(pid, 60_000) end,
+      max_concurrency: 8,
+      timeout: :infinity
+    )
+    |> Stream.run()
+  end
+
+  # Per alive sandbox, over a sample of them: the processes of its tree (resin, its cgroup reaper,
+  # the sandbox's init, the command), their RSS, private (RssAnon) and proportional (Pss) memory,
+  # the private memory of each role, and the usage its memory cgroup counts; and the host's
+  # MemAvailable that went per sandbox (the kernel's share included: namespaces, mount trees,
+  # cgroups, page tables).
+  defp alive_memory(sleepers, available_before) do
+    sample = Enum.take_random(sleepers, 20)
+
+    rows =
+      for pid <- sample, {:ok, info} = Lacca.info(pid), info[:resin_os_pid] do
+        roles = roles(info.resin_os_pid)
+        tree = Enum.map(roles, &elem(&1, 1))
+
+        {length(tree), sum_field(tree, "status", "VmRSS"), sum_field(tree, "status", "RssAnon"),
+         sum_field(tree, "smaps_rollup", "Pss"), cgroup_memory(info.os_pid),
+         Map.new(roles, fn {role, os_pid} -> {role, sum_field([os_pid], "status", "RssAnon")} end)}
+      end
+
+    if rows != [] do
+      med = fn index -> rows |> Enum.map(&elem(&1, index)) |> Enum.sort() |> percentile(50) end
+      now = kernel_memory()
+
+      went =
+        for {field, before} <- available_before do
+          per =
+            if(field == "MemAvailable", do: before - now[field], else: now[field] - before) /
+              max(1, length(sleepers))
+
+          "#{field} #{float(per, 0)}"
+        end
+
+      by_role =
+        for role <- [:resin, :reaper, :init, :command] do
+          kib = rows |> Enum.map(&Map.get(elem(&1, 5), role, 0)) |> Enum.sort() |> percentile(50)
+          "#{role} #{kib}"
+        end
+
+      IO.puts(
+        "  memory per alive sandbox (median of #{length(rows)}): #{med.(0)} processes, RSS #{med.(1)} KiB, " <>
+          "RssAnon #{med.(2)} KiB (#{Enum.join(by_role, ", ")}), Pss #{med.(3)} KiB; " <>
+          "its memory cgroup #{div(med.(4), 1024)} KiB; " <>
+          "host, per sandbox (KiB): #{Enum.join(went, ", ")} (less MemAvailable; more of the others)"
+      )
+    end
+  end
+
+  # resin's process tree: resin, its children (the cgroup reaper, named resin-reaper, and the
+  # sandbox's init) and the init's children (the command).
+  defp roles(resin) do
+    children = fn pid ->
+      case File.read("/proc/#{pid}/task/#{pid}/children") do
+        {:ok, text} -> text |> String.split() |> Enum.map(&String.to_integer/1)
+        _ -> []
+      end
+    end
+
+    [{:resin, resin}] ++
+      Enum.flat_map(children.(resin), fn child ->
+        case File.read("/proc/#{child}/comm") do
+          {:ok, "resin-reaper\n"} -> [{:reaper, child}]
+          _ -> [{:init, child} | Enum.map(children.(child), &{:command, &1})]
+        end
+      end)
+  end
+
+  # The sum of a "Name: N kB" field over processes, in KiB.
+  defp sum_field(pids, file, field) do
+    Enum.sum(for pid <- pids, do: proc_field("/proc/#{pid}/#{file}", field))
+  end
+
+  defp proc_field(path, field) do
+    with {:ok, text} <- File.read(path),
+         [_, value] <- Regex.run(~r/^#{field}:\s+(\d+)/m, text) do
+      String.to_integer(value)
+    else
+      _ -> 0
+    end
+  end
+
+  defp meminfo(field), do: proc_field("/proc/meminfo", field)
+
+  # The host's available memory and the kernel's own kinds of it, in KiB: their change divided by
+  # the alive sandboxes is what each costs the host (other work on the host moves them too).
+  defp kernel_memory do
+    for field <- ["MemAvailable", "SUnreclaim", "Percpu", "KernelStack", "PageTables"],
+        into: %{},
+        do: {field, meminfo(field)}
+  end
+
+  # Bytes the command's memory cgroup counts (v1 memory.usage_in_bytes, v2 memory.current).
+  defp cgroup_memory(os_pid) do
+    lines = File.read!("/proc/#{os_pid}/cgroup") |> String.split("\n", trim: true)
+
+    v1 =
+      Enum.find_value(lines, fn line ->
+        match?([_, "memory", _], String.split(line, ":", parts: 3)) && line
+      end)
+
+    path =
+      if v1,
+        do:
+          "/sys/fs/cgroup/memory" <>
+            (v1 |> String.split(":", parts: 3) |> List.last()) <> "/memory.usage_in_bytes",
+        else:
+          "/sys/fs/cgroup" <>
+            (hd(lines) |> String.split(":", parts: 3) |> List.last()) <> "/memory.current"
+
+    case File.read(path) do
+      {:ok, text} -> text |> String.trim() |> String.to_integer()
+      _ -> 0
+    end
+  end
+
+  # What could bound the number of alive sandboxes, and how close to each this BEAM and host are.
+  defp print_limits do
+    read = fn path ->
+      case File.read(path),
+        do:
+          (
+            {:ok, t} -> String.trim(t)
+            _ -> "?"
+          )
+    end
+
+    nofile = Regex.run(~r/^Max open files\s+(\d+)/m, read.("/proc/self/limits")) |> List.last()
+    nproc = Regex.run(~r/^Max processes\s+(\S+)/m, read.("/proc/self/limits")) |> List.last()
+    {:ok, fds} = File.ls("/proc/self/fd")
+    tasks = File.ls!("/proc") |> Enum.count(&(&1 =~ ~r/^\d+$/))
+
+    memcgs =
+      Regex.run(~r/^memory\s+\d+\s+(\d+)/m, read.("/proc/cgroups"))
+      |> then(&(&1 && List.last(&1)))
+
+    IO.puts(
+      "  limits: BEAM ports #{length(:erlang.ports())}/#{:erlang.system_info(:port_limit)}, " <>
+        "fds #{length(fds)}/#{nofile}, processes #{:erlang.system_info(:process_count)}/#{:erlang.system_info(:process_limit)}; " <>
+        "host tasks #{tasks} (pid_max #{read.("/proc/sys/kernel/pid_max")}, threads-max " <>
+        "#{read.("/proc/sys/kernel/threads-max")}, RLIMIT_NPROC #{nproc}), " <>
+        "max_user_namespaces #{read.("/proc/sys/user/max_user_namespaces")}, " <>
+        "max_net_namespaces #{read.("/proc/sys/user/max_net_namespaces")}, " <>
+        "memory cgroups #{memcgs || "?"}, MemAvailable #{div(meminfo("MemAvailable"), 1024)} MiB"
+    )
+  end
+
+  defp load_average,
+    do: File.read!("/proc/loadavg") |> String.split() |> Enum.take(3) |> Enum.join(" ")
+
+  defp now_us, do: System.monotonic_time(:microsecond)
+  defp float(value, decimals), do: :erlang.float_to_binary(value / 1, decimals: decimals)
+
+  defp env_int(name, default) do
+    case System.get_env(name, "") do
+      "" -> default
+      text -> String.to_integer(text)
+    end
+  end
+
+  defp env_ints(name, default) do
+    case System.get_env(name, "") do
+      "" ->
+        default
+
+      text ->
+        text |> String.split(",", trim: true) |> Enum.map(&String.to_integer(String.trim(&1)))
+    end
   end
 
   ## Memory

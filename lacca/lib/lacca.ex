@@ -97,7 +97,7 @@ defmodule Lacca do
     * `:node` — start the Lacca process (and its resin) on another connected node; every function
       of this module works the same with the pid it returns. `:auto` chooses the connected node
       running lacca with the most headroom, else the local one (see `Lacca.Cluster`).
-    * `:pool` — `false` never takes a ready resin from `Lacca.Pool`. Default `true`.
+    * `:pool` — `false` never takes a prepared sandbox from `Lacca.Pool`. Default `true`.
     * `:name` — register the Lacca process under a name, as for `GenServer`.
     * `:shutdown_grace_ms` — how long the command gets between `SIGTERM` and `SIGKILL` when the
       Lacca process ends, its owner exits, its supervisor shuts it down or the VM dies. Default

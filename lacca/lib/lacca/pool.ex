@@ -30,8 +30,9 @@ defmodule Lacca.Pool do
   A stock exists (is *armed*) for the `:prewarm` configs from the start, and for any other config
   from its first start. A stock whose config has not been started for `:idle_timeout_ms` is
   closed and not refilled until the next start that needs it. When `:max_total` is reached, a
-  stock that wants entries takes one from a stock holding at least two more (the least recently
-  drawn from), so every config in use gets a share.
+  stock that wants entries takes one from a stock holding at least two more, and an empty stock
+  takes one from any stock drawn from less recently than itself: every config in use gets a
+  share, and the configs in use displace those that are not.
 
   If resin refuses to prepare a config (it is invalid, or this host cannot enforce it), that stock
   is disarmed: its entries are closed, and for a minute starts with that config take the unpooled
@@ -54,6 +55,10 @@ defmodule Lacca.Pool do
     * `:retry_ms` — after a resin fails to start or to answer `Hello`, the pool waits this long
       before it tries again, twice as long after each further failure in a row (at most a
       minute); it logs a warning at the first. Default 1000.
+    * `:refill_delay_ms` — after a start takes a sandbox from a stock that still holds another,
+      the pool waits this long before it prepares a replacement, so that building it does not
+      compete with the start for the CPU; a stock left empty is refilled at once. 0: always at
+      once. Default 20.
 
       iex> Lacca.Pool.info().enabled
       true
@@ -75,7 +80,8 @@ defmodule Lacca.Pool do
     max_total: 8,
     idle_timeout_ms: 300_000,
     prewarm: [:default, :trusted, :build, :"network-client"],
-    retry_ms: 1_000
+    retry_ms: 1_000,
+    refill_delay_ms: 20
   ]
 
   @checkout_timeout 5_000
@@ -92,7 +98,8 @@ defmodule Lacca.Pool do
           max_total: non_neg_integer(),
           idle_timeout_ms: timeout(),
           prewarm: [Config.t()],
-          retry_ms: non_neg_integer()
+          retry_ms: non_neg_integer(),
+          refill_delay_ms: non_neg_integer()
         }
 
   @typedoc "What `info/0` reports."
@@ -132,7 +139,7 @@ defmodule Lacca.Pool do
   defp check!({:idle_timeout_ms, :infinity}), do: :ok
 
   defp check!({key, value})
-       when key in [:max_per_config, :max_total, :idle_timeout_ms, :retry_ms] and
+       when key in [:max_per_config, :max_total, :idle_timeout_ms, :retry_ms, :refill_delay_ms] and
               is_integer(value) and value >= 0,
        do: :ok
 
@@ -235,7 +242,7 @@ defmodule Lacca.Pool do
     case state.stocks do
       %{^id => _} ->
         {reply, state} = take(state, id, pid)
-        {:reply, reply, schedule_refill(state)}
+        {:reply, reply, schedule_refill_after_take(state, id)}
 
       %{} ->
         if refused?(state, id),
@@ -300,6 +307,7 @@ defmodule Lacca.Pool do
     do: {:noreply, schedule_refill(discard(state, port, {:exit, reason}))}
 
   def handle_info(:refill, state), do: {:noreply, refill(%{state | refill_scheduled: false})}
+  def handle_info(:deferred_refill, state), do: {:noreply, schedule_refill(state)}
 
   def handle_info(:sweep, state) do
     schedule_sweep(state.config)
@@ -456,9 +464,10 @@ defmodule Lacca.Pool do
 
   # Opens one resin for the armed stock below its bound that holds the fewest, then asks for
   # another round: each message opens one, so a checkout waits for at most one spawn. When the
-  # total bound is reached, a stock holding at least two more ready entries than the one that
-  # wants gives up its oldest (the least recently drawn from first): every config in use gets its
-  # share, and the shares never swap back and forth.
+  # total bound is reached, a stock gives up its oldest entry to one that wants (the least
+  # recently drawn from first) if it holds two more, or if the wanting one holds nothing and was
+  # drawn from more recently: every config in use gets its share, a config in use displaces one
+  # that is not, and entries move only as takes change which was drawn from last.
   defp refill(%{retry_at: retry_at} = state) when retry_at != nil do
     left = retry_at - now()
 
@@ -494,18 +503,23 @@ defmodule Lacca.Pool do
             failed(state, error)
         end
 
-      {id, _} = wanting ->
-        case evict(state, id, count.(wanting) + 2) do
+      {_id, _} = wanting ->
+        case evict(state, wanting, count.(wanting)) do
           {:ok, state} -> refill(state)
           :none -> state
         end
     end
   end
 
-  defp evict(state, wanting_id, at_least) do
+  # A victim holds two more than the wanting stock, or the wanting stock holds nothing and the
+  # victim, holding something, was drawn from less recently.
+  defp evict(state, {wanting_id, wanting}, wanting_count) do
     victims =
       for {id, stock} <- state.stocks,
-          id != wanting_id and :queue.len(stock.ready) >= at_least,
+          id != wanting_id,
+          held = :queue.len(stock.ready),
+          held >= wanting_count + 2 or
+            (wanting_count == 0 and held >= 1 and stock.last_take < wanting.last_take),
           do: {id, stock}
 
     case victims do
@@ -519,6 +533,26 @@ defmodule Lacca.Pool do
 
         {:ok,
          %{put_in(state.stocks[id].ready, rest) | ready: Map.delete(state.ready, entry.port)}}
+    end
+  end
+
+  # A start has just taken a sandbox and runs its command: preparing the next one (spawning resin,
+  # building a sandbox) now would compete with it for the CPU and the kernel. While its stock still
+  # holds one, the refill waits `:refill_delay_ms`; an emptied stock is refilled at once.
+  defp schedule_refill_after_take(state, id) do
+    delay = state.config.refill_delay_ms
+
+    case state.stocks do
+      %{^id => %{ready: ready}} when delay > 0 ->
+        if :queue.is_empty(ready) do
+          schedule_refill(state)
+        else
+          Process.send_after(self(), :deferred_refill, delay)
+          state
+        end
+
+      %{} ->
+        schedule_refill(state)
     end
   end
 

@@ -6,6 +6,14 @@ defmodule Lacca.PoolTest do
   alias Lacca.{Error, Exit, Pool}
   import Lacca.Test.OSProcesses
 
+  # A fresh pool, holding only its prewarmed stocks: the configs other tests started (each arms
+  # a stock) do not take its places.
+  setup do
+    :ok = Supervisor.terminate_child(Lacca.Supervisor, Pool)
+    {:ok, _} = Supervisor.restart_child(Lacca.Supervisor, Pool)
+    :ok
+  end
+
   defp tree(marker), do: ["-c", "sleep #{marker} & sleep #{marker} & wait"]
 
   defp await_tree(marker),
@@ -14,12 +22,17 @@ defmodule Lacca.PoolTest do
   defp await_gone(marker),
     do: eventually(fn -> find(marker) == [] end, 10_000, "the process tree to disappear")
 
-  # The pool's idle resins, once it holds `count` of them (all alive, all resin).
+  # The pool's idle resins (all alive, all resin), once its stock of the default config holds
+  # `count` and nothing is being prepared.
   defp await_stock(count \\ 2, pool \\ Pool) do
+    {:ok, path} = Lacca.Resin.path(nil)
+    {:ok, json} = Lacca.Config.to_json(nil)
+    default = {path, Lacca.Pool.Entry.key(json)}
+
     eventually(
       fn ->
         info = Pool.info(pool)
-        Pool.stock(pool) >= count and info.starting == 0 and info.resin_os_pids
+        Map.get(info.ready, default, 0) >= count and info.starting == 0 and info.resin_os_pids
       end,
       10_000,
       "the pool to hold #{count} resins"
@@ -225,7 +238,13 @@ defmodule Lacca.PoolTest do
     GenServer.stop(pool)
 
     {:ok, pool} =
-      Pool.start_link(name: name, max_per_config: 5, max_total: 2, idle_timeout_ms: 300)
+      Pool.start_link(
+        name: name,
+        max_per_config: 5,
+        max_total: 2,
+        prewarm: [:default],
+        idle_timeout_ms: 300
+      )
 
     pids = await_stock(2, name)
     assert length(pids) == 2
@@ -262,6 +281,8 @@ defmodule Lacca.PoolTest do
     assert_raise ArgumentError, ~r/unknown keys/, fn -> Pool.config() end
     Application.put_env(:lacca, :pool, max_total: -1)
     assert_raise ArgumentError, ~r/max_total/, fn -> Pool.config() end
+    Application.put_env(:lacca, :pool, refill_delay_ms: :soon)
+    assert_raise ArgumentError, ~r/refill_delay_ms/, fn -> Pool.config() end
   after
     Application.delete_env(:lacca, :pool)
   end

@@ -9,6 +9,14 @@ defmodule Lacca.PreparedPoolTest do
   alias Lacca.Pool.Entry
   import Lacca.Test.OSProcesses
 
+  # A fresh pool, holding only its prewarmed stocks: the configs other tests started (each arms
+  # a stock) do not take its places.
+  setup do
+    :ok = Supervisor.terminate_child(Lacca.Supervisor, Pool)
+    {:ok, _} = Supervisor.restart_child(Lacca.Supervisor, Pool)
+    :ok
+  end
+
   defp stock_id(opts) do
     {:ok, path} = Lacca.Resin.path(nil)
     {:ok, validated} = Lacca.Options.validate(opts)

@@ -76,11 +76,19 @@ defmodule Lacca.Pool.Entry do
   @spec open(String.t(), key()) :: {:ok, t()} | {:error, Error.t()}
   def open(path, {:prepared, config_json} = key) do
     with {:ok, port} <- Resin.open(path) do
-      Port.command(port, Protocol.encode_iodata({:hello, @hello_id, Protocol.version()}))
-      Port.command(port, Protocol.encode_iodata({:prepare, @prepare_id, config_json}))
-
-      {:ok, %__MODULE__{port: port, path: path, key: key, os_pid: Resin.os_pid(port)}}
+      entry = %__MODULE__{port: port, path: path, key: key, os_pid: Resin.os_pid(port)}
+      send_packet(port, {:hello, @hello_id, Protocol.version()})
+      send_packet(port, {:prepare, @prepare_id, config_json})
+      {:ok, entry}
     end
+  end
+
+  # A resin that has already exited closes its port, and writing to it raises: its exit is then
+  # on its way to the port's owner, which discards the entry.
+  defp send_packet(port, packet) do
+    Port.command(port, Protocol.encode_iodata(packet))
+  rescue
+    ArgumentError -> :ok
   end
 
   @doc """

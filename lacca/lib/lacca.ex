@@ -57,7 +57,11 @@ defmodule Lacca do
       Lacca.start("job", [], config: "/etc/myapp/job-profile.json")
 
   `:cd`, `:env` and `:timeout` are shorthands for the config's `filesystem.cwd`, `env.set` and
-  `limits.wall_time_ms`, as `System.cmd/3` users expect.
+  `limits.wall_time_ms`, as `System.cmd/3` users expect. `:env`'s entries are merged into the
+  config's `env.set`, and a `nil` value is the config's `null`: it drops a variable the profile
+  sets (a variable the profile keeps or inherits from resin's environment stays). With the pool,
+  `:cd` and `:env` are sent with the command rather than built into the sandbox, to the same
+  effect (`Lacca.Pool`).
 
   ## Flow control, both ways
 

@@ -99,6 +99,14 @@ defmodule Lacca.PreparedPoolTest do
       assert "FOO=bar" in lines and "HOME=/opt" in lines and "cwd=/usr" in lines
       assert "LANG=C.UTF-8" in lines
 
+      # The option's entries are merged into the config's own env.set, on both paths.
+      for pooled? <- [true, false] do
+        opts = [config: [env: [set: %{"FROM_CONFIG" => "1"}]], env: [{"OTHER", "2"}]]
+        {_, out} = run("sh", @env_and_cwd, opts, pooled?)
+        lines = String.split(out, "\n")
+        assert "FROM_CONFIG=1" in lines and "OTHER=2" in lines
+      end
+
       {_, out} = run("sh", @env_and_cwd, [env: %{"LANG" => nil, "PATH" => nil}], true)
       lines = String.split(out, "\n")
       refute Enum.any?(lines, &String.starts_with?(&1, "LANG="))

@@ -44,8 +44,9 @@ defmodule Lacca.Pool.Entry do
   @type key :: {:prepared, config_json :: String.t()}
 
   @typedoc """
-  An entry: its port, the resin it runs, the `HelloReply` features once ready, the next request id
-  for its new owner, when it became ready (monotonic ms), and whether `HelloReply` has come.
+  An entry: its port, the resin it runs, what it waits for (`:hello_reply`, then `:prepared`, then
+  `:ready` to be taken), the `HelloReply` features, the next request id for its new owner, and when
+  it became ready (monotonic ms).
   """
   @type t :: %__MODULE__{
           port: port() | nil,
@@ -54,11 +55,20 @@ defmodule Lacca.Pool.Entry do
           os_pid: non_neg_integer() | nil,
           features: %{String.t() => String.t()},
           next_id: pos_integer(),
-          ready_at: integer() | nil,
-          greeted: boolean()
+          stage: :hello_reply | :prepared | :ready,
+          ready_at: integer() | nil
         }
 
-  defstruct [:port, :path, :key, :os_pid, :ready_at, features: %{}, next_id: 1, greeted: false]
+  defstruct [
+    :port,
+    :path,
+    :key,
+    :os_pid,
+    :ready_at,
+    stage: :hello_reply,
+    features: %{},
+    next_id: 1
+  ]
 
   @hello_id 1
   @prepare_id 2
@@ -99,30 +109,35 @@ defmodule Lacca.Pool.Entry do
   """
   @spec handle_packet(t(), binary()) ::
           {:waiting, t()} | {:ready, t()} | {:refused, Error.t()} | {:error, Error.t()}
-  def handle_packet(%__MODULE__{greeted: greeted} = entry, packet) do
+  def handle_packet(%__MODULE__{stage: stage} = entry, packet) do
     version = Protocol.version()
 
-    case Protocol.decode(packet) do
-      {:ok, {:hello_reply, @hello_id, ^version, features}} when not greeted ->
-        {:waiting, %{entry | features: Map.new(features), greeted: true}}
+    case {stage, Protocol.decode(packet)} do
+      {:hello_reply, {:ok, {:hello_reply, @hello_id, ^version, features}}} ->
+        {:waiting, %{entry | features: Map.new(features), stage: :prepared}}
 
-      {:ok, {:hello_reply, _, other, _}} when not greeted ->
+      {:hello_reply, {:ok, {:hello_reply, _, other, _}}} ->
         {:error,
          Error.new(:version_mismatch, "resin speaks protocol version #{other}",
            details: %{resin_version: other}
          )}
 
-      {:ok, {:prepared, @prepare_id}} when greeted ->
+      {:prepared, {:ok, {:prepared, @prepare_id}}} ->
         {:ready,
-         %{entry | next_id: @prepare_id + 1, ready_at: System.monotonic_time(:millisecond)}}
+         %{
+           entry
+           | stage: :ready,
+             next_id: @prepare_id + 1,
+             ready_at: System.monotonic_time(:millisecond)
+         }}
 
-      {:ok, {:error_report, @prepare_id, %{fatal: false} = report}} when greeted ->
+      {:prepared, {:ok, {:error_report, @prepare_id, %{fatal: false} = report}}} ->
         {:refused, Error.from_report(report)}
 
-      {:ok, {:error_report, _, report}} ->
+      {_, {:ok, {:error_report, _, report}}} ->
         {:error, Error.from_report(report)}
 
-      other ->
+      {_, other} ->
         {:error, Error.new(:unexpected_packet, "resin sent #{inspect(other)} before a command")}
     end
   end

@@ -243,12 +243,13 @@ defmodule Lacca.PoolTest do
         max_per_config: 5,
         max_total: 2,
         prewarm: [:default],
-        idle_timeout_ms: 300
+        idle_timeout_ms: 1_500
       )
 
+    # (Long enough for two sandboxes to be prepared on a busy box before the stock is closed.)
     pids = await_stock(2, name)
     assert length(pids) == 2
-    # Not drawn from for 300 ms: the stock is closed, its resins exit and are not replaced.
+    # Not drawn from for 1.5 s: the stock is closed, its resins exit and are not replaced.
     eventually(fn -> Pool.info(name).ready == %{} end)
     eventually(fn -> not Enum.any?(pids, &alive?/1) end)
     assert Pool.info(name).resin_os_pids == []

@@ -57,7 +57,11 @@ defmodule Lacca do
       Lacca.start("job", [], config: "/etc/myapp/job-profile.json")
 
   `:cd`, `:env` and `:timeout` are shorthands for the config's `filesystem.cwd`, `env.set` and
-  `limits.wall_time_ms`, as `System.cmd/3` users expect.
+  `limits.wall_time_ms`, as `System.cmd/3` users expect. `:env`'s entries are merged into the
+  config's `env.set`, and a `nil` value is the config's `null`: it drops a variable the profile
+  sets (a variable the profile keeps or inherits from resin's environment stays). With the pool,
+  `:cd` and `:env` are sent with the command rather than built into the sandbox, to the same
+  effect (`Lacca.Pool`).
 
   ## Flow control, both ways
 
@@ -104,7 +108,7 @@ defmodule Lacca do
     * `:node` — start the Lacca process (and its resin) on another connected node; every function
       of this module works the same with the pid it returns. `:auto` chooses the connected node
       running lacca with the most headroom, else the local one (see `Lacca.Cluster`).
-    * `:pool` — `false` never takes a ready resin from `Lacca.Pool`. Default `true`.
+    * `:pool` — `false` never takes a prepared sandbox from `Lacca.Pool`. Default `true`.
     * `:name` — register the Lacca process under a name, as for `GenServer`.
     * `:shutdown_grace_ms` — how long the command gets between `SIGTERM` and `SIGKILL` when the
       Lacca process ends, its owner exits, its supervisor shuts it down or the VM dies. Default

@@ -78,9 +78,20 @@ defmodule Lacca.Options do
   @type child_option ::
           start_option() | {:id, term()} | {:restart, :permanent | :transient | :temporary}
 
-  @typedoc "The validated options of a Lacca process (`Lacca.start/3`)."
+  @typedoc """
+  The validated options of a Lacca process (`Lacca.start/3`).
+
+  `config_json` is the whole config, `:cd`, `:env` and `:timeout` included: what `StartProcess`
+  carries. A prepared sandbox (`Lacca.Pool`) is built for `prepared_json`, the same config without
+  the `:cd` and `:env` it can take in `Start` instead: `start_env` (`"NAME=VALUE"` entries) and
+  `start_cwd` (`""` for the config's). Both routes give the command the same environment and
+  working directory.
+  """
   @type t :: %{
           config_json: String.t(),
+          prepared_json: String.t(),
+          start_env: [String.t()],
+          start_cwd: String.t(),
           mode: :buffer | :stream | :discard | :log,
           window: pos_integer(),
           owner: pid(),
@@ -147,10 +158,17 @@ defmodule Lacca.Options do
     keyword!(opts)
     known!(opts, @start_keys)
 
-    with {:ok, json} <- Config.to_json(opts[:config], config_overlay(opts)) do
+    {overlay, start_env, start_cwd} = config_overlay(opts)
+
+    with {:ok, json} <-
+           Config.to_json(opts[:config], for({path, value, _} <- overlay, do: {path, value})),
+         {:ok, prepared_json} <- Config.to_json(opts[:config], prepared_overlay(overlay)) do
       {:ok,
        %{
          config_json: json,
+         prepared_json: prepared_json,
+         start_env: start_env,
+         start_cwd: start_cwd,
          mode: one_of!(opts, :mode, [:buffer, :stream, :discard, :log], :buffer),
          window: window!(opts),
          owner: pid!(opts),
@@ -246,19 +264,56 @@ defmodule Lacca.Options do
 
   ## Mapped onto the config
 
+  # The overlay of the whole config, and the `:env` entries and `:cd` a prepared sandbox's
+  # `Start` can carry instead. Each `:env` entry is its own `env.set.NAME`, merged into what the
+  # config sets, as the config's own entries merge. An entry moves to `Start` only where `Start`
+  # means exactly what the config means, and resin judges it the same: a value (not `nil`, whose
+  # `null` in the config only drops what a parent profile set, where `Start` would remove the
+  # variable however it came: kept, inherited or the default `PATH`) and a name and value that
+  # are valid config strings. Anything else stays in the prepared config, which resin refuses just
+  # as it refuses the whole one.
   defp config_overlay(opts) do
-    [
-      cwd: opts[:cd] && path!(opts[:cd]),
-      env: opts[:env] && env!(opts[:env]),
-      wall_time_ms: opts[:timeout] && wall_time!(opts[:timeout])
-    ]
-    |> Enum.flat_map(fn
-      {_, nil} -> []
-      {:cwd, cwd} -> [{["filesystem", "cwd"], cwd}]
-      {:env, env} -> [{["env", "set"], env}]
-      {:wall_time_ms, ms} -> [{["limits", "wall_time_ms"], ms}]
-    end)
+    cwd = opts[:cd] && path!(opts[:cd])
+    env = opts[:env] && env!(opts[:env])
+    wall_time = opts[:timeout] && wall_time!(opts[:timeout])
+
+    env_overlay =
+      for {name, value} <- Enum.sort(env || %{}) do
+        {["env", "set", name], value, if(startable_env?(name, value), do: "#{name}=#{value}")}
+      end
+
+    cwd_overlay =
+      if cwd, do: [{["filesystem", "cwd"], cwd, if(startable_path?(cwd), do: cwd)}], else: []
+
+    wall_overlay = if wall_time, do: [{["limits", "wall_time_ms"], wall_time, nil}], else: []
+    overlay = cwd_overlay ++ env_overlay ++ wall_overlay
+
+    start_env = for {["env" | _], _, entry} <- overlay, entry != nil, do: entry
+
+    start_cwd =
+      case cwd_overlay do
+        [{_, _, cwd}] when cwd != nil -> cwd
+        _ -> ""
+      end
+
+    {overlay, start_env, start_cwd}
   end
+
+  # The whole config's overlay is every triple's path and value; the prepared config's, those
+  # `Start` does not carry.
+  defp prepared_overlay(overlay),
+    do: for({path, value, nil} <- overlay, do: {path, value})
+
+  defp startable_env?(name, value) when is_binary(value),
+    do:
+      name != "" and config_string?(name) and not String.contains?(name, "=") and
+        config_string?(value)
+
+  defp startable_env?(_name, nil), do: false
+
+  defp startable_path?(path), do: config_string?(path) and byte_size(path) < 4096
+
+  defp config_string?(string), do: String.valid?(string) and not String.contains?(string, <<0>>)
 
   defp path!(path) when is_binary(path), do: Path.expand(path)
   defp path!(other), do: invalid!(:cd, other, "a path (a string)")

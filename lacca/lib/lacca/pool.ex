@@ -1,30 +1,43 @@
 defmodule Lacca.Pool do
   @moduledoc """
-  A small pool of started, handshaken resins, so that a start does not wait for resin to start.
+  A small pool of prepared sandboxes, so that a start does not wait for resin to start nor for
+  its sandbox to be built.
 
-  Starting a command costs spawning `resin --port`, its `Hello`/`HelloReply`, then the sandbox and
-  the command (`docs/performance.md`). The pool pays the first part ahead: it keeps resins that have
-  answered `Hello` and wait for a command, refilled in the background. `Lacca.start/3` takes one when
-  it can (the port is handed to the new Lacca process with `Port.connect/2`) and otherwise opens
-  its own resin as it always did: a start never waits for a refill, and an empty, disabled or
-  absent pool only means the slower path.
+  Starting a command costs spawning `resin --port`, its `Hello`/`HelloReply`, building the sandbox
+  (namespaces, mount tree, cgroups, network, identity), then the command (`docs/performance.md`).
+  The pool pays all but the last ahead: it keeps resins that have answered `Hello` and `Prepare`
+  (protocol 3) and wait, sandbox built, for their command; it refills them in the background.
+  `Lacca.start/3` takes one when it can (the port is handed to the new Lacca process with
+  `Port.connect/2`, which sends `Start` with the command, its `:env` and its `:cd`) and otherwise
+  opens its own resin and sends `StartProcess` as it always did: a start never waits for a
+  refill, and an empty, disabled or absent pool only means the slower path. Both paths give the
+  command the same sandbox, environment and working directory, and the same exit: wall time and
+  usage count from the command's start, not from when its sandbox was built.
 
   Ownership does not change: once taken, a resin belongs to its Lacca process exactly like one it
   opened itself (the port is linked to it and no longer to the pool), so a dying owner, a dying
-  Lacca process or a dying BEAM stops its sandbox as before. Idle resins run nothing: the pool owns
-  their ports, and when the pool dies they close and those resins exit.
+  Lacca process or a dying BEAM stops its sandbox as before. An idle entry runs no command, but it
+  holds a whole sandbox (resin, the sandbox's init, its cgroup): the pool owns its port, and when
+  the pool dies (or the BEAM does) the port closes and resin tears the sandbox down and exits.
 
   ## Stocks
 
-  Entries are grouped in stocks by `{resin_path, Lacca.Pool.Entry.key(config_json)}`. With
-  protocol 2 a resin learns its config only in `StartProcess`, so every config draws from one
-  generic stock per resin executable. The key is the seam for prepared sandboxes (issue 14): when
-  resin speaks `Prepare`, `Lacca.Pool.Entry.key/1` returns a key per config and each stock holds
-  sandboxes already built for its config; nothing else here changes.
+  Entries are grouped in stocks by `{resin_path, Lacca.Pool.Entry.key(config_json)}`: one stock
+  per config, each holding sandboxes built for it. The config is the start's config with its
+  `:timeout` (which is a limit of the sandbox) but without its `:cd` and `:env`, which `Start`
+  carries: starts that differ only in those draw from the same stock.
 
   A stock exists (is *armed*) for the `:prewarm` configs from the start, and for any other config
   from its first start. A stock whose config has not been started for `:idle_timeout_ms` is
-  closed and not refilled until the next start that needs it.
+  closed and not refilled until the next start that needs it. When `:max_total` is reached, a
+  stock that wants entries takes one from a stock holding at least two more, and an empty stock
+  takes one from any stock drawn from less recently than itself: every config in use gets a
+  share, and the configs in use displace those that are not.
+
+  If resin refuses to prepare a config (it is invalid, or this host cannot enforce it), that stock
+  is disarmed: its entries are closed, and for a minute starts with that config take the unpooled
+  path, where `StartProcess` reports the refusal to the caller as it always did; other stocks are
+  not affected. `info/0` lists such stocks under `:refused`.
 
   Starts with an explicit `resin:` option, or `pool: false`, never use the pool.
 
@@ -33,8 +46,8 @@ defmodule Lacca.Pool do
   `config :lacca, :pool, ...` (read when the application starts):
 
     * `:enabled` — `true` (default) or `false` (no pool process at all).
-    * `:max_per_config` — ready resins kept per stock. Default 2.
-    * `:max_total` — ready and starting resins kept in all, over every stock. Default 8.
+    * `:max_per_config` — prepared sandboxes kept per stock. Default 2.
+    * `:max_total` — prepared and preparing sandboxes kept in all, over every stock. Default 8.
     * `:idle_timeout_ms` — a stock not drawn from for this long is closed. Default 300 000
       (5 minutes); `:infinity` keeps it for ever.
     * `:prewarm` — configs (anything `:config` takes) whose stocks exist from the start. Default:
@@ -42,6 +55,10 @@ defmodule Lacca.Pool do
     * `:retry_ms` — after a resin fails to start or to answer `Hello`, the pool waits this long
       before it tries again, twice as long after each further failure in a row (at most a
       minute); it logs a warning at the first. Default 1000.
+    * `:refill_delay_ms` — after a start takes a sandbox from a stock that still holds another,
+      the pool waits this long before it prepares a replacement, so that building it does not
+      compete with the start for the CPU; a stock left empty is refilled at once. 0: always at
+      once. Default 20.
 
       iex> Lacca.Pool.info().enabled
       true
@@ -63,11 +80,13 @@ defmodule Lacca.Pool do
     max_total: 8,
     idle_timeout_ms: 300_000,
     prewarm: [:default, :trusted, :build, :"network-client"],
-    retry_ms: 1_000
+    retry_ms: 1_000,
+    refill_delay_ms: 20
   ]
 
   @checkout_timeout 5_000
   @max_retry_ms 60_000
+  @refusal_ms 60_000
 
   @typedoc "A stock: the resin executable and `Lacca.Pool.Entry.key/1` of the config."
   @type stock_id :: {String.t(), Entry.key()}
@@ -79,7 +98,8 @@ defmodule Lacca.Pool do
           max_total: non_neg_integer(),
           idle_timeout_ms: timeout(),
           prewarm: [Config.t()],
-          retry_ms: non_neg_integer()
+          retry_ms: non_neg_integer(),
+          refill_delay_ms: non_neg_integer()
         }
 
   @typedoc "What `info/0` reports."
@@ -88,6 +108,7 @@ defmodule Lacca.Pool do
           ready: %{stock_id() => non_neg_integer()},
           starting: non_neg_integer(),
           resin_os_pids: [non_neg_integer()],
+          refused: [stock_id()],
           max_per_config: non_neg_integer(),
           max_total: non_neg_integer()
         }
@@ -118,7 +139,7 @@ defmodule Lacca.Pool do
   defp check!({:idle_timeout_ms, :infinity}), do: :ok
 
   defp check!({key, value})
-       when key in [:max_per_config, :max_total, :idle_timeout_ms, :retry_ms] and
+       when key in [:max_per_config, :max_total, :idle_timeout_ms, :retry_ms, :refill_delay_ms] and
               is_integer(value) and value >= 0,
        do: :ok
 
@@ -137,14 +158,14 @@ defmodule Lacca.Pool do
   def child_spec(opts), do: %{id: __MODULE__, start: {__MODULE__, :start_link, [opts]}}
 
   @doc """
-  Takes a ready resin for a start with `opts` (validated `Lacca.Options`) from this node's pool,
+  Takes a prepared sandbox for a start with `opts` (validated `Lacca.Options`) from this node's pool,
   connecting its port to the caller; `:empty` if there is none, the pool is not running, or the
   start asked for its own `resin:` or `pool: false`. Called by the Lacca process as it starts.
   """
   @spec checkout(String.t(), Lacca.Options.t(), GenServer.server()) :: {:ok, Entry.t()} | :empty
   def checkout(path, opts, pool \\ __MODULE__)
 
-  def checkout(path, %{resin: nil, pool: true, config_json: json}, pool) do
+  def checkout(path, %{resin: nil, pool: true, prepared_json: json}, pool) do
     if GenServer.whereis(pool),
       do: GenServer.call(pool, {:checkout, path, json}, @checkout_timeout),
       else: :empty
@@ -155,19 +176,20 @@ defmodule Lacca.Pool do
   def checkout(_path, _opts, _pool), do: :empty
 
   @doc """
-  What the pool holds: ready resins per stock, resins still starting, the OS pids of all of them,
+  What the pool holds: prepared sandboxes per stock, resins still preparing, the OS pids of all
+  of their resins, the stocks disarmed because resin refused their config,
   and its bounds. `%{enabled: false}` (and nothing held) if no pool runs on this node.
   """
   @spec info(GenServer.server()) :: info()
   def info(pool \\ __MODULE__) do
     if GenServer.whereis(pool),
       do: GenServer.call(pool, :info),
-      else: %{enabled: false, ready: %{}, starting: 0, resin_os_pids: []}
+      else: %{enabled: false, ready: %{}, starting: 0, resin_os_pids: [], refused: []}
   catch
-    :exit, _ -> %{enabled: false, ready: %{}, starting: 0, resin_os_pids: []}
+    :exit, _ -> %{enabled: false, ready: %{}, starting: 0, resin_os_pids: [], refused: []}
   end
 
-  @doc "How many ready resins this node's pool holds (0 without a pool)."
+  @doc "How many prepared sandboxes this node's pool holds, over every stock (0 without a pool)."
   @spec stock(GenServer.server()) :: non_neg_integer()
   def stock(pool \\ __MODULE__), do: info(pool).ready |> Map.values() |> Enum.sum()
 
@@ -181,6 +203,9 @@ defmodule Lacca.Pool do
     starting: %{},
     # port => stock_id, for ready resins
     ready: %{},
+    # stock_id => when resin refused to prepare its config (monotonic ms): not armed again before
+    # @refusal_ms have passed
+    refused: %{},
     refill_scheduled: false,
     retry_at: nil,
     # failures in a row: the pause before the next try doubles with each, up to @max_retry_ms
@@ -217,10 +242,12 @@ defmodule Lacca.Pool do
     case state.stocks do
       %{^id => _} ->
         {reply, state} = take(state, id, pid)
-        {:reply, reply, schedule_refill(state)}
+        {:reply, reply, schedule_refill_after_take(state, id)}
 
       %{} ->
-        {:reply, :empty, schedule_refill(arm(state, id))}
+        if refused?(state, id),
+          do: {:reply, :empty, state},
+          else: {:reply, :empty, schedule_refill(arm(state, id))}
     end
   end
 
@@ -240,6 +267,7 @@ defmodule Lacca.Pool do
        ready: ready,
        starting: map_size(state.starting),
        resin_os_pids: Enum.reject(pids, &is_nil/1),
+       refused: state.refused |> Map.keys() |> Enum.filter(&refused?(state, &1)),
        max_per_config: state.config.max_per_config,
        max_total: state.config.max_total
      }, state}
@@ -252,8 +280,17 @@ defmodule Lacca.Pool do
     state = %{state | starting: starting}
 
     case Entry.handle_packet(entry, packet) do
+      {:waiting, entry} ->
+        {:noreply, %{state | starting: Map.put(starting, port, entry)}}
+
       {:ready, entry} ->
         {:noreply, schedule_refill(add_ready(%{state | failures: 0}, entry))}
+
+      {:refused, error} ->
+        Entry.close(entry)
+
+        {:noreply,
+         schedule_refill(disarm(%{state | failures: 0}, {entry.path, entry.key}, error))}
 
       {:error, error} ->
         Entry.close(entry)
@@ -270,6 +307,7 @@ defmodule Lacca.Pool do
     do: {:noreply, schedule_refill(discard(state, port, {:exit, reason}))}
 
   def handle_info(:refill, state), do: {:noreply, refill(%{state | refill_scheduled: false})}
+  def handle_info(:deferred_refill, state), do: {:noreply, schedule_refill(state)}
 
   def handle_info(:sweep, state) do
     schedule_sweep(state.config)
@@ -292,6 +330,33 @@ defmodule Lacca.Pool do
   defp arm(state, id) do
     stock = %{ready: :queue.new(), last_take: now()}
     %{state | stocks: Map.put_new(state.stocks, id, stock)}
+  end
+
+  # resin refused to prepare this stock's config (invalid, or not enforceable on this host): the
+  # stock and its entries go, and starts with that config take the unpooled path, where
+  # StartProcess reports the same refusal, for @refusal_ms. Other stocks are not affected.
+  defp disarm(state, id, error) do
+    Logger.debug("lacca pool: resin refused to prepare #{inspect(id)}: #{describe(error)}")
+
+    {stock, stocks} = Map.pop(state.stocks, id)
+    closed = if stock, do: :queue.to_list(stock.ready), else: []
+    Enum.each(closed, &Entry.close/1)
+    now = now()
+    refused = for {id, at} <- state.refused, now - at < @refusal_ms, into: %{}, do: {id, at}
+
+    %{
+      state
+      | stocks: stocks,
+        ready: Map.drop(state.ready, Enum.map(closed, & &1.port)),
+        refused: Map.put(refused, id, now)
+    }
+  end
+
+  defp refused?(state, id) do
+    case state.refused do
+      %{^id => at} -> now() - at < @refusal_ms
+      %{} -> false
+    end
   end
 
   # Hands over the first ready entry whose resin is still there: connected to `pid`, unlinked
@@ -397,8 +462,12 @@ defmodule Lacca.Pool do
   defp describe(%{__exception__: true} = error), do: Exception.message(error)
   defp describe(other), do: inspect(other)
 
-  # Opens one resin for the first armed stock below its bound, then asks for another round: each
-  # message opens one, so a checkout waits for at most one spawn.
+  # Opens one resin for the armed stock below its bound that holds the fewest, then asks for
+  # another round: each message opens one, so a checkout waits for at most one spawn. When the
+  # total bound is reached, a stock gives up its oldest entry to one that wants (the least
+  # recently drawn from first) if it holds two more, or if the wanting one holds nothing and was
+  # drawn from more recently: every config in use gets its share, a config in use displaces one
+  # that is not, and entries move only as takes change which was drawn from last.
   defp refill(%{retry_at: retry_at} = state) when retry_at != nil do
     left = retry_at - now()
 
@@ -414,12 +483,17 @@ defmodule Lacca.Pool do
     held = map_size(state.starting) + map_size(state.ready)
     starting_per = Enum.frequencies_by(Map.values(state.starting), &{&1.path, &1.key})
 
+    count = fn {id, stock} -> :queue.len(stock.ready) + Map.get(starting_per, id, 0) end
+
     wanting =
-      Enum.find(state.stocks, fn {id, stock} ->
-        :queue.len(stock.ready) + Map.get(starting_per, id, 0) < state.config.max_per_config
-      end)
+      state.stocks
+      |> Enum.filter(&(count.(&1) < state.config.max_per_config))
+      |> Enum.min_by(count, fn -> nil end)
 
     case wanting do
+      nil ->
+        state
+
       {{path, key}, _} when held < state.config.max_total ->
         case Entry.open(path, key) do
           {:ok, entry} ->
@@ -429,8 +503,56 @@ defmodule Lacca.Pool do
             failed(state, error)
         end
 
+      {_id, _} = wanting ->
+        case evict(state, wanting, count.(wanting)) do
+          {:ok, state} -> refill(state)
+          :none -> state
+        end
+    end
+  end
+
+  # A victim holds two more than the wanting stock, or the wanting stock holds nothing and the
+  # victim, holding something, was drawn from less recently.
+  defp evict(state, {wanting_id, wanting}, wanting_count) do
+    victims =
+      for {id, stock} <- state.stocks,
+          id != wanting_id,
+          held = :queue.len(stock.ready),
+          held >= wanting_count + 2 or
+            (wanting_count == 0 and held >= 1 and stock.last_take < wanting.last_take),
+          do: {id, stock}
+
+    case victims do
+      [] ->
+        :none
+
       _ ->
-        state
+        {id, stock} = Enum.min_by(victims, fn {_, stock} -> stock.last_take end)
+        {{:value, entry}, rest} = :queue.out(stock.ready)
+        Entry.close(entry)
+
+        {:ok,
+         %{put_in(state.stocks[id].ready, rest) | ready: Map.delete(state.ready, entry.port)}}
+    end
+  end
+
+  # A start has just taken a sandbox and runs its command: preparing the next one (spawning resin,
+  # building a sandbox) now would compete with it for the CPU and the kernel. While its stock still
+  # holds one, the refill waits `:refill_delay_ms`; an emptied stock is refilled at once.
+  defp schedule_refill_after_take(state, id) do
+    delay = state.config.refill_delay_ms
+
+    case state.stocks do
+      %{^id => %{ready: ready}} when delay > 0 ->
+        if :queue.is_empty(ready) do
+          schedule_refill(state)
+        else
+          Process.send_after(self(), :deferred_refill, delay)
+          state
+        end
+
+      %{} ->
+        schedule_refill(state)
     end
   end
 

@@ -8,7 +8,8 @@ defmodule Lacca.Protocol do
   without a command, resin answers `{:prepared, id}`, and `{:start, id, executable, args, env, cwd}`
   runs the command in it. The codec decodes every packet in any session; which version a packet
   exists in is the session's concern (resin answers a newer packet with `:unknown_packet_type`).
-  `version/0`, the version lacca asks for in `Hello`, is still 2.
+  `version/0`, the version lacca asks for in `Hello`, is 3: `Lacca.Pool` prepares sandboxes, and
+  a start without the pool still sends `StartProcess`, which version 3 keeps.
 
   lacca and resin exchange length-prefixed binary packets over a port. This module knows bytes only:
   it turns a packet term into the packet's bytes and back, with every check the specification
@@ -34,7 +35,7 @@ defmodule Lacca.Protocol do
 
   import Bitwise
 
-  @version 2
+  @version 3
   @stdin_window 1_048_576
   @max_packet_size 1_048_576
   @max_u32 0xFFFFFFFF
@@ -174,8 +175,8 @@ defmodule Lacca.Protocol do
   ]
 
   @doc """
-  The protocol version lacca asks for in `Hello` (2). resin answers with the version asked for, so
-  a `HelloReply` is valid when its version equals this one. The codec already speaks version 3.
+  The protocol version lacca asks for in `Hello` (3). resin answers with the version asked for, so
+  a `HelloReply` is valid when its version equals this one.
   """
   @spec version() :: pos_integer()
   def version, do: @version

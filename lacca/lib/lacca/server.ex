@@ -9,8 +9,9 @@ defmodule Lacca.Server do
   #
   # Where the session is lives in one value, `session`:
   #
-  #   {:starting, id, starter}        Hello and StartProcess (request `id`) sent; `starter` is the
-  #                                   start/4 call waiting for the answer, or nil if not asked yet
+  #   {:starting, id, starter}        Hello and StartProcess (or a pooled resin's Start) sent, as
+  #                                   request `id`; `starter` is the start/4 call waiting for the
+  #                                   answer, or nil if not asked yet
   #   {:start_failed, error}          the start failed before its starter asked
   #   {:running, id, announced?}      ProcessStarted arrived; announced? once the starter has its pid
   #   {:stopping, id, from, timer}    stop/2 sent StopProcess; `from` gets the exit
@@ -153,8 +154,8 @@ defmodule Lacca.Server do
     end
   end
 
-  # A resin from this node's Lacca.Pool (its HelloReply already read: resin is in `ready` and
-  # sends nothing until asked), else one of its own, greeted here.
+  # A resin from this node's Lacca.Pool (its HelloReply and Prepared already read: resin is in
+  # `prepared` and sends nothing until asked), else one of its own, greeted here.
   defp connect_resin(state, path) do
     case Lacca.Pool.checkout(path, state.opts) do
       {:ok, entry} ->
@@ -177,15 +178,17 @@ defmodule Lacca.Server do
     {executable, args} = state.command
     state = set_shutdown_grace(state, state.opts.shutdown_grace_ms)
     state = grant(state)
-    state = send_packet(state, &start_packet(state, &1, executable, args, state.opts.config_json))
+    state = send_packet(state, &start_packet(state, &1, {executable, args}))
     %{state | session: {:starting, state.next_id - 1, starter}}
   end
 
-  defp start_packet(%{pooled: nil}, id, executable, args, config_json),
-    do: {:start_process, id, executable, args, config_json}
+  # Its own resin builds the sandbox of the whole config (`:cd` and `:env` included); a pooled one
+  # has built the prepared config's and takes `:cd` and `:env` in `Start`.
+  defp start_packet(%{pooled: nil, opts: opts}, id, {executable, args}),
+    do: {:start_process, id, executable, args, opts.config_json}
 
-  defp start_packet(%{pooled: entry}, id, executable, args, config_json),
-    do: Lacca.Pool.Entry.start_packet(entry, id, executable, args, config_json)
+  defp start_packet(%{pooled: entry, opts: opts}, id, command),
+    do: Lacca.Pool.Entry.start_packet(entry, id, command, opts)
 
   @impl true
   def handle_call(:await_started, from, %{session: session} = state) do
@@ -451,7 +454,7 @@ defmodule Lacca.Server do
   end
 
   defp handle_packet({:error_report, _id, report}, %{session: {:starting, _, _}} = state) do
-    fail(state, Error.from_report(report))
+    fail(state, start_error(state, Error.from_report(report)))
   end
 
   defp handle_packet({:error_report, _id, %{fatal: true} = report}, state) do
@@ -483,6 +486,19 @@ defmodule Lacca.Server do
       Error.new(:unexpected_packet, "resin sent an unexpected packet: #{inspect(packet)}")
     )
   end
+
+  # resin points a failed chdir at /filesystem/cwd when the directory came from the config, and at
+  # nothing when it came from Start: lacca's `:cd` is the config's `filesystem.cwd` on both paths,
+  # so a pooled start reports it as the unpooled one does.
+  defp start_error(%{pooled: %{}, opts: %{start_cwd: cwd}}, %Error{json_pointer: nil} = error)
+       when cwd != "" do
+    if error.reason == :spawn_failed and
+         String.starts_with?(error.message, "changing to the working directory #{cwd}:"),
+       do: %{error | json_pointer: "/filesystem/cwd"},
+       else: error
+  end
+
+  defp start_error(_state, error), do: error
 
   ## Output
 
@@ -712,8 +728,8 @@ defmodule Lacca.Server do
 
   defp exit_reason({:error, error}), do: {:error, error}
 
-  # A pooled resin gone before it answered StartProcess (killed while idle, its exit racing with
-  # the hand-over): the start is tried once more, on a resin of this process's own.
+  # A pooled resin gone before it answered Start (killed while idle, its exit racing with the
+  # hand-over): the start is tried once more, on a resin of this process's own (StartProcess).
   defp resin_gone(
          %{session: {:starting, _, starter}, pooled: %{}, fatal_error: nil} = state,
          error

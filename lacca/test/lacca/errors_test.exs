@@ -80,15 +80,16 @@ defmodule Lacca.ErrorsTest do
   describe "lacca's own" do
     @tag :tmp_dir
     test "a resin that replies with another protocol version", %{tmp_dir: dir} do
-      # HelloReply, request 1, version 3, no features; then wait for the port to close.
-      replies_v3 =
-        script(dir, "resin-v3", """
-        printf '\\000\\000\\000\\015\\201\\000\\000\\000\\001\\000\\000\\000\\003\\000\\000\\000\\000' >&4
+      # HelloReply, request 1, version 4 (lacca speaks 3), no features; then wait for the port
+      # to close.
+      replies_v4 =
+        script(dir, "resin-v4", """
+        printf '\\000\\000\\000\\015\\201\\000\\000\\000\\001\\000\\000\\000\\004\\000\\000\\000\\000' >&4
         exec cat <&3 >/dev/null
         """)
 
-      assert {:error, %Error{reason: :version_mismatch, details: %{resin_version: 3}}} =
-               Lacca.start("true", [], resin: replies_v3)
+      assert {:error, %Error{reason: :version_mismatch, details: %{resin_version: 4}}} =
+               Lacca.start("true", [], resin: replies_v4)
     end
 
     test "no resin at the given path" do

@@ -152,6 +152,8 @@ defmodule Lacca.LifetimeTest do
     marker = marker()
     ebin = Path.dirname(:code.which(Lacca))
 
+    # The VM does not start lacca's application: no pool, the unpooled path (StartProcess).
+    # Lacca.PoolTest kills a VM whose start is pooled and whose pool holds prepared sandboxes.
     # The marker reaches the VM through its environment: only the sandboxed tree may carry it.
     script = """
     marker = System.fetch_env!("LACCA_TEST_MARKER")

@@ -6,6 +6,14 @@ defmodule Lacca.PoolTest do
   alias Lacca.{Error, Exit, Pool}
   import Lacca.Test.OSProcesses
 
+  # A fresh pool, holding only its prewarmed stocks: the configs other tests started (each arms
+  # a stock) do not take its places.
+  setup do
+    :ok = Supervisor.terminate_child(Lacca.Supervisor, Pool)
+    {:ok, _} = Supervisor.restart_child(Lacca.Supervisor, Pool)
+    :ok
+  end
+
   defp tree(marker), do: ["-c", "sleep #{marker} & sleep #{marker} & wait"]
 
   defp await_tree(marker),
@@ -14,12 +22,17 @@ defmodule Lacca.PoolTest do
   defp await_gone(marker),
     do: eventually(fn -> find(marker) == [] end, 10_000, "the process tree to disappear")
 
-  # The pool's idle resins, once it holds `count` of them (all alive, all resin).
+  # The pool's idle resins (all alive, all resin), once its stock of the default config holds
+  # `count` and nothing is being prepared.
   defp await_stock(count \\ 2, pool \\ Pool) do
+    {:ok, path} = Lacca.Resin.path(nil)
+    {:ok, json} = Lacca.Config.to_json(nil)
+    default = {path, Lacca.Pool.Entry.key(json)}
+
     eventually(
       fn ->
         info = Pool.info(pool)
-        Pool.stock(pool) >= count and info.starting == 0 and info.resin_os_pids
+        Map.get(info.ready, default, 0) >= count and info.starting == 0 and info.resin_os_pids
       end,
       10_000,
       "the pool to hold #{count} resins"
@@ -28,7 +41,9 @@ defmodule Lacca.PoolTest do
 
   defp resin?(pid), do: File.read!("/proc/#{pid}/cmdline") |> String.contains?("resin")
 
-  # Starts from a fresh owner process that waits for :exit; the start must be pooled.
+  # Starts from a fresh owner process that waits for :exit; the start must be pooled. Returns the
+  # owner, the Lacca process, and the OS pids of its resin and of everything under it (the
+  # prepared sandbox's init and the command's tree).
   defp start_owned(start_fun, marker) do
     test = self()
     idle = await_stock()
@@ -46,8 +61,12 @@ defmodule Lacca.PoolTest do
     assert info.pooled
     assert info.resin_os_pid in idle
     await_tree(marker)
-    {owner, lacca, info.resin_os_pid}
+    {owner, lacca, [info.resin_os_pid | descendants(info.resin_os_pid)]}
   end
+
+  defp await_all_gone(pids),
+    do:
+      eventually(fn -> not Enum.any?(pids, &alive?/1) end, 10_000, "resin and its sandbox to go")
 
   test "a start takes an idle resin from the pool, which refills in the background" do
     idle = await_stock()
@@ -98,59 +117,69 @@ defmodule Lacca.PoolTest do
   @tag :capture_log
   test "a linked owner that crashes takes a pooled sandbox's tree and resin with it" do
     marker = marker()
-    {owner, lacca, resin} = start_owned(&Lacca.start_link/2, marker)
+    {owner, lacca, resin_tree} = start_owned(&Lacca.start_link/2, marker)
     Process.exit(owner, :kill)
     assert_receive {:DOWN, _, :process, ^lacca, :killed}, 5_000
     await_gone(marker)
-    eventually(fn -> not alive?(resin) end, 10_000, "resin to exit")
+    await_all_gone(resin_tree)
   end
 
   test "an unlinked pooled Lacca process ends with its owner" do
     marker = marker()
-    {owner, lacca, resin} = start_owned(&Lacca.start/2, marker)
+    {owner, lacca, resin_tree} = start_owned(&Lacca.start/2, marker)
     send(owner, :exit)
     assert_receive {:DOWN, _, :process, ^lacca, {:shutdown, {:owner_exited, :normal}}}, 5_000
     await_gone(marker)
-    eventually(fn -> not alive?(resin) end, 10_000, "resin to exit")
+    await_all_gone(resin_tree)
   end
 
   test "a pooled Lacca process killed outright takes the tree with it" do
     marker = marker()
-    {_owner, lacca, resin} = start_owned(&Lacca.start/2, marker)
+    {_owner, lacca, resin_tree} = start_owned(&Lacca.start/2, marker)
     Process.exit(lacca, :kill)
     await_gone(marker)
-    eventually(fn -> not alive?(resin) end, 10_000, "resin to exit")
+    await_all_gone(resin_tree)
   end
 
   test "kill -9 of a pooled resin: the Lacca process says so and the sandbox is gone" do
     marker = marker()
-    {_owner, lacca, resin} = start_owned(&Lacca.start/2, marker)
+    {_owner, lacca, [resin | _] = resin_tree} = start_owned(&Lacca.start/2, marker)
     {_, 0} = System.cmd("kill", ["-9", Integer.to_string(resin)])
 
     assert {:error, %Error{reason: :resin_crashed, details: %{signal: 9}}} =
              Lacca.await_exit(lacca, 5_000)
 
     await_gone(marker)
+    await_all_gone(resin_tree)
   end
 
   @tag :capture_log
   test "a dying pool leaves no resin running, and takes nothing it handed out" do
     marker = marker()
-    {_owner, lacca, resin} = start_owned(&Lacca.start/2, marker)
+    {_owner, lacca, resin_tree} = start_owned(&Lacca.start/2, marker)
     idle = await_stock()
+    # Each idle resin holds a prepared sandbox: its init at least.
+    idle_sandboxes = Enum.flat_map(idle, &descendants/1)
+    assert length(idle_sandboxes) >= length(idle)
     pool = Process.whereis(Pool)
     ref = Process.monitor(pool)
 
     Process.exit(pool, :kill)
     assert_receive {:DOWN, ^ref, :process, ^pool, :killed}
-    eventually(fn -> not Enum.any?(idle, &alive?/1) end, 10_000, "the idle resins to exit")
+
+    eventually(
+      fn -> not Enum.any?(idle ++ idle_sandboxes, &alive?/1) end,
+      10_000,
+      "the idle resins and their sandboxes to go"
+    )
 
     # The start it handed out belongs to its Lacca process, not to the pool.
     assert length(find(marker)) == 3
-    assert alive?(resin)
+    assert Enum.all?(resin_tree, &alive?/1)
     assert {:ok, %{status: :running}} = Lacca.info(lacca)
     assert {:ok, %Exit{signal: 15}} = Lacca.stop(lacca)
     await_gone(marker)
+    await_all_gone(resin_tree)
 
     # The supervisor starts a new pool, which stocks new resins.
     eventually(fn -> Process.whereis(Pool) not in [nil, pool] end)
@@ -209,11 +238,18 @@ defmodule Lacca.PoolTest do
     GenServer.stop(pool)
 
     {:ok, pool} =
-      Pool.start_link(name: name, max_per_config: 5, max_total: 2, idle_timeout_ms: 300)
+      Pool.start_link(
+        name: name,
+        max_per_config: 5,
+        max_total: 2,
+        prewarm: [:default],
+        idle_timeout_ms: 1_500
+      )
 
+    # (Long enough for two sandboxes to be prepared on a busy box before the stock is closed.)
     pids = await_stock(2, name)
     assert length(pids) == 2
-    # Not drawn from for 300 ms: the stock is closed, its resins exit and are not replaced.
+    # Not drawn from for 1.5 s: the stock is closed, its resins exit and are not replaced.
     eventually(fn -> Pool.info(name).ready == %{} end)
     eventually(fn -> not Enum.any?(pids, &alive?/1) end)
     assert Pool.info(name).resin_os_pids == []
@@ -246,6 +282,8 @@ defmodule Lacca.PoolTest do
     assert_raise ArgumentError, ~r/unknown keys/, fn -> Pool.config() end
     Application.put_env(:lacca, :pool, max_total: -1)
     assert_raise ArgumentError, ~r/max_total/, fn -> Pool.config() end
+    Application.put_env(:lacca, :pool, refill_delay_ms: :soon)
+    assert_raise ArgumentError, ~r/refill_delay_ms/, fn -> Pool.config() end
   after
     Application.delete_env(:lacca, :pool)
   end
@@ -265,14 +303,15 @@ defmodule Lacca.PoolTest do
   end
 
   @tag :slow
-  test "kill -9 of the whole BEAM leaves neither a pooled sandbox nor an idle resin behind" do
+  test "kill -9 of the whole BEAM leaves neither a pooled sandbox nor an idle prepared one behind" do
     marker = marker()
     ebin = Path.dirname(:code.which(Lacca))
 
     script = """
     {:ok, _} = Application.ensure_all_started(:lacca)
     marker = System.fetch_env!("LACCA_TEST_MARKER")
-    wait = fn wait -> if Lacca.Pool.stock() < 2, do: (Process.sleep(10); wait.(wait)) end
+    stocked? = fn -> Lacca.Pool.stock() >= 2 and Lacca.Pool.info().starting == 0 end
+    wait = fn wait -> unless stocked?.(), do: (Process.sleep(10); wait.(wait)) end
     wait.(wait)
     {:ok, pid} = Lacca.start("sh", ["-c", "sleep \#{marker} & sleep \#{marker} & wait"])
     {:ok, info} = Lacca.info(pid)
@@ -303,12 +342,21 @@ defmodule Lacca.PoolTest do
     await_tree(marker)
     resins = [resin | idle]
     assert Enum.all?(resins, &(alive?(&1) and resin?(&1)))
+    # Every resin has its sandbox: the idle ones a prepared one (its init), the taken one the
+    # command's too.
+    sandboxes = Enum.map(resins, &descendants/1)
+    assert Enum.all?(sandboxes, &(&1 != []))
 
     {_, 0} = System.cmd("kill", ["-9", Integer.to_string(beam)])
     assert_receive {^vm, {:exit_status, 137}}, 5_000
 
     await_gone(marker)
-    eventually(fn -> not Enum.any?(resins, &alive?/1) end, 10_000, "every resin to exit")
+
+    eventually(
+      fn -> not Enum.any?(resins ++ List.flatten(sandboxes), &alive?/1) end,
+      10_000,
+      "every resin and every sandbox to go"
+    )
   end
 
   defp read_all(pid, acc) do

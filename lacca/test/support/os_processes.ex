@@ -50,6 +50,28 @@ defmodule Lacca.Test.OSProcesses do
     end
   end
 
+  @doc """
+  Host pids of a process's live descendants (children first), from `/proc/<pid>/task/*/children`:
+  what a resin has started, such as its sandbox's init.
+  """
+  @spec descendants(pos_integer()) :: [pos_integer()]
+  def descendants(pid) do
+    children =
+      case File.ls("/proc/#{pid}/task") do
+        {:ok, tasks} ->
+          for task <- tasks,
+              {:ok, text} <- [File.read("/proc/#{pid}/task/#{task}/children")],
+              child <- String.split(text),
+              do: String.to_integer(child)
+
+        {:error, _} ->
+          []
+      end
+
+    children = children |> Enum.uniq() |> Enum.filter(&alive?/1)
+    children ++ Enum.flat_map(children, &descendants/1)
+  end
+
   @doc "Polls `fun` until it returns a truthy value, which is returned; flunks after `timeout` ms."
   @spec eventually((() -> value), pos_integer(), String.t()) :: value when value: term()
   def eventually(fun, timeout \\ 10_000, what \\ "condition") do

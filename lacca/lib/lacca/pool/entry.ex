@@ -1,58 +1,52 @@
 defmodule Lacca.Pool.Entry do
   @moduledoc """
-  One pooled resin: a port to a `resin --port` that has done its handshake and waits for a command.
+  One pooled resin: a port to a `resin --port` that has done its handshake and built the sandbox
+  of one config ahead of its command (protocol 3, `Prepare` → `Prepared`), and waits for `Start`.
 
-  This module is the seam between `Lacca.Pool` and the protocol. Everything that depends on what
-  resin can do ahead of a command lives here, so that prepared sandboxes (issue 14, item 2) slot in
-  without touching the pool's bookkeeping or `Lacca.Server`:
+  This module is the seam between `Lacca.Pool` and the protocol: everything that depends on what
+  resin does ahead of a command lives here, and the pool's bookkeeping and `Lacca.Server` only
+  call these functions.
 
-    * `key/1` — which stock a start draws from. With protocol 2 a resin knows nothing of its
-      sandbox until `StartProcess` carries the config, so every config shares one **generic**
-      stock: `key/1` returns `:generic`. Once resin grows `Prepare(config) → Prepared`, it returns
-      `{:prepared, config_json}` for the configs resin can prepare (the canonical JSON of
-      `Lacca.Config.to_json/2`), and the pool keeps one stock per config.
-    * `open/2` — spawns resin and sends what the entry needs before it is ready: `Hello` today;
-      `Hello` then `Prepare(config)` for a prepared key.
-    * `handle_packet/2` — follows the replies: `HelloReply` makes a generic entry ready; a prepared
-      entry will wait for `Prepared` as well.
-    * `start_packet/5` — the packet that starts a command in a taken entry: `StartProcess` with
-      the config today; `Start(executable, args)` (no config: it is built already) for a prepared one.
+    * `key/1` — which stock a start draws from: `{:prepared, config_json}`, one stock per config
+      (the canonical JSON of `Lacca.Config.to_json/2`, without the `:cd` and `:env` a `Start`
+      carries: `Lacca.Options`' `prepared_json`).
+    * `open/2` — spawns resin and sends `Hello(3)`, then `Prepare(config_json)`.
+    * `handle_packet/2` — follows the replies: the entry is ready once `HelloReply` and then
+      `Prepared` have come (`next_id` follows both request ids). An `ErrorReport` to `Prepare` is
+      `{:refused, error}`: resin refuses that config (it is invalid, or this host cannot enforce
+      it), so the pool disarms that stock; starts with the config take the unpooled path and get
+      the same refusal from `StartProcess`. Anything else is `{:error, error}`: this resin cannot
+      be used.
+    * `start_packet/4` — the packet that starts a command in a taken entry:
+      `Start(executable, args, env, cwd)`, with the start's `:env` and `:cd` (the sandbox is built).
 
-  When resin speaks `Prepare` (negotiated in `Hello`), the changes are all here:
+  `Lacca.Server` sends `SetShutdownGrace` and `GrantCredit` after taking an entry (both are per
+  start, and resin accepts them in `prepared`), then `start_packet/4`'s packet. If the entry's
+  resin died before it answered, the server starts again on a resin of its own with
+  `StartProcess` and the whole config.
 
-    1. `key/1` returns `{:prepared, config_json}` (for every config, or those resin says it can
-       prepare);
-    2. `open/2` for such a key sends `Hello`, then `Prepare(config_json)`;
-    3. `handle_packet/2` waits for `HelloReply` and then `Prepared` (`next_id` after both ids); an
-       `ErrorReport` to `Prepare` (a config resin refuses) is `{:error, _}`, and the pool should
-       then disarm that stock rather than back off for every stock (`Lacca.Pool`'s `failed/2`):
-       starts with that config take today's path and get the refusal from `StartProcess`;
-    4. `start_packet/5` returns `Start(executable, args)`.
+  In `prepared` resin sends nothing until it is asked (see `docs/protocol.md`, Session), so an
+  idle entry's port carries no message but its exit: the pool can hand a port over with
+  `Port.connect/2` without a packet lost or misrouted. Closing the port of an idle entry makes
+  resin tear its sandbox down (every process in it killed, its cgroup removed) and exit.
 
-  `Lacca.Server` already sends `SetShutdownGrace` and `GrantCredit` after taking an entry (both
-  are per start) and then `start_packet/5`'s packet, so it needs no change.
-
-  In the `ready` state resin sends nothing until it is asked (see `docs/protocol.md`, Session), so
-  an idle entry's port carries no message but its exit: the pool can hand a port over with
-  `Port.connect/2` without a packet lost or misrouted.
-
-      iex> Lacca.Pool.Entry.key(~s({"limits":{}}))
-      :generic
-      iex> Lacca.Pool.Entry.start_packet(%Lacca.Pool.Entry{key: :generic}, 2, "true", [], "{}")
-      {:start_process, 2, "true", [], "{}"}
+      iex> Lacca.Pool.Entry.key(~s({"extends":"default"}))
+      {:prepared, ~s({"extends":"default"})}
+      iex> {:ok, opts} = Lacca.Options.validate(env: [{"LANG", "C"}], cd: "/tmp")
+      iex> entry = %Lacca.Pool.Entry{key: Lacca.Pool.Entry.key(opts.prepared_json)}
+      iex> Lacca.Pool.Entry.start_packet(entry, 3, {"true", []}, opts)
+      {:start, 3, "true", [], ["LANG=C"], "/tmp"}
   """
 
   alias Lacca.{Error, Protocol, Resin}
 
-  @typedoc """
-  Which stock an entry belongs to: `:generic` (handshaken, config-agnostic: protocol 2), or a
-  config resin has prepared a sandbox for (when resin speaks `Prepare`).
-  """
-  @type key :: :generic | {:prepared, config_json :: String.t()}
+  @typedoc "Which stock an entry belongs to: the config resin has prepared its sandbox for."
+  @type key :: {:prepared, config_json :: String.t()}
 
   @typedoc """
-  An entry: its port, the resin it runs, the `HelloReply` features once ready, the next request id
-  for its new owner, and when it became ready (monotonic ms).
+  An entry: its port, the resin it runs, what it waits for (`:hello_reply`, then `:prepared`, then
+  `:ready` to be taken), the `HelloReply` features, the next request id for its new owner, and when
+  it became ready (monotonic ms).
   """
   @type t :: %__MODULE__{
           port: port() | nil,
@@ -61,72 +55,104 @@ defmodule Lacca.Pool.Entry do
           os_pid: non_neg_integer() | nil,
           features: %{String.t() => String.t()},
           next_id: pos_integer(),
+          stage: :hello_reply | :prepared | :ready,
           ready_at: integer() | nil
         }
 
-  defstruct [:port, :path, :key, :os_pid, :ready_at, features: %{}, next_id: 1]
+  defstruct [
+    :port,
+    :path,
+    :key,
+    :os_pid,
+    :ready_at,
+    stage: :hello_reply,
+    features: %{},
+    next_id: 1
+  ]
 
   @hello_id 1
+  @prepare_id 2
 
-  @doc "The stock a start with `config_json` draws from: `:generic` for protocol 2."
+  @doc "The stock a start whose prepared config is `config_json` draws from."
   @spec key(String.t()) :: key()
-  def key(_config_json), do: :generic
+  def key(config_json) when is_binary(config_json), do: {:prepared, config_json}
 
   @doc """
-  Spawns `resin --port` at `path` and sends the packets its `key` needs before it can be taken.
+  Spawns `resin --port` at `path` and sends `Hello`, then `Prepare` with the key's config. resin
+  reads them in order: `Prepare` waits for no reply.
 
   The caller owns the port.
   """
   @spec open(String.t(), key()) :: {:ok, t()} | {:error, Error.t()}
-  def open(path, :generic = key) do
+  def open(path, {:prepared, config_json} = key) do
     with {:ok, port} <- Resin.open(path) do
-      Port.command(port, Protocol.encode_iodata({:hello, @hello_id, Protocol.version()}))
-      {:ok, %__MODULE__{port: port, path: path, key: key, os_pid: Resin.os_pid(port)}}
+      entry = %__MODULE__{port: port, path: path, key: key, os_pid: Resin.os_pid(port)}
+      send_packet(port, {:hello, @hello_id, Protocol.version()})
+      send_packet(port, {:prepare, @prepare_id, config_json})
+      {:ok, entry}
     end
   end
 
+  # A resin that has already exited closes its port, and writing to it raises: its exit is then
+  # on its way to the port's owner, which discards the entry.
+  defp send_packet(port, packet) do
+    Port.command(port, Protocol.encode_iodata(packet))
+  rescue
+    ArgumentError -> :ok
+  end
+
   @doc """
-  Follows a packet from an entry's resin before it is ready: `{:ready, entry}` once it can be
-  taken, `{:error, error}` if it cannot be used (discard it).
+  Follows a packet from an entry's resin before it is ready: `{:waiting, entry}` after
+  `HelloReply`, `{:ready, entry}` once `Prepared` has come and it can be taken, `{:refused, error}`
+  if resin refused to prepare the config (disarm its stock), `{:error, error}` if the resin cannot
+  be used (discard it).
   """
-  @spec handle_packet(t(), binary()) :: {:ready, t()} | {:error, Error.t()}
-  def handle_packet(%__MODULE__{key: :generic} = entry, packet) do
+  @spec handle_packet(t(), binary()) ::
+          {:waiting, t()} | {:ready, t()} | {:refused, Error.t()} | {:error, Error.t()}
+  def handle_packet(%__MODULE__{stage: stage} = entry, packet) do
     version = Protocol.version()
 
-    case Protocol.decode(packet) do
-      {:ok, {:hello_reply, @hello_id, ^version, features}} ->
-        {:ready,
-         %{
-           entry
-           | features: Map.new(features),
-             next_id: @hello_id + 1,
-             ready_at: System.monotonic_time(:millisecond)
-         }}
+    case {stage, Protocol.decode(packet)} do
+      {:hello_reply, {:ok, {:hello_reply, @hello_id, ^version, features}}} ->
+        {:waiting, %{entry | features: Map.new(features), stage: :prepared}}
 
-      {:ok, {:hello_reply, _, other, _}} ->
+      {:hello_reply, {:ok, {:hello_reply, _, other, _}}} ->
         {:error,
          Error.new(:version_mismatch, "resin speaks protocol version #{other}",
            details: %{resin_version: other}
          )}
 
-      {:ok, {:error_report, _, report}} ->
+      {:prepared, {:ok, {:prepared, @prepare_id}}} ->
+        {:ready,
+         %{
+           entry
+           | stage: :ready,
+             next_id: @prepare_id + 1,
+             ready_at: System.monotonic_time(:millisecond)
+         }}
+
+      {:prepared, {:ok, {:error_report, @prepare_id, %{fatal: false} = report}}} ->
+        {:refused, Error.from_report(report)}
+
+      {_, {:ok, {:error_report, _, report}}} ->
         {:error, Error.from_report(report)}
 
-      other ->
+      {_, other} ->
         {:error, Error.new(:unexpected_packet, "resin sent #{inspect(other)} before a command")}
     end
   end
 
   @doc """
-  The packet that starts `executable` in a taken entry, with request id `id`: `StartProcess` with
-  the config for a generic entry. (A prepared entry will send `Start`, its config being built.)
+  The packet that starts `{executable, args}` in a taken entry, with request id `id`: `Start`,
+  with the `:env` entries and `:cd` that `opts` (`Lacca.Options.t()`) left out of the prepared
+  config.
   """
-  @spec start_packet(t(), Protocol.request_id(), String.t(), [String.t()], String.t()) ::
+  @spec start_packet(t(), Protocol.request_id(), {String.t(), [String.t()]}, map()) ::
           Protocol.packet()
-  def start_packet(%__MODULE__{key: :generic}, id, executable, args, config_json),
-    do: {:start_process, id, executable, args, config_json}
+  def start_packet(%__MODULE__{key: {:prepared, _}}, id, {executable, args}, opts),
+    do: {:start, id, executable, args, opts.start_env, opts.start_cwd}
 
-  @doc "Closes an entry's port; resin, which runs nothing yet, exits."
+  @doc "Closes an entry's port; resin tears down the sandbox it prepared, which runs nothing, and exits."
   @spec close(t()) :: :ok
   def close(%__MODULE__{port: port}) do
     Port.close(port)

@@ -34,6 +34,12 @@ defmodule Lacca.Pool do
   takes one from any stock drawn from less recently than itself: every config in use gets a
   share, and the configs in use displace those that are not.
 
+  A config that binds host paths of its own (any `filesystem.mounts`) or extends a profile file by
+  its path is never pooled: a sandbox prepared ahead would bind the directories, and read the
+  profile, as they were when it was prepared, and a job directory made again since (or a profile
+  edited since) would be missed. Such starts take the unpooled path. The shipped profiles, by name,
+  with limits, env, cwd or timeout of their own, are pooled.
+
   If resin refuses to prepare a config (it is invalid, or this host cannot enforce it), that stock
   is disarmed: its entries are closed, and for a minute starts with that config take the unpooled
   path, where `StartProcess` reports the refusal to the caller as it always did; other stocks are
@@ -166,7 +172,7 @@ defmodule Lacca.Pool do
   def checkout(path, opts, pool \\ __MODULE__)
 
   def checkout(path, %{resin: nil, pool: true, prepared_json: json}, pool) do
-    if GenServer.whereis(pool),
+    if Entry.poolable?(json) and GenServer.whereis(pool),
       do: GenServer.call(pool, {:checkout, path, json}, @checkout_timeout),
       else: :empty
   catch

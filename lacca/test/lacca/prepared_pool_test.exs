@@ -311,4 +311,25 @@ defmodule Lacca.PreparedPoolTest do
       GenServer.stop(pool)
     end
   end
+
+  test "a config that binds a host directory is never prepared ahead: a job directory made again is seen" do
+    dir = Path.join(System.tmp_dir!(), "lacca-pool-bind-#{System.unique_integer([:positive])}")
+    on_exit(fn -> File.rm_rf!(dir) end)
+    config = %{extends: "default", filesystem: %{mounts: [%{path: "/job", source: dir}]}}
+    read = ["-c", "cat /job/input"]
+
+    for round <- 1..3 do
+      File.rm_rf!(dir)
+      File.mkdir_p!(dir)
+      File.write!(Path.join(dir, "input"), "round #{round}")
+      {:ok, pid} = Lacca.start("sh", read, config: config)
+      assert {:ok, %{pooled: false}} = Lacca.info(pid)
+      {:ok, %Exit{reason: :exited, exit_code: 0}} = Lacca.await_exit(pid, 15_000)
+      assert read_all(pid, "") == "round #{round}"
+    end
+
+    refute Enum.any?(Map.keys(:sys.get_state(Pool).stocks), fn {_, {:prepared, json}} ->
+             String.contains?(json, dir)
+           end)
+  end
 end

@@ -78,6 +78,24 @@ defmodule Lacca.Pool.Entry do
   def key(config_json) when is_binary(config_json), do: {:prepared, config_json}
 
   @doc """
+  Whether a sandbox for `config_json` may be prepared ahead: not when the config binds host paths
+  of its own or extends a profile file by path (see `Lacca.Pool`, Stocks), whose state a prepared
+  sandbox would capture early. Errs towards the unpooled path.
+
+      iex> Lacca.Pool.Entry.poolable?(~s({"extends":"default","limits":{"wall_time_ms":5000}}))
+      true
+      iex> Lacca.Pool.Entry.poolable?(~s({"extends":"build","filesystem":{"mounts":[{"path":"/job"}]}}))
+      false
+      iex> Lacca.Pool.Entry.poolable?(~s({"extends":"/etc/lacca/job.json"}))
+      false
+  """
+  @spec poolable?(String.t()) :: boolean()
+  def poolable?(config_json) when is_binary(config_json) do
+    not String.contains?(config_json, ~s("mounts")) and
+      not Regex.match?(~r/"extends":"[^"]*[\/.]/, config_json)
+  end
+
+  @doc """
   Spawns `resin --port` at `path` and sends `Hello`, then `Prepare` with the key's config. resin
   reads them in order: `Prepare` waits for no reply.
 

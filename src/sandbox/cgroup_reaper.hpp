@@ -11,7 +11,8 @@ namespace resin::sandbox {
 
 // Starts the reaper for this process's sandbox cgroups, once per process; later calls do nothing,
 // and so does a host where resin makes no cgroups. Best effort: if the fork fails, the next resin
-// to create a sandbox under the same cgroup still sweeps them (stale_sandbox_cgroups, when a sweep is due).
+// to create a sandbox under the same cgroup still sweeps them (stale_sandbox_cgroups, when a sweep
+// is due).
 void start_cgroup_reaper(const CgroupLayout& layout, const CgroupSupport& support);
 
 }  // namespace resin::sandbox

@@ -289,6 +289,8 @@ resin_checks() {
         local stale
         stale=$(killed_cgroups)
         echo "  stale cgroup left by the killed resin $killed and its reaper ${reaper:-(none)}: ${stale:-none}"
+        # A sweep is due at most every 2 s on a host (src/sandbox/cgroup.hpp): make it due now.
+        rm -f /run/resin/cgroup-sweep-*
         resin_run sweep "{$base}" /bin/true
         { [ -n "$reaper" ] && [ -n "$stale" ] && [ ! -e "$stale" ] && [ "$rc" = 0 ] &&
             ! sleeper_left 1007; }

@@ -50,9 +50,9 @@ enum ChildFd : int {
     // resin writes one byte once the id maps (and cgroups) are in place, and a second once the
     // command is in the command block: the start
     kSyncFd = 3,
-    kFailureFd =
-        4,          // close-on-exec: a record when prepared; end-of-file once the command is exec'd
-    kStatusFd = 5,  // init -> resin: the command's pidfd, then its wait status
+    // close-on-exec: a record when prepared; end-of-file once the command is exec'd
+    kFailureFd = 4,
+    kStatusFd = 5,   // init -> resin: the command's pidfd, then its wait status
     kCommandFd = 6,  // the command block (command_block.hpp), empty until the start
     kFirstFreeFd = 7,
 };
@@ -79,7 +79,7 @@ bool send_byte(int socket, char byte) {
     return ::send(socket, &byte, 1, MSG_NOSIGNAL) == 1;
 }
 
-// Sealed once written (seal_command_block). Not executable: some kernels (6.3 to 6.5 with
+// Sealed by Sandbox::start once written. Not executable: some kernels (6.3 to 6.5 with
 // vm.memfd_noexec=2) refuse a memfd that could be.
 Result<UniqueFd> make_command_block() {
     constexpr unsigned kNoExecSeal = 0x0008U;  // MFD_NOEXEC_SEAL, Linux 6.3; not in glibc 2.36
@@ -172,11 +172,6 @@ const char* path_of(const CommandView& exec) {
         }
     }
     return "";
-}
-
-std::uint64_t microseconds_of(const timeval& time) {
-    return static_cast<std::uint64_t>(time.tv_sec) * 1000000u +
-           static_cast<std::uint64_t>(time.tv_usec);
 }
 
 void discard_pending_signals() {

@@ -20,11 +20,6 @@
 namespace resin::sandbox {
 namespace {
 
-std::uint64_t to_us(const timeval& tv) {
-    return static_cast<std::uint64_t>(tv.tv_sec) * 1000000u +
-           static_cast<std::uint64_t>(tv.tv_usec);
-}
-
 // A counter's growth since `start`; counters sampled separately may disagree by a tick.
 std::uint64_t since(std::uint64_t now, std::uint64_t start) {
     return now > start ? now - start : 0;
@@ -132,8 +127,9 @@ ExitReport Sandbox::reap() {
 
     // A sandbox that never started its command used nothing of its own.
     report.usage.wall_us = start_us_ == 0 ? 0 : end_us - start_us_;
-    report.usage.cpu_user_us = since(to_us(usage.ru_utime), init_cpu_at_start_.user_us);
-    report.usage.cpu_system_us = since(to_us(usage.ru_stime), init_cpu_at_start_.system_us);
+    report.usage.cpu_user_us = since(microseconds_of(usage.ru_utime), init_cpu_at_start_.user_us);
+    report.usage.cpu_system_us =
+        since(microseconds_of(usage.ru_stime), init_cpu_at_start_.system_us);
     report.usage.peak_memory_bytes = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024u;
     if (cgroup_) {
         // The cgroup's figures cover every process of the tree, reaped by init or not.

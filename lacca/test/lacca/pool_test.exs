@@ -266,10 +266,12 @@ defmodule Lacca.PoolTest do
       ExUnit.CaptureLog.capture_log(fn ->
         {:ok, pool} = Pool.start_link(name: name, retry_ms: 20, prewarm: [:default])
         eventually(fn -> :sys.get_state(pool).failures >= 1 end)
-        # A window, not a synchronisation: at a fixed 20 ms it would fail ~35 times in 700 ms;
-        # with the pauses doubling (20, 40, 80, 160, 320 ms) at most 6.
+        # A window, not a synchronisation: at a fixed 20 ms it would fail ~35 times in 700 ms per
+        # resin being opened; with the pauses doubling (20, 40, 80, 160, 320 ms) at most 6 each,
+        # and the pool may be opening more than one at once (CI saw 7): at most 12 is still far
+        # from what a fixed pause would give.
         Process.sleep(700)
-        assert :sys.get_state(pool).failures in 2..6
+        assert :sys.get_state(pool).failures in 2..12
         assert Pool.stock(name) == 0
         GenServer.stop(pool)
       end)

@@ -257,26 +257,138 @@ defmodule Lacca.PoolTest do
   end
 
   test "a resin that cannot start is retried ever more slowly, with one warning" do
-    name = :"pool_#{System.unique_integer([:positive])}"
-    # /bin/false exits at once, before any HelloReply: every refill fails.
-    Application.put_env(:lacca, :resin_path, "/bin/false")
-    on_exit(fn -> Application.delete_env(:lacca, :resin_path) end)
-
     log =
       ExUnit.CaptureLog.capture_log(fn ->
-        {:ok, pool} = Pool.start_link(name: name, retry_ms: 20, prewarm: [:default])
-        eventually(fn -> :sys.get_state(pool).failures >= 1 end)
-        # A window, not a synchronisation: at a fixed 20 ms it would fail ~35 times in 700 ms per
-        # resin being opened; with the pauses doubling (20, 40, 80, 160, 320 ms) at most 6 each,
-        # and the pool may be opening more than one at once (CI saw 7): at most 12 is still far
-        # from what a fixed pause would give.
-        Process.sleep(700)
-        assert :sys.get_state(pool).failures in 2..12
+        {pool, name, ref} = start_traced_pool(retry_ms: 20)
+        # /bin/false exits at once, before any HelloReply: every try fails.
+        arm(name, "/bin/false")
+        # Until six have failed and none is being opened (the pool may open two at once, one per
+        # place in the stock, so that may be seven).
+        steps = trace_until(ref, &(&1.failures >= 6 and &1.starting == %{}))
+        {pauses, opened_after_a_failure} = backoff(steps, 0)
+
+        # Every failure in a row is counted, and each doubles the pause before the next try.
+        assert Enum.map(pauses, &elem(&1, 0)) in [Enum.to_list(1..6), Enum.to_list(1..7)]
+
+        for {{n, range}, pause} <- Enum.zip(pauses, [20, 40, 80, 160, 320, 640, 1280]) do
+          assert pause in range,
+                 "failure #{n}: the pause should be #{pause} ms, it was in #{inspect(range)} ms"
+        end
+
+        # All but at most two of those resins (one per place in the stock) were opened after a
+        # failure, each only once its pause had passed.
+        assert opened_after_a_failure >= 4
         assert Pool.stock(name) == 0
         GenServer.stop(pool)
       end)
 
     assert length(Regex.scan(~r/could not be readied/, log)) == 1
+  end
+
+  test "the pause after failures in a row is capped at a minute" do
+    log =
+      ExUnit.CaptureLog.capture_log(fn ->
+        {pool, name, ref} = start_traced_pool(retry_ms: 20)
+        # Twelve failures in a row already: the thirteenth would double the pause to
+        # 20 ms * 2^12 = 82 s.
+        %{failures: 12} = :sys.replace_state(pool, &%{&1 | failures: 12})
+        arm(name, "/bin/false")
+        steps = trace_until(ref, &(&1.failures >= 13 and &1.starting == %{}))
+        assert {[{13, _} | _] = pauses, _} = backoff(steps, 12)
+
+        for {n, range} <- pauses do
+          assert 60_000 in range,
+                 "failure #{n}: the pause should be 60000 ms, it was in #{inspect(range)} ms"
+        end
+
+        GenServer.stop(pool)
+      end)
+
+    # The warning is for the first failure in a row only.
+    refute log =~ "could not be readied"
+  end
+
+  # A pool of its own that prewarms nothing, with a sys debug hook that sends the test every
+  # state it goes through, with the monotonic times (ms) before and after the message that led to
+  # it: the hook runs in the pool, in order, so no state is missed and no sleep is needed.
+  defp start_traced_pool(opts) do
+    test = self()
+    ref = make_ref()
+    name = :"pool_#{System.unique_integer([:positive])}"
+    {:ok, pool} = Pool.start_link([name: name, prewarm: []] ++ opts)
+
+    hook = fn
+      _, {:in, _message}, _ ->
+        System.monotonic_time(:millisecond)
+
+      t_in, {:noreply, state}, _ ->
+        send(test, {ref, t_in, System.monotonic_time(:millisecond), state})
+        nil
+
+      t_in, {:out, _reply, _to, state}, _ ->
+        send(test, {ref, t_in, System.monotonic_time(:millisecond), state})
+        nil
+
+      acc, _event, _ ->
+        acc
+    end
+
+    :ok = :sys.install(pool, {hook, nil})
+    {pool, name, ref}
+  end
+
+  # A start with the default config, asking `path` for a resin: the pool has no stock for it, so
+  # it answers :empty and arms one, which it starts to fill.
+  defp arm(name, path) do
+    {:ok, options} = Lacca.Options.validate([])
+    assert Pool.checkout(path, options, name) == :empty
+  end
+
+  # The traced pool's states, each with the times before and after the message that led to it,
+  # until one for which `done?` is true.
+  defp trace_until(ref, done?, acc \\ []) do
+    assert_receive {^ref, t_in, t_out, state}, 10_000
+    acc = [{t_in, t_out, state} | acc]
+    if done?.(state), do: Enum.reverse(acc), else: trace_until(ref, done?, acc)
+  end
+
+  # Walks the traced states from `failures` failures in a row. Each failure adds one, and sets
+  # `retry_at` to the time it was recorded plus its pause: as it was recorded while handling the
+  # message, between t_in and t_out, the pause lies in retry_at - t_out..retry_at - t_in. A resin
+  # opened after a failure must be opened no earlier than the `retry_at` it set. Returns each
+  # failure with the range of its pause, and how many resins were opened after a failure.
+  defp backoff(steps, failures) do
+    walk = %{failures: failures, due: nil, starting: %{}, opened: 0, pauses: []}
+    walk = Enum.reduce(steps, walk, &backoff_step/2)
+    {Enum.reverse(walk.pauses), walk.opened}
+  end
+
+  defp backoff_step({t_in, t_out, state}, walk) do
+    opened = Enum.count(Map.keys(state.starting), &(not is_map_key(walk.starting, &1)))
+
+    if walk.due && opened > 0 do
+      assert t_out >= walk.due, "a resin was opened #{walk.due - t_out} ms before its pause ended"
+    end
+
+    walk = %{
+      walk
+      | starting: state.starting,
+        opened: if(walk.due, do: walk.opened + opened, else: walk.opened)
+    }
+
+    if state.failures == walk.failures do
+      walk
+    else
+      assert state.failures == walk.failures + 1, "failures should be counted one by one"
+      pause = (state.retry_at - t_out)..(state.retry_at - t_in)
+
+      %{
+        walk
+        | failures: state.failures,
+          due: state.retry_at,
+          pauses: [{state.failures, pause} | walk.pauses]
+      }
+    end
   end
 
   test "the configuration is checked" do

@@ -42,6 +42,36 @@ std::vector<pid_t> sandbox_inits_of(pid_t resin) {
     return inits;
 }
 
+// The children of `pid` (its main thread's).
+std::vector<pid_t> children_of(pid_t pid) {
+    std::ifstream file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) +
+                       "/children");
+    std::vector<pid_t> children;
+    for (pid_t child; file >> child;) {
+        children.push_back(child);
+    }
+    return children;
+}
+
+// Field 41 of /proc/<pid>/stat: SCHED_OTHER 0, SCHED_IDLE 5; -1 if it cannot be read.
+int scheduling_policy_of(pid_t pid) {
+    std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    std::getline(file, stat);
+    const auto comm_end = stat.rfind(')');
+    if (comm_end == std::string::npos) {
+        return -1;
+    }
+    std::istringstream fields(stat.substr(comm_end + 2));  // from field 3, the state
+    std::string field;
+    for (int number = 3; fields >> field; ++number) {
+        if (number == 41) {
+            return std::stoi(field);
+        }
+    }
+    return -1;
+}
+
 void prepare(PortClient& client, std::uint32_t id, const std::string& config) {
     client.send(proto::Prepare{id, config});
     EXPECT_EQ(expect_packet<proto::Prepared>(client).request_id, id);
@@ -157,6 +187,63 @@ TEST(PortPrepare, SignalsSentBeforeStartDoNotReachTheCommand) {
     const auto output = start_to_exit(client, 4, command("/bin/sh", {"-c", "echo started"}));
     EXPECT_EQ(output.out, "started\n");
     EXPECT_EQ(output.exit.reason, proto::ExitReason::exited);
+    EXPECT_EQ(output.exit.exit_code, 0);
+}
+
+// The command's process is forked while the sandbox is prepared, and waits for the start with
+// every signal blocked: what it was sent meanwhile is dropped, as the init drops what it was sent.
+TEST(PortPrepare, SignalsSentToTheWaitingCommandProcessDoNotReachTheCommand) {
+    PortClient client;
+    handshake_and_prepare(client);
+    const auto inits = sandbox_inits_of(client.pid());
+    ASSERT_EQ(inits.size(), 1u);
+    const auto waiting = children_of(inits.front());
+    ASSERT_EQ(waiting.size(), 1u) << "the command's process waits, forked, in a prepared sandbox";
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGALRM}) {
+        ASSERT_EQ(::kill(waiting.front(), sig), 0) << sig;
+    }
+    const auto output = start_to_exit(client, 4, command("/bin/sh", {"-c", "echo started"}));
+    EXPECT_EQ(output.out, "started\n");
+    EXPECT_EQ(output.exit.reason, proto::ExitReason::exited);
+    EXPECT_EQ(output.exit.exit_code, 0);
+}
+
+TEST(PortPrepare, AWaitingCommandProcessKilledBeforeStartFailsTheStartAndLeavesNothing) {
+    PortClient client;
+    handshake_and_prepare(client);
+    const auto inits = sandbox_inits_of(client.pid());
+    ASSERT_EQ(inits.size(), 1u);
+    const auto waiting = children_of(inits.front());
+    ASSERT_EQ(waiting.size(), 1u);
+    ASSERT_EQ(::kill(waiting.front(), SIGKILL), 0);
+    ASSERT_TRUE(wait_until(Clock::now() + kRunTimeout, [&] { return !is_alive(waiting.front()); }));
+    client.send(command("/bin/true", {}));
+    expect_error(client, 4, proto::ErrorCode::spawn_failed);
+    EXPECT_TRUE(wait_until_gone(inits, Clock::now() + kRunTimeout));
+    client.send(command("/bin/true", {}, 5));
+    expect_error(client, 5, proto::ErrorCode::unexpected_packet);
+}
+
+// Preparing is background work (docs/protocol.md, Prepare): where resin can come back from it
+// (root), the prepared sandbox waits at idle priority, resin itself does not, and the command runs
+// at normal priority. Elsewhere nothing is lowered.
+TEST(PortPrepare, APreparedSandboxWaitsAtIdlePriorityAndItsCommandRunsAtNormalPriority) {
+    constexpr int kSchedOther = 0;
+    constexpr int kSchedIdle = 5;
+    PortClient client;
+    handshake_and_prepare(client);
+    const auto inits = sandbox_inits_of(client.pid());
+    ASSERT_EQ(inits.size(), 1u);
+    const auto waiting = children_of(inits.front());
+    ASSERT_EQ(waiting.size(), 1u);
+    const int prepared = ::geteuid() == 0 ? kSchedIdle : kSchedOther;
+    EXPECT_EQ(scheduling_policy_of(inits.front()), prepared);
+    EXPECT_EQ(scheduling_policy_of(waiting.front()), prepared);
+    EXPECT_EQ(scheduling_policy_of(client.pid()), kSchedOther);
+    const auto output = start_to_exit(
+        client, 4,
+        command("/bin/sh", {"-c", "set -- $(cat /proc/self/stat); shift 40; echo \"$1\""}));
+    EXPECT_EQ(output.out, std::to_string(kSchedOther) + "\n");
     EXPECT_EQ(output.exit.exit_code, 0);
 }
 

@@ -103,7 +103,10 @@ void Supervisor::on_exit_fd_readable() {
     if (oom_watch_.is_open()) {
         oom_watch_.cancel();
     }
-    on_exit_(sandbox_.reap());
+    // The report first: removing the cgroups (five directories on a v1 host) is not the client's
+    // wait.
+    on_exit_(sandbox_.reap_keeping_cgroups());
+    sandbox_.remove_cgroups();
 }
 
 }  // namespace resin::host

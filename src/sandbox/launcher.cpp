@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "sandbox/background_priority.hpp"
 #include "sandbox/capabilities.hpp"
 #include "sandbox/cgroup_files.hpp"
 #include "sandbox/command_block.hpp"
@@ -54,7 +55,10 @@ enum ChildFd : int {
     kFailureFd = 4,
     kStatusFd = 5,   // init -> resin: the command's pidfd, then its wait status
     kCommandFd = 6,  // the command block (command_block.hpp), empty until the start
-    kFirstFreeFd = 7,
+    // The command's own start: the command's process is forked while the sandbox is prepared and
+    // waits here for resin's byte, which reaches it and the init at once.
+    kCommandStartFd = 7,
+    kFirstFreeFd = 8,
 };
 
 Result<Pipe> make_pipe() {
@@ -114,12 +118,13 @@ StepResult system_step(bool done, ErrorKind kind, const char* what) {
     return done ? step_done() : step_failed(errno, "", {what}, kind);
 }
 
-// Moves stdio to 0-2, the channels to 3-6 and each idmapped tree of `premade` to kFirstFreeFd plus
+// Moves stdio to 0-2, the channels to 3-7 and each idmapped tree of `premade` to kFirstFreeFd plus
 // its index (updating `premade`), closing every other descriptor resin had. No allocation: this
 // runs in the child of a clone, and the vector was sized in resin.
 StepResult install_descriptors(const Stdio& stdio, int sync, int failure, int status,
-                               int command_block, std::vector<int>& premade) {
-    const int sources[] = {stdio.in, stdio.out, stdio.err, sync, failure, status, command_block};
+                               int command_block, int command_start, std::vector<int>& premade) {
+    const int sources[] = {stdio.in, stdio.out, stdio.err,     sync,
+                           failure,  status,    command_block, command_start};
     const int end = kFirstFreeFd + static_cast<int>(premade.size());
     int copies[std::size(sources)];
     for (std::size_t i = 0; i < std::size(sources); ++i) {
@@ -174,14 +179,6 @@ const char* path_of(const CommandView& exec) {
     return "";
 }
 
-void discard_pending_signals() {
-    sigset_t all;
-    ::sigfillset(&all);
-    const timespec now{};
-    while (::sigtimedwait(&all, nullptr, &now) > 0) {
-    }
-}
-
 bool peer_has_hung_up(int socket) {
     pollfd pfd{socket, POLLRDHUP, 0};
     return ::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP)) != 0;
@@ -196,20 +193,8 @@ StepResult change_directory(const CommandPart& command, const char* cwd) {
     return step_done();
 }
 
-// The command: pid 2 of the sandbox, from fork to exec.
-[[noreturn]] void command_main(const Plan& plan, const CommandView& exec, int landlock_ruleset,
-                               int listener_socket) {
-    restore_default_signals();
-    ::close(kStatusFd);
-    require(kFailureFd, system_step(::setsid() >= 0, ErrorKind::spawn_failed, "setsid"));
-    require(kFailureFd, drop_privileges(plan.capabilities()));
-    require(kFailureFd, change_directory(plan.command(), exec.cwd));
-    require(kFailureFd, enforce_landlock(landlock_ruleset));
-    // The rlimits come after every step that allocates or opens descriptors: RLIMIT_AS may be
-    // below what this copy of resin already maps, so that any further mmap fails, and
-    // RLIMIT_NOFILE below the descriptors Landlock needs.
-    require(kFailureFd, apply_rlimits(plan.rlimits()));
-    // Last before exec: from here on only what the filter allows.
+// Installs the plan's syscall filters and hands their listener, if any, to the init.
+void install_filters(const Plan& plan, int listener_socket) {
     int listener = -1;
     require(kFailureFd, install_seccomp_filters(plan.seccomp(), &listener));
     if (listener >= 0) {
@@ -217,6 +202,44 @@ StepResult change_directory(const CommandPart& command, const char* cwd) {
         ::close(listener);
     }
     ::close(listener_socket);
+}
+
+// The command: pid 2 of the sandbox, from fork to exec. Forked while the sandbox is prepared: the
+// steps that do not depend on the command are taken before the start, the rest after it. Until the
+// start every signal stays blocked, as in the init.
+[[noreturn]] void command_main(const Plan& plan, int landlock_ruleset, int listener_socket) {
+    ::close(kStatusFd);
+    ::close(kSyncFd);  // the init's: resin's byte to a dead init must fail, not reach this process
+    reset_signal_dispositions();
+    require(kFailureFd, system_step(::setsid() >= 0, ErrorKind::spawn_failed, "setsid"));
+    require(kFailureFd, drop_privileges(plan.capabilities()));
+    // Before the working directory is changed to: Landlock does not govern chdir.
+    require(kFailureFd, enforce_landlock(landlock_ruleset));
+    // The syscall filters cost the kernel a fraction of a millisecond to install: before the
+    // start where they allow every step left (plan.hpp), else as the last step before exec.
+    const bool filters_first = plan.seccomp_allows_start_steps();
+    if (filters_first) {
+        install_filters(plan, listener_socket);
+    }
+    char go = 0;
+    if (::read(kCommandStartFd, &go, 1) != 1) {
+        ::_exit(126);  // given up before a command, or resin died
+    }
+    ::close(kCommandStartFd);
+    // Signals sent while there was no command were meant for no command.
+    discard_pending_then_unblock_signals();
+    CommandView exec;
+    require(kFailureFd, system_step(map_command_block(kCommandFd, exec), ErrorKind::internal,
+                                    "reading the command handed to the sandbox"));
+    ::close(kCommandFd);
+    require(kFailureFd, change_directory(plan.command(), exec.cwd));
+    // The rlimits come after every step that allocates or opens descriptors: RLIMIT_AS may be
+    // below what this copy of resin already maps, so that any further mmap fails, and
+    // RLIMIT_NOFILE below the descriptors Landlock needs.
+    require(kFailureFd, apply_rlimits(plan.rlimits()));
+    if (!filters_first) {
+        install_filters(plan, listener_socket);  // from here on only what the filters allow
+    }
     ::close_range(kSyncFd, ~0U, CLOSE_RANGE_CLOEXEC);
     environ = exec.envp;  // execvp searches the sandbox's PATH
     ::execvp(exec.argv[0], exec.argv);
@@ -236,14 +259,16 @@ StepResult change_directory(const CommandPart& command, const char* cwd) {
 // The sandbox's init: pid 1 of its pid namespace, from clone to supervising the command.
 [[noreturn]] void init_main(const Plan& plan, const Stdio& stdio, const CgroupJoin& cgroup_join,
                             bool configure_own_network, int sync, int failure, int status,
-                            int command_block, DenialLog* denials, std::vector<int>& premade) {
+                            int command_block, int command_start, DenialLog* denials,
+                            std::vector<int>& premade) {
     // If resin dies, so does the sandbox: the kernel kills the rest of the pid namespace with us.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // Into the sandbox's cgroups before anything else, while resin writes the id maps, through
     // files resin opened: the kernel checks the opener's credentials, and this process's euid is
     // already the namespace owner's.
     require(failure, cgroup_join.join_self());
-    require(failure, install_descriptors(stdio, sync, failure, status, command_block, premade));
+    require(failure, install_descriptors(stdio, sync, failure, status, command_block, command_start,
+                                         premade));
     // Waiting for resin's go also closes the death-signal race: end-of-file means resin is gone.
     char go = 0;
     if (::read(kSyncFd, &go, 1) != 1) {
@@ -278,33 +303,20 @@ StepResult change_directory(const CommandPart& command, const char* cwd) {
     require(kFailureFd,
             system_step(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, listener_pair) == 0,
                         ErrorKind::internal, "creating the seccomp listener channel"));
-    // Prepared: everything that does not depend on the command is in place. The start is resin's
-    // second byte; end-of-file means the sandbox was given up (or resin died) before a command.
-    report_prepared(kFailureFd);
-    if (::read(kSyncFd, &go, 1) != 1) {
-        ::_exit(126);
-    }
-    ::close(kSyncFd);
-    // Signals that reached the init while it had no command (every one is blocked) were meant for
-    // no command: they must not greet this one.
-    discard_pending_signals();
-    CommandView exec;
-    require(kFailureFd, system_step(map_command_block(kCommandFd, exec), ErrorKind::internal,
-                                    "reading the command handed to the sandbox"));
-    ::close(kCommandFd);
     rusage prepared{};
     ::getrusage(RUSAGE_SELF, &prepared);
     const pid_t command = ::fork();
     require(kFailureFd, system_step(command >= 0, ErrorKind::spawn_failed, "forking the command"));
     if (command == 0) {
         ::close(listener_pair[0]);
-        command_main(plan, exec, landlock_ruleset, listener_pair[1]);
+        command_main(plan, landlock_ruleset, listener_pair[1]);
     }
     if (landlock_ruleset >= 0) {
         ::close(landlock_ruleset);
     }
     ::close(listener_pair[1]);
-    ::close(kFailureFd);
+    ::close(kCommandStartFd);
+    ::close(kCommandFd);
     for (int fd = 0; fd < 3; ++fd) {
         ::close(fd);  // only the command holds its stdio: its end is the sandbox's end
     }
@@ -314,9 +326,20 @@ StepResult change_directory(const CommandPart& command, const char* cwd) {
         ::_exit(126);
     }
     command_pidfd.reset();
-    if (!drop_init_privileges().ok()) {
-        ::kill(command, SIGKILL);  // no one is left to read a report: the command's end tells
+    require(kFailureFd, drop_init_privileges());
+    // Prepared: everything that does not depend on the command is in place, its process included.
+    // The start is resin's second byte; end-of-file means the sandbox was given up (or resin died)
+    // before a command.
+    report_prepared(kFailureFd);
+    ::close(kFailureFd);  // the command's copy reports its setup, and closes at its exec
+    if (::read(kSyncFd, &go, 1) != 1) {
+        ::_exit(126);
     }
+    ::close(kSyncFd);
+    // Signals that reached the init while it had no command (every one is blocked) were meant for
+    // no command: they must not greet this one. A SIGCHLD among them is not lost: the supervisor
+    // looks for an ended command before it waits for the first signal.
+    discard_pending_signals();
     supervise_command(command, kStatusFd, listener_pair[0], denials);
 }
 
@@ -346,6 +369,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::launch(const Plan& plan, const Command
 
 Result<std::unique_ptr<Sandbox>> Sandbox::prepare(const Plan& plan, const Stdio& stdio) {
     RESIN_TRY(Pipe sync, make_sync_channel());
+    RESIN_TRY(Pipe command_start, make_sync_channel());
     RESIN_TRY(Pipe failure, make_pipe());
     RESIN_TRY(auto status, make_status_socket());
     RESIN_TRY(SharedDenialLog denials, SharedDenialLog::create());
@@ -416,7 +440,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::prepare(const Plan& plan, const Stdio&
         if (pid == 0) {
             init_main(launched, stdio, cgroup_join, network.clone_creates_namespace(),
                       sync.read.get(), failure.write.get(), status[1].get(), command_block.get(),
-                      denials.get(), premade);
+                      command_start.read.get(), denials.get(), premade);
         }
         clone_error = errno;
     }
@@ -438,6 +462,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::prepare(const Plan& plan, const Stdio&
     sandbox->cwd_ = launched.command().cwd;
     sandbox->denials_ = std::move(denials);
     sync.read.reset();
+    command_start.read.reset();
     failure.write.reset();
     status[1].reset();
 
@@ -450,7 +475,21 @@ Result<std::unique_ptr<Sandbox>> Sandbox::prepare(const Plan& plan, const Stdio&
         return system_error(ErrorKind::spawn_failed, "starting the sandbox's init", errno);
     }
     RESIN_TRYV(await_prepared(failure.read.get(), kSetupTimeout));
+    // Sent before the init reported prepared: already waiting.
+    RESIN_TRY(sandbox->prepared_command_,
+              receive_command_pidfd(sandbox->status_channel_.get(), kSetupTimeout));
+    sandbox->sandbox_at_idle_priority_ = at_idle_priority();
+    // Usage counts from the start: what the preparation spent is the sandbox's, not the command's.
+    // Read now, off the start's path: the init, prepared, waits with every signal blocked and
+    // spends nothing more until then.
+    if (sandbox->cgroup_) {
+        sandbox->usage_at_start_ = sandbox->cgroup_->usage();
+        if (sandbox->cpu_time_limit_us_) {
+            sandbox->cpu_time_at_start_us_ = sandbox->cgroup_->cpu_time_us();
+        }
+    }
     sandbox->start_channel_ = std::move(sync.write);
+    sandbox->command_start_channel_ = std::move(command_start.write);
     sandbox->setup_failures_ = std::move(failure.read);
     return sandbox;
 }
@@ -462,6 +501,7 @@ Result<void> Sandbox::start(const Command& command) {
     }
     // Whatever happens next, this sandbox has had its one start.
     const UniqueFd start = std::move(start_channel_);
+    const UniqueFd command_start = std::move(command_start_channel_);
     const UniqueFd block = std::move(command_block_);
     std::vector<std::string> argv;
     argv.reserve(1 + command.args.size());
@@ -474,23 +514,20 @@ Result<void> Sandbox::start(const Command& command) {
                 F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
         return system_error(ErrorKind::internal, "sealing the command block", errno);
     }
-    // Usage counts from here: what the preparation spent is the sandbox's, not the command's.
-    start_us_ = monotonic_us();
-    if (cgroup_) {
-        usage_at_start_ = cgroup_->usage();
-        if (cpu_time_limit_us_) {
-            cpu_time_at_start_us_ = cgroup_->cpu_time_us();
-        }
+    if (sandbox_at_idle_priority_) {
+        RESIN_TRYV(restore_normal_priority(prepared_command_.pid));
+        RESIN_TRYV(restore_normal_priority(init_pid_));
     }
-    if (!send_byte(start.get(), 's')) {
+    start_us_ = monotonic_us();
+    // The command first: it has the work to do; the init only stops discarding signals.
+    if (!send_byte(command_start.get(), 's') || !send_byte(start.get(), 's')) {
         return system_error(ErrorKind::spawn_failed, "starting the command in the sandbox", errno);
     }
     RESIN_TRYV(await_setup(setup_failures_.get(), kSetupTimeout));
     setup_failures_.reset();
-    RESIN_TRY(CommandHandle handle, receive_command_pidfd(status_channel_.get(), kSetupTimeout));
-    command_pidfd_ = std::move(handle.pidfd);
-    command_pid_ = handle.pid;
-    init_cpu_at_start_ = handle.init_cpu;
+    command_pidfd_ = std::move(prepared_command_.pidfd);
+    command_pid_ = prepared_command_.pid;
+    init_cpu_at_start_ = prepared_command_.init_cpu;
     return success();
 }
 

@@ -308,6 +308,7 @@ Result<Plan> make_plan(const Config& config, const HostCapabilities& host) {
     plan.rlimits_ = plan_rlimits(config.limits, host);
     plan.supervision_ = plan_supervision(config.limits, plan.rlimits_);
     RESIN_TRY(plan.seccomp_, seccomp_filters_for(config.syscalls));
+    plan.seccomp_allows_start_steps_ = config.syscalls.deny.empty();
     if (config.network.has_port_allowlist()) {
         RESIN_TRY(SeccompFilter families, socket_family_filter(config.syscalls));
         plan.seccomp_.push_back(std::move(families));

@@ -146,6 +146,11 @@ class Plan {
     const CgroupPart& cgroup() const { return cgroup_; }
     const RlimitsPart& rlimits() const { return rlimits_; }
     const SeccompFilters& seccomp() const { return seccomp_; }  // installed in order; empty: none
+    // Whether the filters allow every step the command's process takes after them when they are
+    // installed before its start (launcher.cpp: reading the command block, chdir, the rlimits,
+    // execve): the default policy does, and what `allow` adds to it or policy "none" installs
+    // without a `deny`; a `deny` may name any of those steps, and its filters go last.
+    bool seccomp_allows_start_steps() const { return seccomp_allows_start_steps_; }
     const CommandPart& command() const { return command_; }
     const SupervisionPart& supervision() const { return supervision_; }
     const HostCapabilities& host() const { return host_; }
@@ -164,6 +169,7 @@ class Plan {
     CgroupPart cgroup_;
     RlimitsPart rlimits_;
     SeccompFilters seccomp_;
+    bool seccomp_allows_start_steps_ = false;
     CommandPart command_;
     SupervisionPart supervision_;
     HostCapabilities host_;

@@ -83,6 +83,18 @@ void Sandbox::terminate(EndCause cause) {
 }
 
 ExitReport Sandbox::reap() {
+    ExitReport report = reap_keeping_cgroups();
+    remove_cgroups();
+    return report;
+}
+
+// The sandbox has ended: its cgroups go (what is left killed first), not with the object.
+void Sandbox::remove_cgroups() {
+    cgroup_.reset();
+    socket_allowlist_.reset();
+}
+
+ExitReport Sandbox::reap_keeping_cgroups() {
     ExitReport report;
     siginfo_t info{};
     rusage usage{};
@@ -150,9 +162,6 @@ ExitReport Sandbox::reap() {
     if (!denied.empty()) {
         report.detail += (report.detail.empty() ? "" : "; ") + denied;
     }
-    // The sandbox has ended: its cgroups go now (what is left killed first), not with the object.
-    cgroup_.reset();
-    socket_allowlist_.reset();
     return report;
 }
 

@@ -74,8 +74,13 @@ class Sandbox {
     void signal(int sig);
     // Kills the whole process tree now. The first cause given is the reported reason.
     void terminate(EndCause cause);
-    // Call once exit_fd() is readable: waits for the sandbox and describes how it ended.
+    // Call once exit_fd() is readable: waits for the sandbox, describes how it ended, and removes
+    // its cgroups.
     ExitReport reap();
+    // reap() for a caller with the report to send first: the cgroups go with remove_cgroups()
+    // (or the object), off the report's path.
+    ExitReport reap_keeping_cgroups();
+    void remove_cgroups();
     bool reaped() const { return reaped_; }
 
     // Readable when the memory limit's OOM killer acted and resin must end the rest of the tree
@@ -112,6 +117,11 @@ class Sandbox {
     CgroupUsage usage_at_start_;
     std::uint64_t cpu_time_at_start_us_ = 0;  // as the cpu_time limit counts it
     InitCpu init_cpu_at_start_;
+    // The command's process, forked while the sandbox was prepared, and its start signal.
+    CommandHandle prepared_command_;
+    UniqueFd command_start_channel_;
+    // Prepared in the background (background_priority.hpp): the init and the command's process.
+    bool sandbox_at_idle_priority_ = false;
     std::set<int> requested_signals_;
     std::optional<EndCause> end_cause_;
     std::optional<std::uint64_t> cpu_time_limit_us_;  // enforced by polling the cgroup

@@ -42,15 +42,40 @@ void prepare_init_signals() {
     }
 }
 
-void restore_default_signals() {
+void reset_signal_dispositions() {
     struct sigaction action {};
     action.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; ++sig) {
         ::sigaction(sig, &action, nullptr);
     }
+}
+
+namespace {
+
+void unblock_all_signals() {
     sigset_t none;
     ::sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+}  // namespace
+
+void restore_default_signals() {
+    reset_signal_dispositions();
+    unblock_all_signals();
+}
+
+void discard_pending_signals() {
+    sigset_t all;
+    ::sigfillset(&all);
+    const timespec now{};
+    while (::sigtimedwait(&all, nullptr, &now) > 0) {
+    }
+}
+
+void discard_pending_then_unblock_signals() {
+    discard_pending_signals();
+    unblock_all_signals();
 }
 
 namespace {
@@ -83,6 +108,7 @@ class Supervisor {
     }
 
     [[noreturn]] void run() {
+        reap();  // the command may have ended before the start, its SIGCHLD discarded
         for (;;) {
             pollfd fds[3] = {
                 {signals_, POLLIN, 0}, {listener_socket_, POLLIN, 0}, {listener_, POLLIN, 0}};

@@ -17,6 +17,13 @@ void prepare_init_signals();
 // The command's side of prepare_init_signals, and any other process resin forks that must not run
 // resin's handlers: default dispositions and an empty mask.
 void restore_default_signals();
+// restore_default_signals() in two steps, for the command forked before its start: default
+// dispositions at once, every signal still blocked; then, at the start, those that arrived
+// meanwhile (meant for no command) discarded and the mask emptied.
+void reset_signal_dispositions();
+void discard_pending_then_unblock_signals();
+// Drops every pending signal of the calling thread (they must all be blocked).
+void discard_pending_signals();
 
 // `listener_socket` brings the command's seccomp listener, if its filter has one: a denied syscall
 // under action "kill", or one of another ABI under any action, is then reported to init, which

@@ -247,6 +247,30 @@ TEST(PortPrepare, APreparedSandboxWaitsAtIdlePriorityAndItsCommandRunsAtNormalPr
     EXPECT_EQ(output.exit.exit_code, 0);
 }
 
+// ExitStatus says the command's whole tree is gone. When the command leaves nothing behind, resin
+// reports as soon as the init says so, before the namespaces are torn down; when it leaves
+// processes behind, only once they are dead: checked at once, not eventually.
+TEST(PortPrepare, ExitStatusComesOnlyOnceEveryProcessOfTheTreeIsGone) {
+    const Argv left_behind = {"/bin/sleep", "1234567"};
+    // Each exits once its sleeps run (until then their command lines are the shell's).
+    const std::string sleeping =
+        "until [ \"$(cat /proc/[0-9]*/comm 2>/dev/null | grep -cx sleep)\" = $n ]; do :; done; "
+        "exit 7";
+    const std::string scripts[] = {
+        "n=1; /bin/sleep 1234567 & " + sleeping,
+        "n=2; (setsid /bin/sleep 1234567 &); /bin/sleep 1234567 & " + sleeping,
+        "exit 7",
+    };
+    for (const std::string& script : scripts) {
+        SCOPED_TRACE(script);
+        PortClient client;
+        handshake_and_prepare(client);
+        const auto output = start_to_exit(client, 4, command("/bin/sh", {"-c", script}));
+        EXPECT_EQ(output.exit.exit_code, 7) << output.err;
+        EXPECT_EQ(pids_running(left_behind), std::vector<pid_t>{});
+    }
+}
+
 TEST(PortPrepare, StdinReachesTheStartedCommandWhole) {
     PortClient client;
     handshake_and_prepare(client);

@@ -3,6 +3,7 @@
 // sandbox is reported.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 #include <sstream>
 
 #include "support/host_processes.hpp"
+#include "support/sandbox_cgroups.hpp"
 #include "support/sandbox_run.hpp"
 #include "support/temp_dir.hpp"
 
@@ -119,6 +121,34 @@ TEST(Namespaces, OrphansAreReapedByInit) {
     const RunResult inside = run_sandboxed(runnable_config(), orphan_state);
     ASSERT_EQ(inside.exit_code, 0) << inside.err;
     EXPECT_EQ(inside.out, "gone\n");
+}
+
+// The init tells resin that the command's tree is gone only when it is: resin may then report
+// before the namespaces are torn down (Sandbox::report_if_tree_gone). With a process left behind
+// it may not; the init's exit, once it has killed the rest, tells.
+TEST(Namespaces, TheInitSaysTheTreeIsGoneOnlyWhenNoProcessIsLeft) {
+    if (!cgroup_support().memory || !cgroup_support().cpu_time) {
+        GTEST_SKIP() << "the early report takes the usage from the cgroups, which this host lacks";
+    }
+    sandbox::Config config = runnable_config();
+    config.limits.memory_bytes = 256u << 20;
+    const std::pair<std::string, bool> cases[] = {{"exit 0", true},
+                                                  {"/bin/sleep 1000 & exit 0", false},
+                                                  {"(/bin/sleep 1000 &); exit 0", false}};
+    for (const auto& [script, gone] : cases) {
+        SCOPED_TRACE(script);
+        auto launched = launch(config, {kSh, "-c", script});
+        ASSERT_TRUE(launched) << launched.error().message;
+        pollfd ended{launched.value().sandbox->command_end_fd(), POLLIN, 0};
+        ASSERT_EQ(::poll(&ended, 1, 10000), 1);
+        const auto report = launched.value().sandbox->report_if_tree_gone();
+        EXPECT_EQ(report.has_value(), gone);
+        if (report) {
+            EXPECT_EQ(report->reason, ExitReason::exited);
+            EXPECT_EQ(report->exit_code, 0);
+            EXPECT_GT(report->usage.peak_memory_bytes, 0u);
+        }
+    }
 }
 
 TEST(Namespaces, KillingTheLaunchingProcessLeavesNoProcessBehind) {

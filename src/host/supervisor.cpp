@@ -8,6 +8,7 @@ Supervisor::Supervisor(boost::asio::io_context& io, sandbox::Sandbox& sandbox,
                        const sandbox::SupervisionPart& supervision, ExitHandler on_exit)
     : sandbox_(sandbox),
       exit_watch_(io, sandbox.exit_fd()),
+      command_end_watch_(io, sandbox.command_end_fd()),
       oom_watch_(io),
       wall_timer_(io),
       cpu_timer_(io),
@@ -19,6 +20,14 @@ Supervisor::Supervisor(boost::asio::io_context& io, sandbox::Sandbox& sandbox,
                                    on_exit_fd_readable();
                                }
                            });
+    // The init's word that the command's tree is gone comes before its own exit and the
+    // namespaces' teardown: the report need not wait for them.
+    command_end_watch_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                                  [this](const boost::system::error_code& error) {
+                                      if (error != boost::asio::error::operation_aborted) {
+                                          on_command_end_readable();
+                                      }
+                                  });
     if (supervision.wall_time_ms) {
         wall_timer_.expires_after(std::chrono::milliseconds(*supervision.wall_time_ms));
         wall_timer_.async_wait([this](const boost::system::error_code& error) {
@@ -36,6 +45,7 @@ Supervisor::Supervisor(boost::asio::io_context& io, sandbox::Sandbox& sandbox,
 
 Supervisor::~Supervisor() {
     (void)exit_watch_.release();
+    (void)command_end_watch_.release();
     if (oom_watch_.is_open()) {
         (void)oom_watch_.release();
     }
@@ -95,7 +105,7 @@ void Supervisor::check_cpu_time_after(std::optional<std::chrono::microseconds> d
     });
 }
 
-void Supervisor::on_exit_fd_readable() {
+void Supervisor::stop_watching_limits() {
     ended_ = true;
     wall_timer_.cancel();
     cpu_timer_.cancel();
@@ -103,9 +113,28 @@ void Supervisor::on_exit_fd_readable() {
     if (oom_watch_.is_open()) {
         oom_watch_.cancel();
     }
+}
+
+void Supervisor::on_command_end_readable() {
+    if (ended_) {
+        return;
+    }
+    if (auto report = sandbox_.report_if_tree_gone()) {
+        stop_watching_limits();
+        on_exit_(std::move(*report));
+    }
+}
+
+void Supervisor::on_exit_fd_readable() {
+    const bool reported = ended_;
+    stop_watching_limits();
+    command_end_watch_.cancel();
     // The report first: removing the cgroups (five directories on a v1 host) is not the client's
     // wait.
-    on_exit_(sandbox_.reap_keeping_cgroups());
+    auto report = sandbox_.reap_keeping_cgroups();
+    if (!reported) {
+        on_exit_(std::move(report));
+    }
     sandbox_.remove_cgroups();
 }
 

@@ -20,7 +20,8 @@ class Supervisor {
     using ExitHandler = std::function<void(sandbox::ExitReport)>;
 
     // Starts watching at once, and the wall-time limit's clock if `supervision` has one. `on_exit`
-    // runs once, with the reaped report, when the tree is gone.
+    // runs once, with the report, when the tree is gone (which may be before the sandbox's init is
+    // reaped: see Sandbox::report_if_tree_gone).
     Supervisor(boost::asio::io_context& io, sandbox::Sandbox& sandbox,
                const sandbox::SupervisionPart& supervision, ExitHandler on_exit);
     Supervisor(const Supervisor&) = delete;
@@ -36,12 +37,16 @@ class Supervisor {
 
   private:
     void on_exit_fd_readable();
+    void on_command_end_readable();
+    // The sandbox has ended: no limit or stop applies any more.
+    void stop_watching_limits();
     void watch_oom_events();
     void check_cpu_time_after(std::optional<std::chrono::microseconds> delay);
 
     sandbox::Sandbox& sandbox_;
     // Borrows the sandbox's pidfd: released, not closed, on destruction.
     boost::asio::posix::stream_descriptor exit_watch_;
+    boost::asio::posix::stream_descriptor command_end_watch_;
     // Borrows the sandbox's OOM eventfd, when it has one.
     boost::asio::posix::stream_descriptor oom_watch_;
     boost::asio::steady_timer wall_timer_;

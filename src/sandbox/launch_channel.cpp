@@ -26,6 +26,8 @@ enum class StatusTag : std::uint8_t { command_pidfd = 1, command_status = 2 };
 
 struct StatusMessage {
     StatusTag tag;
+    // command_status: no process of the sandbox is left but its init.
+    bool tree_gone;
     std::int32_t value;
     std::uint64_t cpu_ns;
     // command_pidfd: the CPU time init spent preparing the sandbox, not the command's.
@@ -166,7 +168,8 @@ Result<void> await_setup(int fd, std::chrono::milliseconds timeout) {
 }
 
 bool send_command_pidfd(int socket, int pidfd, pid_t pid, const InitCpu& init_cpu) {
-    StatusMessage message{StatusTag::command_pidfd, 0, 0, init_cpu.user_us, init_cpu.system_us};
+    StatusMessage message{StatusTag::command_pidfd, false, 0, 0, init_cpu.user_us,
+                          init_cpu.system_us};
     iovec iov{&message, sizeof message};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(ucred))] = {};
     msghdr msg = message_of(iov, control, sizeof control);
@@ -180,8 +183,8 @@ bool send_command_pidfd(int socket, int pidfd, pid_t pid, const InitCpu& init_cp
     return ::sendmsg(socket, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof message);
 }
 
-bool send_command_status(int socket, int wait_status, std::uint64_t cpu_ns) {
-    StatusMessage message{StatusTag::command_status, wait_status, cpu_ns, 0, 0};
+bool send_command_status(int socket, int wait_status, std::uint64_t cpu_ns, bool tree_gone) {
+    StatusMessage message{StatusTag::command_status, tree_gone, wait_status, cpu_ns, 0, 0};
     return ::send(socket, &message, sizeof message, MSG_NOSIGNAL) ==
            static_cast<ssize_t>(sizeof message);
 }
@@ -259,6 +262,7 @@ CommandEnd receive_command_end(int socket) {
         if (message.tag == StatusTag::command_status) {
             end.wait_status = message.value;
             end.cpu_ns = message.cpu_ns;
+            end.tree_gone = message.tree_gone;
         }
     }
     return end;

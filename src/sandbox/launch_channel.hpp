@@ -46,7 +46,8 @@ struct InitCpu {
 bool send_command_pidfd(int socket, int pidfd, pid_t pid, const InitCpu& init_cpu);
 // `cpu_ns`: the command's own CPU time as the kernel's RLIMIT_CPU check samples it (its process
 // CPU clock, read before it was reaped).
-bool send_command_status(int socket, int wait_status, std::uint64_t cpu_ns);
+// `tree_gone`: no process of the sandbox is left but the init, which exits next.
+bool send_command_status(int socket, int wait_status, std::uint64_t cpu_ns, bool tree_gone);
 
 // Child side: one descriptor over a unix socket (the command hands init its seccomp listener).
 bool send_descriptor(int socket, int fd);
@@ -64,6 +65,7 @@ Result<CommandHandle> receive_command_pidfd(int socket, std::chrono::millisecond
 struct CommandEnd {
     std::optional<int> wait_status;
     std::uint64_t cpu_ns = 0;
+    bool tree_gone = false;
 };
 CommandEnd receive_command_end(int socket);
 

@@ -94,19 +94,52 @@ void Sandbox::remove_cgroups() {
     socket_allowlist_.reset();
 }
 
+std::optional<ExitReport> Sandbox::report_if_tree_gone() {
+    if (reaped_ || early_report_ || command_end_ || !cgroup_) {
+        return std::nullopt;
+    }
+    CommandEnd end = receive_command_end(status_channel_.get());
+    if (!end.wait_status) {
+        return std::nullopt;  // the init died without a word: its exit tells
+    }
+    command_end_ = end;
+    if (!end.tree_gone) {
+        return std::nullopt;  // the init kills what is left, and its exit tells
+    }
+    const std::uint64_t end_us = monotonic_us();
+    const CgroupUsage tree = cgroup_->usage();
+    if (tree.cpu_user_us + tree.cpu_system_us == 0 || tree.peak_memory_bytes == 0) {
+        return std::nullopt;  // usage the cgroups do not give comes from the init's rusage
+    }
+    early_report_ = describe_ending(end, nullptr, nullptr, tree, end_us);
+    return early_report_;
+}
+
 ExitReport Sandbox::reap_keeping_cgroups() {
-    ExitReport report;
     siginfo_t info{};
     rusage usage{};
     if (reaped_ || wait_pidfd(init_pidfd_.get(), info, usage, 0) != 0) {
+        ExitReport report;
         report.reason = ExitReason::signaled;
         report.detail = "the sandbox could not be waited for";
         return report;
     }
     reaped_ = true;
+    if (early_report_) {
+        return *early_report_;
+    }
     const std::uint64_t end_us = monotonic_us();
+    if (!command_end_) {
+        command_end_ = receive_command_end(status_channel_.get());
+    }
+    return describe_ending(*command_end_, &info, &usage, cgroup_ ? cgroup_->usage() : CgroupUsage{},
+                           end_us);
+}
 
-    const CommandEnd end = receive_command_end(status_channel_.get());
+ExitReport Sandbox::describe_ending(const CommandEnd& end, const siginfo_t* init_end,
+                                    const rusage* init_usage, const CgroupUsage& tree,
+                                    std::uint64_t end_us) const {
+    ExitReport report;
     if (const auto& status = end.wait_status) {
         if (WIFEXITED(*status)) {
             report.exit_code = WEXITSTATUS(*status);
@@ -114,18 +147,14 @@ ExitReport Sandbox::reap_keeping_cgroups() {
             report.signal = WTERMSIG(*status);
             report.core_dumped = WCOREDUMP(*status);
         }
-    } else if (info.si_code == CLD_EXITED) {
-        report.exit_code = info.si_status;  // init ended before its command started
+    } else if (init_end->si_code == CLD_EXITED) {
+        report.exit_code = init_end->si_status;  // init ended before its command started
     } else {
         // init was killed, and the kernel killed the command with it.
-        report.signal = info.si_status;
-        report.core_dumped = info.si_code == CLD_DUMPED;
+        report.signal = init_end->si_status;
+        report.core_dumped = init_end->si_code == CLD_DUMPED;
     }
 
-    CgroupUsage tree;
-    if (cgroup_) {
-        tree = cgroup_->usage();
-    }
     const DenialLog& denials = *denials_.get();
     EndingFacts facts;
     facts.signal = report.signal;
@@ -139,10 +168,13 @@ ExitReport Sandbox::reap_keeping_cgroups() {
 
     // A sandbox that never started its command used nothing of its own.
     report.usage.wall_us = start_us_ == 0 ? 0 : end_us - start_us_;
-    report.usage.cpu_user_us = since(microseconds_of(usage.ru_utime), init_cpu_at_start_.user_us);
-    report.usage.cpu_system_us =
-        since(microseconds_of(usage.ru_stime), init_cpu_at_start_.system_us);
-    report.usage.peak_memory_bytes = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024u;
+    if (init_usage != nullptr) {
+        report.usage.cpu_user_us =
+            since(microseconds_of(init_usage->ru_utime), init_cpu_at_start_.user_us);
+        report.usage.cpu_system_us =
+            since(microseconds_of(init_usage->ru_stime), init_cpu_at_start_.system_us);
+        report.usage.peak_memory_bytes = static_cast<std::uint64_t>(init_usage->ru_maxrss) * 1024u;
+    }
     if (cgroup_) {
         // The cgroup's figures cover every process of the tree, reaped by init or not.
         if (tree.cpu_user_us + tree.cpu_system_us > 0) {

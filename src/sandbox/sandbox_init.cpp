@@ -161,8 +161,22 @@ class Supervisor {
             }
             if (pid == command_) {
                 drain_listener();
-                send_command_status(status_socket_, status, command_cpu_ns);
+                send_command_status(status_socket_, status, command_cpu_ns, only_init_is_left());
                 kill_everything_then_exit();
+            }
+        }
+    }
+
+    // Whether the command's whole tree is gone. Every other process of the pid namespace descends
+    // from init: with no child of init left, running or ended (those are reaped here), none is.
+    static bool only_init_is_left() {
+        for (;;) {
+            siginfo_t ended{};
+            if (::waitid(P_ALL, 0, &ended, WEXITED | WNOHANG | __WALL) != 0) {
+                return errno == ECHILD;
+            }
+            if (ended.si_pid == 0) {
+                return false;  // one is still running
             }
         }
     }

@@ -53,25 +53,6 @@ std::vector<pid_t> children_of(pid_t pid) {
     return children;
 }
 
-// Field 41 of /proc/<pid>/stat: SCHED_OTHER 0, SCHED_IDLE 5; -1 if it cannot be read.
-int scheduling_policy_of(pid_t pid) {
-    std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat;
-    std::getline(file, stat);
-    const auto comm_end = stat.rfind(')');
-    if (comm_end == std::string::npos) {
-        return -1;
-    }
-    std::istringstream fields(stat.substr(comm_end + 2));  // from field 3, the state
-    std::string field;
-    for (int number = 3; fields >> field; ++number) {
-        if (number == 41) {
-            return std::stoi(field);
-        }
-    }
-    return -1;
-}
-
 void prepare(PortClient& client, std::uint32_t id, const std::string& config) {
     client.send(proto::Prepare{id, config});
     EXPECT_EQ(expect_packet<proto::Prepared>(client).request_id, id);
@@ -224,41 +205,21 @@ TEST(PortPrepare, AWaitingCommandProcessKilledBeforeStartFailsTheStartAndLeavesN
     expect_error(client, 5, proto::ErrorCode::unexpected_packet);
 }
 
-// Preparing is background work (docs/protocol.md, Prepare): where resin can come back from it
-// (root), the prepared sandbox waits at idle priority, resin itself does not, and the command runs
-// at normal priority. Elsewhere nothing is lowered.
-TEST(PortPrepare, APreparedSandboxWaitsAtIdlePriorityAndItsCommandRunsAtNormalPriority) {
-    constexpr int kSchedOther = 0;
-    constexpr int kSchedIdle = 5;
-    PortClient client;
-    handshake_and_prepare(client);
-    const auto inits = sandbox_inits_of(client.pid());
-    ASSERT_EQ(inits.size(), 1u);
-    const auto waiting = children_of(inits.front());
-    ASSERT_EQ(waiting.size(), 1u);
-    const int prepared = ::geteuid() == 0 ? kSchedIdle : kSchedOther;
-    EXPECT_EQ(scheduling_policy_of(inits.front()), prepared);
-    EXPECT_EQ(scheduling_policy_of(waiting.front()), prepared);
-    EXPECT_EQ(scheduling_policy_of(client.pid()), kSchedOther);
-    const auto output = start_to_exit(
-        client, 4,
-        command("/bin/sh", {"-c", "set -- $(cat /proc/self/stat); shift 40; echo \"$1\""}));
-    EXPECT_EQ(output.out, std::to_string(kSchedOther) + "\n");
-    EXPECT_EQ(output.exit.exit_code, 0);
-}
-
 // ExitStatus says the command's whole tree is gone. When the command leaves nothing behind, resin
 // reports as soon as the init says so, before the namespaces are torn down; when it leaves
 // processes behind, only once they are dead: checked at once, not eventually.
 TEST(PortPrepare, ExitStatusComesOnlyOnceEveryProcessOfTheTreeIsGone) {
-    const Argv left_behind = {"/bin/sleep", "1234567"};
+    // Its own duration, so that another test process's sleeps are not taken for this one's.
+    const std::string seconds = std::to_string(1000000 + ::getpid());
+    const Argv left_behind = {"/bin/sleep", seconds};
+    const std::string sleep = "/bin/sleep " + seconds;
     // Each exits once its sleeps run (until then their command lines are the shell's).
     const std::string sleeping =
         "until [ \"$(cat /proc/[0-9]*/comm 2>/dev/null | grep -cx sleep)\" = $n ]; do :; done; "
         "exit 7";
     const std::string scripts[] = {
-        "n=1; /bin/sleep 1234567 & " + sleeping,
-        "n=2; (setsid /bin/sleep 1234567 &); /bin/sleep 1234567 & " + sleeping,
+        "n=1; " + sleep + " & " + sleeping,
+        "n=2; (setsid " + sleep + " &); " + sleep + " & " + sleeping,
         "exit 7",
     };
     for (const std::string& script : scripts) {

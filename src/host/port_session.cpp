@@ -14,7 +14,6 @@
 #include "host/stdin_feeder.hpp"
 #include "host/supervisor.hpp"
 #include "proto/codec.hpp"
-#include "sandbox/background_priority.hpp"
 #include "sandbox/netns_pool.hpp"
 #include "sandbox/plan.hpp"
 #include "sandbox/sandbox.hpp"
@@ -262,12 +261,8 @@ void PortSession::on_prepare(const proto::Prepare& request) {
         return;
     }
     std::optional<ChildStdioPipes> pipes;
-    auto prepared = [&] {
-        // Back at normal priority before Prepared goes out: resin waits for Start at the priority
-        // the start deserves.
-        const sandbox::BackgroundPriority background;
-        return prepare_sandbox(ConfigRequest{request.config, id}, host_, stdio_pipes_into(pipes));
-    }();
+    auto prepared =
+        prepare_sandbox(ConfigRequest{request.config, id}, host_, stdio_pipes_into(pipes));
     if (pipes) {
         pipes->close_child_ends();
     }

@@ -200,6 +200,35 @@ bool send_descriptor(int socket, int fd) {
     return ::sendmsg(socket, &msg, MSG_NOSIGNAL) == 1;
 }
 
+bool send_armed(int socket, int listener) {
+    if (listener >= 0) {
+        return send_descriptor(socket, listener);
+    }
+    const char byte = 0;
+    return ::send(socket, &byte, 1, MSG_NOSIGNAL) == 1;
+}
+
+bool receive_armed(int socket, int& listener) {
+    char byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg = message_of(iov, control, sizeof control);
+    ssize_t received;
+    do {
+        received = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
+    } while (received < 0 && errno == EINTR);
+    if (received != 1) {
+        return false;
+    }
+    listener = -1;
+    const cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    if (cmsg != nullptr && cmsg->cmsg_type == SCM_RIGHTS &&
+        cmsg->cmsg_len == CMSG_LEN(sizeof(int))) {
+        std::memcpy(&listener, CMSG_DATA(cmsg), sizeof listener);
+    }
+    return true;
+}
+
 int receive_descriptor(int socket) {
     char byte = 0;
     iovec iov{&byte, 1};

@@ -51,6 +51,13 @@ bool send_command_status(int socket, int wait_status, std::uint64_t cpu_ns, bool
 
 // Child side: one descriptor over a unix socket (the command hands init its seccomp listener).
 bool send_descriptor(int socket, int fd);
+// The command's process -> init, once it has taken every step it takes before the start: the
+// sandbox is then prepared. `listener` (the filters' listener when they are installed already, or
+// -1) travels with it.
+bool send_armed(int socket, int listener);
+// Init side: waits for send_armed. False if the command's process ended first (its setup failure
+// record, if any, says why). `listener` becomes the descriptor sent, or -1.
+bool receive_armed(int socket, int& listener);
 // -1 on end-of-file or error.
 int receive_descriptor(int socket);
 

@@ -18,7 +18,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "sandbox/background_priority.hpp"
 #include "sandbox/capabilities.hpp"
 #include "sandbox/cgroup_files.hpp"
 #include "sandbox/command_block.hpp"
@@ -193,17 +192,6 @@ StepResult change_directory(const CommandPart& command, const char* cwd) {
     return step_done();
 }
 
-// Installs the plan's syscall filters and hands their listener, if any, to the init.
-void install_filters(const Plan& plan, int listener_socket) {
-    int listener = -1;
-    require(kFailureFd, install_seccomp_filters(plan.seccomp(), &listener));
-    if (listener >= 0) {
-        send_descriptor(listener_socket, listener);
-        ::close(listener);
-    }
-    ::close(listener_socket);
-}
-
 // The command: pid 2 of the sandbox, from fork to exec. Forked while the sandbox is prepared: the
 // steps that do not depend on the command are taken before the start, the rest after it. Until the
 // start every signal stays blocked, as in the init.
@@ -218,8 +206,17 @@ void install_filters(const Plan& plan, int listener_socket) {
     // The syscall filters cost the kernel a fraction of a millisecond to install: before the
     // start where they allow every step left (plan.hpp), else as the last step before exec.
     const bool filters_first = plan.seccomp_allows_start_steps();
+    int listener = -1;
     if (filters_first) {
-        install_filters(plan, listener_socket);
+        require(kFailureFd, install_seccomp_filters(plan.seccomp(), &listener));
+    }
+    // Armed: the init reports the sandbox prepared only now, so that a failure of any step above
+    // fails the Prepare, and what they cost is not counted as the command's.
+    if (!send_armed(listener_socket, listener)) {
+        ::_exit(126);
+    }
+    if (listener >= 0) {
+        ::close(listener);
     }
     char go = 0;
     if (::read(kCommandStartFd, &go, 1) != 1) {
@@ -238,8 +235,14 @@ void install_filters(const Plan& plan, int listener_socket) {
     // RLIMIT_NOFILE below the descriptors Landlock needs.
     require(kFailureFd, apply_rlimits(plan.rlimits()));
     if (!filters_first) {
-        install_filters(plan, listener_socket);  // from here on only what the filters allow
+        // From here on only what the filters allow.
+        require(kFailureFd, install_seccomp_filters(plan.seccomp(), &listener));
+        if (listener >= 0) {
+            send_descriptor(listener_socket, listener);
+            ::close(listener);
+        }
     }
+    ::close(listener_socket);
     ::close_range(kSyncFd, ~0U, CLOSE_RANGE_CLOEXEC);
     environ = exec.envp;  // execvp searches the sandbox's PATH
     ::execvp(exec.argv[0], exec.argv);
@@ -320,6 +323,11 @@ void install_filters(const Plan& plan, int listener_socket) {
     for (int fd = 0; fd < 3; ++fd) {
         ::close(fd);  // only the command holds its stdio: its end is the sandbox's end
     }
+    // Prepared once the command's process has taken its own steps before the start.
+    int listener = -1;
+    if (!receive_armed(listener_pair[0], listener)) {
+        ::_exit(126);
+    }
     UniqueFd command_pidfd(open_pidfd(command));
     const InitCpu init_cpu{microseconds_of(prepared.ru_utime), microseconds_of(prepared.ru_stime)};
     if (!command_pidfd || !send_command_pidfd(kStatusFd, command_pidfd.get(), command, init_cpu)) {
@@ -340,7 +348,7 @@ void install_filters(const Plan& plan, int listener_socket) {
     // no command: they must not greet this one. A SIGCHLD among them is not lost: the supervisor
     // looks for an ended command before it waits for the first signal.
     discard_pending_signals();
-    supervise_command(command, kStatusFd, listener_pair[0], denials);
+    supervise_command(command, kStatusFd, listener_pair[0], listener, denials);
 }
 
 // Stdio resin made for the sandbox's planned user (Stdio::owned_by_sandbox) follows it to its
@@ -478,7 +486,6 @@ Result<std::unique_ptr<Sandbox>> Sandbox::prepare(const Plan& plan, const Stdio&
     // Sent before the init reported prepared: already waiting.
     RESIN_TRY(sandbox->prepared_command_,
               receive_command_pidfd(sandbox->status_channel_.get(), kSetupTimeout));
-    sandbox->sandbox_at_idle_priority_ = at_idle_priority();
     // Usage counts from the start: what the preparation spent is the sandbox's, not the command's.
     // Read now, off the start's path: the init, prepared, waits with every signal blocked and
     // spends nothing more until then.
@@ -513,10 +520,6 @@ Result<void> Sandbox::start(const Command& command) {
     if (::fcntl(block.get(), F_ADD_SEALS,
                 F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
         return system_error(ErrorKind::internal, "sealing the command block", errno);
-    }
-    if (sandbox_at_idle_priority_) {
-        RESIN_TRYV(restore_normal_priority(prepared_command_.pid));
-        RESIN_TRYV(restore_normal_priority(init_pid_));
     }
     start_us_ = monotonic_us();
     // The command first: it has the work to do; the init only stops discarding signals.

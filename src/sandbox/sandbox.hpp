@@ -135,8 +135,6 @@ class Sandbox {
     // The command's process, forked while the sandbox was prepared, and its start signal.
     CommandHandle prepared_command_;
     UniqueFd command_start_channel_;
-    // Prepared in the background (background_priority.hpp): the init and the command's process.
-    bool sandbox_at_idle_priority_ = false;
     std::set<int> requested_signals_;
     std::optional<EndCause> end_cause_;
     std::optional<std::uint64_t> cpu_time_limit_us_;  // enforced by polling the cgroup

@@ -94,11 +94,13 @@ std::uint64_t process_cpu_ns(pid_t pid) {
 
 class Supervisor {
   public:
-    Supervisor(pid_t command, int status_socket, int listener_socket, DenialLog* denials)
+    Supervisor(pid_t command, int status_socket, int listener_socket, int listener,
+               DenialLog* denials)
         : command_(command),
           status_socket_(status_socket),
           listener_socket_(listener_socket),
-          denials_(denials) {
+          denials_(denials),
+          listener_(listener) {
         sigset_t all;
         ::sigfillset(&all);
         // Non-blocking: handle_signals() reads until nothing is left, and a read that waited for
@@ -116,7 +118,10 @@ class Supervisor {
                 continue;  // EINTR
             }
             if (fds[1].revents != 0) {
-                listener_ = receive_descriptor(listener_socket_);
+                // The listener of filters installed after the start; end-of-file otherwise.
+                if (const int later = receive_descriptor(listener_socket_); later >= 0) {
+                    listener_ = later;
+                }
                 ::close(listener_socket_);
                 listener_socket_ = -1;  // poll ignores negative descriptors
             }
@@ -279,8 +284,9 @@ class Supervisor {
 
 }  // namespace
 
-void supervise_command(pid_t command, int status_socket, int listener_socket, DenialLog* denials) {
-    Supervisor(command, status_socket, listener_socket, denials).run();
+void supervise_command(pid_t command, int status_socket, int listener_socket, int listener,
+                       DenialLog* denials) {
+    Supervisor(command, status_socket, listener_socket, listener, denials).run();
 }
 
 }  // namespace resin::sandbox

@@ -25,10 +25,11 @@ void discard_pending_then_unblock_signals();
 // Drops every pending signal of the calling thread (they must all be blocked).
 void discard_pending_signals();
 
-// `listener_socket` brings the command's seccomp listener, if its filter has one: a denied syscall
-// under action "kill", or one of another ABI under any action, is then reported to init, which
-// records it in `denials` (shared with resin) and kills the caller.
+// `listener` is the command's seccomp listener, if its filter has one and was installed before the
+// start; else `listener_socket` may bring it later: a denied syscall under action "kill", or one of
+// another ABI under any action, is then reported to init, which records it in `denials` (shared
+// with resin) and kills the caller.
 [[noreturn]] void supervise_command(pid_t command, int status_socket, int listener_socket,
-                                    DenialLog* denials);
+                                    int listener, DenialLog* denials);
 
 }  // namespace resin::sandbox

@@ -10,9 +10,12 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <set>
 #include <sstream>
 
+#include "sandbox/host_probe.hpp"
+#include "sandbox/namespace_owner.hpp"
 #include "support/host_processes.hpp"
 #include "support/sandbox_cgroups.hpp"
 #include "support/sandbox_run.hpp"
@@ -149,6 +152,34 @@ TEST(Namespaces, TheInitSaysTheTreeIsGoneOnlyWhenNoProcessIsLeft) {
             EXPECT_GT(report->usage.peak_memory_bytes, 0u);
         }
     }
+}
+
+std::size_t owner_lock_files() {
+    std::size_t count = 0;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(sandbox::NamespaceOwner::kDirectory)) {
+        count += entry.path().filename().string().front() != '.' ? 1 : 0;
+    }
+    return count;
+}
+
+// The reserved uids' lock files number about the most sandboxes alive at once, not the sandboxes
+// started over time: a claim takes a free one rather than making another.
+TEST(Namespaces, ReservedUidLockFilesDoNotGrowWithTheSandboxesStarted) {
+    const sandbox::HostCapabilities host = sandbox::probe_host();
+    if (!host.privileged) {
+        GTEST_SKIP() << "reserved uids are root's";
+    }
+    ASSERT_TRUE(sandbox::NamespaceOwner::claim(host));  // the directory exists from here
+    const std::size_t before = owner_lock_files();
+    for (int i = 0; i < 300; ++i) {
+        auto first = sandbox::NamespaceOwner::claim(host);
+        auto second = sandbox::NamespaceOwner::claim(host);
+        ASSERT_TRUE(first && second);
+        ASSERT_NE(first.value().uid(), second.value().uid());
+    }
+    // Other tests may hold a few meanwhile; the old random claim made ~150 here.
+    EXPECT_LE(owner_lock_files(), before + 16);
 }
 
 TEST(Namespaces, KillingTheLaunchingProcessLeavesNoProcessBehind) {

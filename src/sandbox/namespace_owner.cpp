@@ -1,6 +1,5 @@
 #include "sandbox/namespace_owner.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/securebits.h>
 #include <sys/file.h>
@@ -11,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -40,17 +40,52 @@ Result<void> ensure_directory() {
     return success();
 }
 
-uid_t count_lock_files() {
-    DIR* dir = ::opendir(NamespaceOwner::kDirectory);
-    if (dir == nullptr) {
-        return 0;
+std::string lock_path(uid_t offset) {
+    return std::string(NamespaceOwner::kDirectory) + "/" +
+           std::to_string(NamespaceOwner::kFirstUid + offset);
+}
+
+bool lock_file_exists(uid_t offset) {
+    struct stat info {};
+    return ::lstat(lock_path(offset).c_str(), &info) == 0;
+}
+
+// The lock files are made in order, from the first uid up, only ever the first missing one: their
+// number is the first offset without one. Found in O(log n) stats (and no directory read, whose
+// cost grows with every file a resin of the past left).
+uid_t lock_file_count() {
+    uid_t missing = 1;
+    while (missing < NamespaceOwner::kUidCount && lock_file_exists(missing - 1)) {
+        missing = std::min<uid_t>(NamespaceOwner::kUidCount, missing * 2);
     }
-    uid_t count = 0;
-    while (const dirent* entry = ::readdir(dir)) {
-        count += entry->d_name[0] != '.' ? 1 : 0;
+    uid_t present = missing / 2;  // every offset below exists, as far as the doubling saw
+    if (!lock_file_exists(missing - 1)) {
+        while (present + 1 < missing) {
+            const uid_t middle = present + (missing - present) / 2;
+            (lock_file_exists(middle - 1) ? present : missing) = middle;
+        }
+        return present;
     }
-    ::closedir(dir);
-    return count;
+    return missing;
+}
+
+// The uid's lock, if this process got it; nullopt if another holds it.
+Result<std::optional<UniqueFd>> try_lock(uid_t offset, int create) {
+    const std::string path = lock_path(offset);
+    UniqueFd lock(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | create, 0600));
+    if (!lock) {
+        if (errno == ENOENT && create == 0) {
+            return std::optional<UniqueFd>();
+        }
+        return system_error(ErrorKind::spawn_failed, "opening " + path, errno);
+    }
+    if (::flock(lock.get(), LOCK_EX | LOCK_NB) == 0) {
+        return std::optional<UniqueFd>(std::move(lock));
+    }
+    if (errno != EWOULDBLOCK) {
+        return system_error(ErrorKind::spawn_failed, "locking " + path, errno);
+    }
+    return std::optional<UniqueFd>();
 }
 
 std::minstd_rand& random_engine() {
@@ -65,24 +100,29 @@ Result<NamespaceOwner> NamespaceOwner::claim(const HostCapabilities& host) {
         return NamespaceOwner(host.euid, UniqueFd());
     }
     RESIN_TRYV(ensure_directory());
-    // From a random uid among the first twice as many as there are lock files, wrapping round: with
-    // at most half of those held, about two tries, however many sandboxes are alive (from the
-    // lowest, every held uid below the first free one cost a try: +3 ms a start at 1,000 alive).
-    // The lock files still number about twice the most sandboxes ever alive at once.
-    const uid_t span = std::min<uid_t>(kUidCount, 2 * count_lock_files() + 64);
-    const uid_t first = std::uniform_int_distribution<uid_t>(0, span - 1)(random_engine());
-    for (uid_t attempt = 0; attempt < kUidCount; ++attempt) {
-        const uid_t uid = kFirstUid + (first + attempt) % kUidCount;
-        const std::string path = std::string(kDirectory) + "/" + std::to_string(uid);
-        UniqueFd lock(::open(path.c_str(), O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
-        if (!lock) {
-            return system_error(ErrorKind::spawn_failed, "opening " + path, errno);
+    // A few tries among the existing lock files, from a random one; when they are all held, the
+    // next file is made. So the files number about what the most sandboxes alive at once needed
+    // (with a few tries failing only when most are held: below about two thirds, rarely), a claim
+    // costs a few locks however many are alive (from the lowest, every held uid below the first
+    // free one cost a try: +3 ms a start at 1,000 alive), and nothing grows with the sandboxes
+    // started over time (a random uid among twice the files, as before, made a new file every
+    // other claim).
+    constexpr uid_t kTries = 8;
+    const uid_t count = lock_file_count();
+    if (count > 0) {
+        const uid_t first = std::uniform_int_distribution<uid_t>(0, count - 1)(random_engine());
+        for (uid_t attempt = 0; attempt < std::min(kTries, count); ++attempt) {
+            const uid_t offset = (first + attempt) % count;
+            RESIN_TRY(auto lock, try_lock(offset, 0));
+            if (lock) {
+                return NamespaceOwner(kFirstUid + offset, std::move(*lock));
+            }
         }
-        if (::flock(lock.get(), LOCK_EX | LOCK_NB) == 0) {
-            return NamespaceOwner(uid, std::move(lock));
-        }
-        if (errno != EWOULDBLOCK) {
-            return system_error(ErrorKind::spawn_failed, "locking " + path, errno);
+    }
+    for (uid_t offset = count; offset < kUidCount; ++offset) {
+        RESIN_TRY(auto lock, try_lock(offset, O_CREAT));
+        if (lock) {
+            return NamespaceOwner(kFirstUid + offset, std::move(*lock));
         }
     }
     return Error{ErrorKind::spawn_failed,

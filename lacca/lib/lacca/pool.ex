@@ -91,6 +91,9 @@ defmodule Lacca.Pool do
   ]
 
   @checkout_timeout 5_000
+  # How long a start waits for a sandbox of its config that is being prepared when none is ready:
+  # one nearly built beats building another from nothing, which takes as long as a whole preparation.
+  @wait_for_preparing_ms 2_000
   @max_retry_ms 60_000
   @refusal_ms 60_000
 
@@ -215,7 +218,9 @@ defmodule Lacca.Pool do
     refill_scheduled: false,
     retry_at: nil,
     # failures in a row: the pause before the next try doubles with each, up to @max_retry_ms
-    failures: 0
+    failures: 0,
+    # stock_id => :queue of {from, ref}: checkouts waiting for a sandbox being prepared
+    waiters: %{}
   ]
 
   @impl true
@@ -242,13 +247,17 @@ defmodule Lacca.Pool do
   end
 
   @impl true
-  def handle_call({:checkout, path, json}, {pid, _}, state) do
+  def handle_call({:checkout, path, json}, {pid, _} = from, state) do
     id = {path, Entry.key(json)}
 
     case state.stocks do
-      %{^id => _} ->
-        {reply, state} = take(state, id, pid)
-        {:reply, reply, schedule_refill_after_take(state, id)}
+      %{^id => stock} ->
+        if :queue.is_empty(stock.ready) and waiting(state, id) < preparing(state, id) do
+          {:noreply, wait_for_preparing(state, id, from)}
+        else
+          {reply, state} = take(state, id, pid)
+          {:reply, reply, schedule_refill_after_take(state, id)}
+        end
 
       %{} ->
         if refused?(state, id),
@@ -290,27 +299,40 @@ defmodule Lacca.Pool do
         {:noreply, %{state | starting: Map.put(starting, port, entry)}}
 
       {:ready, entry} ->
-        {:noreply, schedule_refill(add_ready(%{state | failures: 0}, entry))}
+        state = add_ready(%{state | failures: 0}, entry)
+        {:noreply, schedule_refill(serve_waiters(state, {entry.path, entry.key}))}
 
       {:refused, error} ->
         Entry.close(entry)
-
-        {:noreply,
-         schedule_refill(disarm(%{state | failures: 0}, {entry.path, entry.key}, error))}
+        state = disarm(%{state | failures: 0}, {entry.path, entry.key}, error)
+        {:noreply, schedule_refill(release_waiters(state))}
 
       {:error, error} ->
         Entry.close(entry)
-        {:noreply, failed(state, error)}
+        {:noreply, release_waiters(failed(state, error))}
+    end
+  end
+
+  def handle_info({:waiter_timeout, id, ref}, state) do
+    queue = Map.get(state.waiters, id, :queue.new())
+
+    case Enum.split_with(:queue.to_list(queue), fn {_from, r} -> r == ref end) do
+      {[{from, _}], rest} ->
+        GenServer.reply(from, :empty)
+        {:noreply, put_waiters(state, id, :queue.from_list(rest))}
+
+      _ ->
+        {:noreply, state}
     end
   end
 
   # A ready resin sends nothing until asked: anything from it means it cannot be used.
   def handle_info({port, message}, state) when is_port(port) do
-    {:noreply, schedule_refill(discard(state, port, message))}
+    {:noreply, schedule_refill(release_waiters(discard(state, port, message)))}
   end
 
   def handle_info({:EXIT, port, reason}, state) when is_port(port),
-    do: {:noreply, schedule_refill(discard(state, port, {:exit, reason}))}
+    do: {:noreply, schedule_refill(release_waiters(discard(state, port, {:exit, reason})))}
 
   def handle_info(:refill, state), do: {:noreply, refill(%{state | refill_scheduled: false})}
   def handle_info(:deferred_refill, state), do: {:noreply, schedule_refill(state)}
@@ -356,6 +378,66 @@ defmodule Lacca.Pool do
         ready: Map.drop(state.ready, Enum.map(closed, & &1.port)),
         refused: Map.put(refused, id, now)
     }
+  end
+
+  ## Waiting for a sandbox being prepared
+
+  # One waiter per sandbox being prepared: a start beyond those builds its own at once, so that a
+  # burst is not served one preparation at a time.
+  defp preparing(state, id),
+    do: Enum.count(Map.values(state.starting), &({&1.path, &1.key} == id))
+
+  defp waiting(state, id), do: :queue.len(Map.get(state.waiters, id, :queue.new()))
+
+  defp wait_for_preparing(state, id, from) do
+    ref = make_ref()
+    Process.send_after(self(), {:waiter_timeout, id, ref}, @wait_for_preparing_ms)
+    queue = Map.get(state.waiters, id, :queue.new())
+    put_waiters(state, id, :queue.in({from, ref}, queue))
+  end
+
+  defp put_waiters(state, id, queue) do
+    if :queue.is_empty(queue),
+      do: %{state | waiters: Map.delete(state.waiters, id)},
+      else: %{state | waiters: Map.put(state.waiters, id, queue)}
+  end
+
+  # A sandbox of stock `id` is ready: the longest waiting start whose process still lives takes it.
+  defp serve_waiters(state, id) do
+    with %{^id => queue} <- state.waiters,
+         {{:value, {{pid, _} = from, _ref} = waiter}, rest} <- :queue.out(queue) do
+      state = put_waiters(state, id, rest)
+
+      cond do
+        not Process.alive?(pid) ->
+          serve_waiters(state, id)
+
+        true ->
+          case take(state, id, pid) do
+            {{:ok, _} = reply, state} ->
+              GenServer.reply(from, reply)
+              serve_waiters(schedule_refill_after_take(state, id), id)
+
+            {:empty, state} ->
+              put_waiters(state, id, :queue.in_r(waiter, rest))
+          end
+      end
+    else
+      _ -> state
+    end
+  end
+
+  # Waiters for a stock nothing is being prepared for any more (resin refused its config, or failed)
+  # take their own path now rather than at their timeout.
+  defp release_waiters(state) do
+    Enum.reduce(state.waiters, state, fn {id, queue}, state ->
+      if preparing(state, id) > 0 do
+        state
+      else
+        for {from, _ref} <- :queue.to_list(queue), do: GenServer.reply(from, :empty)
+        put_waiters(state, id, :queue.new())
+      end
+    end)
   end
 
   defp refused?(state, id) do

@@ -215,6 +215,33 @@ defmodule Lacca.PoolTest do
     info
   end
 
+  test "a start that finds its stock empty while a sandbox is being prepared for it waits for that one" do
+    name = :"pool_#{System.unique_integer([:positive])}"
+    {:ok, resin} = Lacca.Resin.path(nil)
+
+    {:ok, pool} =
+      Pool.start_link(
+        name: name,
+        max_per_config: 1,
+        max_total: 2,
+        prewarm: [:default],
+        idle_timeout_ms: :infinity
+      )
+
+    assert length(await_stock(1, name)) == 1
+    {:ok, options} = Lacca.Options.validate([])
+    {:ok, first} = Pool.checkout(resin, options, name)
+    # The emptied stock is being refilled: the next start waits for that sandbox instead of
+    # building one of its own from nothing.
+    assert %{starting: 1} = Pool.info(name)
+    assert {:ok, second} = Pool.checkout(resin, options, name)
+    assert second.port != first.port
+    assert second.port |> Port.info(:connected) == {:connected, self()}
+    Lacca.Pool.Entry.close(first)
+    Lacca.Pool.Entry.close(second)
+    GenServer.stop(pool)
+  end
+
   test "bounded per config and in total; an idle stock is closed" do
     name = :"pool_#{System.unique_integer([:positive])}"
     {:ok, resin} = Lacca.Resin.path(nil)

@@ -8,9 +8,11 @@ defmodule Lacca.Pool do
   The pool pays all but the last ahead: it keeps resins that have answered `Hello` and `Prepare`
   (protocol 3) and wait, sandbox built, for their command; it refills them in the background.
   `Lacca.start/3` takes one when it can (the port is handed to the new Lacca process with
-  `Port.connect/2`, which sends `Start` with the command, its `:env` and its `:cd`) and otherwise
-  opens its own resin and sends `StartProcess` as it always did: a start never waits for a
-  refill, and an empty, disabled or absent pool only means the slower path. Both paths give the
+  `Port.connect/2`, which sends `Start` with the command, its `:env` and its `:cd`). When its stock
+  is empty but a sandbox for it is being prepared that no other start waits for, it waits for that
+  one (at most 2 s): one partly built is ready sooner than one built from nothing. Otherwise it
+  opens its own resin and sends `StartProcess` as it always did: an empty, disabled or absent pool
+  only means the slower path. Both paths give the
   command the same sandbox, environment and working directory, and the same exit: wall time and
   usage count from the command's start, not from when its sandbox was built.
 

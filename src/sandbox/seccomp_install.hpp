@@ -1,4 +1,5 @@
-// Installing the compiled filters: the command's last step before exec.
+// Installing the compiled filters: the command's last step before exec, or before its start
+// where they allow every step left (Plan::seccomp_allows_start_steps).
 #pragma once
 
 #include "sandbox/child_step.hpp"

@@ -1,5 +1,5 @@
 // The syscall filter (`syscalls`): compiled with libseccomp into classic BPF programs in resin, and
-// installed by the command as its last step before exec.
+// installed by the command's process (seccomp_install.hpp).
 //
 // policy "default" is an allowlist of what ordinary programs need, for the native ABI only (an
 // i386 or x32 call is killed), where clone and unshare are allowed only without namespace flags,

@@ -208,7 +208,12 @@ bool send_armed(int socket, int listener) {
     return ::send(socket, &byte, 1, MSG_NOSIGNAL) == 1;
 }
 
-bool receive_armed(int socket, int& listener) {
+namespace {
+
+// One byte and the descriptor it carries, if any: false at end-of-file or on an error; `fd` becomes
+// the descriptor, or -1.
+bool receive_byte_and_descriptor(int socket, int& fd) {
+    fd = -1;
     char byte = 0;
     iovec iov{&byte, 1};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
@@ -220,30 +225,23 @@ bool receive_armed(int socket, int& listener) {
     if (received != 1) {
         return false;
     }
-    listener = -1;
     const cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
     if (cmsg != nullptr && cmsg->cmsg_type == SCM_RIGHTS &&
         cmsg->cmsg_len == CMSG_LEN(sizeof(int))) {
-        std::memcpy(&listener, CMSG_DATA(cmsg), sizeof listener);
+        std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
     }
     return true;
 }
 
+}  // namespace
+
+bool receive_armed(int socket, int& listener) {
+    return receive_byte_and_descriptor(socket, listener);
+}
+
 int receive_descriptor(int socket) {
-    char byte = 0;
-    iovec iov{&byte, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg = message_of(iov, control, sizeof control);
-    if (::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC) != 1) {
-        return -1;
-    }
-    const cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS ||
-        cmsg->cmsg_len != CMSG_LEN(sizeof(int))) {
-        return -1;
-    }
-    int fd;
-    std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+    int fd = -1;
+    receive_byte_and_descriptor(socket, fd);
     return fd;
 }
 

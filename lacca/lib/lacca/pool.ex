@@ -410,19 +410,17 @@ defmodule Lacca.Pool do
          {{:value, {{pid, _} = from, _ref} = waiter}, rest} <- :queue.out(queue) do
       state = put_waiters(state, id, rest)
 
-      cond do
-        not Process.alive?(pid) ->
-          serve_waiters(state, id)
+      if Process.alive?(pid) do
+        case take(state, id, pid) do
+          {{:ok, _} = reply, state} ->
+            GenServer.reply(from, reply)
+            serve_waiters(schedule_refill_after_take(state, id), id)
 
-        true ->
-          case take(state, id, pid) do
-            {{:ok, _} = reply, state} ->
-              GenServer.reply(from, reply)
-              serve_waiters(schedule_refill_after_take(state, id), id)
-
-            {:empty, state} ->
-              put_waiters(state, id, :queue.in_r(waiter, rest))
-          end
+          {:empty, state} ->
+            put_waiters(state, id, :queue.in_r(waiter, rest))
+        end
+      else
+        serve_waiters(state, id)
       end
     else
       _ -> state

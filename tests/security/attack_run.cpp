@@ -120,6 +120,9 @@ void expect_works_on_host(const AttackRun& attack, KernelMayLack lack) {
     if (attack.verdict == "SUCCEEDED" || attack.verdict == "REACHABLE") {
         return;
     }
+    if (attack.verdict == "NO_ENTRY") {
+        GTEST_SKIP() << "this machine cannot make the attack's syscall at all: " << attack.detail;
+    }
     if (attack.verdict == "UNSUPPORTED" && lack == KernelMayLack::yes) {
         std::cout << "[   NOTE   ] this kernel lacks the syscall (" << attack.detail
                   << "): the sandbox must refuse it all the same\n";
@@ -131,6 +134,13 @@ void expect_works_on_host(const AttackRun& attack, KernelMayLack lack) {
     ADD_FAILURE() << "the attack does not work even without the sandbox, so this test proves "
                      "nothing: "
                   << describe(attack);
+}
+
+void skip_without_i386_entry() {
+    const AttackRun control = attack_on_host("i386_syscall");
+    if (control.verdict == "NO_ENTRY") {
+        GTEST_SKIP() << control.detail;
+    }
 }
 
 bool should_stop() {

@@ -55,6 +55,10 @@ enum class KernelMayLack { no, yes };
 // the kernel lacks the syscall and `lack` allows that. Check should_stop() afterwards.
 void expect_works_on_host(const AttackRun& attack, KernelMayLack lack = KernelMayLack::no);
 
+// Skips the test where int 0x80 faults before any syscall entry (a PVM guest): no i386 syscall
+// reaches a filter there, so no test of the filter's i386 side can fail. Check should_stop().
+void skip_without_i386_entry();
+
 // True once the test has failed or been skipped: the caller returns.
 bool should_stop();
 

@@ -9,6 +9,8 @@
 //   DENIED      10  refused (the errno, or what stopped it, is the detail)
 //   UNSUPPORTED 11  ENOSYS: the kernel lacks the syscall, or a filter answers as if it did
 //   BROKEN      12  the attack could not even be set up
+//   NO_ENTRY    13  the machine has no entry for the syscall ABI at all (the instruction faults),
+//                   so nothing can be shown about a filter of that ABI here
 #ifndef RESIN_ATTACK_H
 #define RESIN_ATTACK_H
 
@@ -24,6 +26,7 @@ enum {
     ATTACK_DENIED = 10,
     ATTACK_UNSUPPORTED = 11,
     ATTACK_BROKEN = 12,
+    ATTACK_NO_ENTRY = 13,
 };
 
 static inline int attack_report(const char* name, const char* verdict, int code, const char* format,

@@ -7,6 +7,7 @@
 
 #include "config/config_keys.hpp"
 #include "config/config_to_json.hpp"
+#include "config/reserved_ids.hpp"
 
 namespace resin::sandbox {
 namespace {
@@ -513,6 +514,31 @@ TEST(ConfigParse, UidAndGid) {
         expect_error(at("identity", key, -1), pointer, "got -1");
         expect_error(at("identity", key, "root"), pointer, "got \"root\"");
     }
+}
+
+// Under root resin the sandbox's uid and gid are host ids too: one that owns other sandboxes' user
+// namespaces (sandbox/namespace_owner.hpp) would let this sandbox act as their owner.
+TEST(ConfigParse, UidAndGidOutsideTheRangeReservedForNamespaceOwners) {
+    EXPECT_EQ(kReservedIdFirst, 2146435072u);
+    EXPECT_EQ(kReservedIdLast, 2146500607u);
+    for (const char* key : {"uid", "gid"}) {
+        const std::string pointer = std::string("/identity/") + key;
+        for (const std::uint32_t id : {kReservedIdFirst, kReservedIdFirst + 1, kReservedIdLast}) {
+            expect_error(at("identity", key, id), pointer,
+                         "must not be between 2146435072 and 2146500607, the host ids resin "
+                         "reserves for the owners of sandboxes' namespaces, got " +
+                             std::to_string(id));
+        }
+        for (const std::uint32_t id : {kReservedIdFirst - 1, kReservedIdLast + 1}) {
+            EXPECT_EQ(to_json(parse_ok(at("identity", key, id)))["identity"][key], id);
+        }
+    }
+    // Both reported, each at its own pointer.
+    const auto errors =
+        parse_errors({{"identity", {{"uid", kReservedIdFirst}, {"gid", kReservedIdLast}}}});
+    ASSERT_EQ(errors.size(), 2u);
+    EXPECT_EQ(errors[0].pointer, "/identity/gid");
+    EXPECT_EQ(errors[1].pointer, "/identity/uid");
 }
 
 TEST(ConfigParse, Hostname) {

@@ -8,6 +8,7 @@
 #include "config/config_keys.hpp"
 #include "config/config_names.hpp"
 #include "config/config_parse.hpp"
+#include "config/reserved_ids.hpp"
 
 namespace resin::sandbox {
 namespace {
@@ -135,6 +136,22 @@ TEST(ConfigSchema, BoundsMatchTheValidator) {
         }
     }
     EXPECT_EQ(checked, 9u);  // seven limits, uid and gid
+}
+
+// The ids reserved for namespace owners, which the schema excludes with "not": the validator's.
+TEST(ConfigSchema, ExcludesTheIdsReservedForNamespaceOwners) {
+    const Json schema = load_schema();
+    for (const char* key : {"uid", "gid"}) {
+        const std::string pattern = std::string("/identity/") + key;
+        const Json& excluded = schema["properties"]["identity"]["properties"][key]["not"];
+        EXPECT_EQ(excluded["type"], "integer") << pattern;
+        EXPECT_EQ(excluded["minimum"], kReservedIdFirst) << pattern;
+        EXPECT_EQ(excluded["maximum"], kReservedIdLast) << pattern;
+        EXPECT_FALSE(accepted(pattern, kReservedIdFirst)) << pattern;
+        EXPECT_FALSE(accepted(pattern, kReservedIdLast)) << pattern;
+        EXPECT_TRUE(accepted(pattern, kReservedIdFirst - 1)) << pattern;
+        EXPECT_TRUE(accepted(pattern, kReservedIdLast + 1)) << pattern;
+    }
 }
 
 }  // namespace

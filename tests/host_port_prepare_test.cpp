@@ -134,8 +134,21 @@ TEST(PortPrepare, AStartThatCannotChangeToItsCwdFailsAndSpendsTheSandbox) {
     client.send(start);
     const auto error = expect_error(client, 4, proto::ErrorCode::spawn_failed);
     EXPECT_NE(error.message.find("/no/such/directory"), std::string::npos) << error.message;
+    // The start's cwd stands in for the config's: the error names that field, as a failed chdir to
+    // the config's own does.
+    EXPECT_EQ(error.json_pointer, "/filesystem/cwd");
     client.send(command("/bin/true", {}, 5));
     expect_error(client, 5, proto::ErrorCode::unexpected_packet);
+}
+
+TEST(PortPrepare, AStartThatCannotChangeToTheConfigsCwdNamesTheField) {
+    PortClient client;
+    handshake_and_prepare(client,
+                          R"({"extends":"default","filesystem":{"cwd":"/no/such/directory"}})");
+    client.send(command("/bin/true", {}));
+    const auto error = expect_error(client, 4, proto::ErrorCode::spawn_failed);
+    EXPECT_NE(error.message.find("/no/such/directory"), std::string::npos) << error.message;
+    EXPECT_EQ(error.json_pointer, "/filesystem/cwd");
 }
 
 TEST(PortPrepare, WallTimeCountsFromStartAndTheLimitStartsThen) {

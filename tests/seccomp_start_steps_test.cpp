@@ -35,7 +35,8 @@ using sandbox::SyscallPolicy;
 // execs /bin/true; -1 if it blocked (a denial waiting for a listener nobody answers) or was killed.
 int start_steps_under_filters(const sandbox::Plan& plan) {
     const int memfd = ::memfd_create("command", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (memfd < 0 || !sandbox::write_command_block(memfd, {"/bin/true"}, {"PATH=/bin"}, "/tmp")) {
+    if (memfd < 0 || !sandbox::write_command_block(memfd, {"/bin/true"}, {"PATH=/bin"}, "/tmp",
+                                                   "/filesystem/cwd")) {
         return -2;
     }
     int go[2];

@@ -9,6 +9,7 @@
 #include "config/config_names.hpp"
 #include "config/config_rules.hpp"
 #include "config/json_reader.hpp"
+#include "config/reserved_ids.hpp"
 
 namespace resin::sandbox {
 namespace {
@@ -319,16 +320,30 @@ Env parse_env(const JsonValue& value) {
     return env;
 }
 
+// A uid or gid inside the sandbox, which is also its host id under root resin: never one of the
+// ids that own sandboxes' user namespaces.
+std::optional<std::uint32_t> read_identity_id(const JsonValue& value) {
+    const auto id = value.integer(0, kMaxId);
+    if (!id) {
+        return std::nullopt;
+    }
+    if (is_reserved_id(*id)) {
+        value.reject("must not be between " + std::to_string(kReservedIdFirst) + " and " +
+                     std::to_string(kReservedIdLast) +
+                     ", the host ids resin reserves for the owners of sandboxes' namespaces");
+        return std::nullopt;
+    }
+    return static_cast<std::uint32_t>(*id);
+}
+
 Identity parse_identity(const JsonValue& value) {
     Identity identity;
     const auto object = value.object();
     if (!object) {
         return identity;
     }
-    identity.uid =
-        static_cast<std::uint32_t>(object->get("uid").integer(0, kMaxId).value_or(identity.uid));
-    identity.gid =
-        static_cast<std::uint32_t>(object->get("gid").integer(0, kMaxId).value_or(identity.gid));
+    identity.uid = read_identity_id(object->get("uid")).value_or(identity.uid);
+    identity.gid = read_identity_id(object->get("gid")).value_or(identity.gid);
     if (auto hostname = read_checked_string(object->get("hostname"), check_hostname)) {
         identity.hostname = std::move(*hostname);
     }

@@ -44,6 +44,7 @@ namespace resin::sandbox {
 namespace {
 
 constexpr std::chrono::milliseconds kSetupTimeout{10000};
+constexpr const char* kCwdPointer = "/filesystem/cwd";
 
 // The descriptors the sandbox's init works with, at fixed numbers after install_descriptors().
 enum ChildFd : int {
@@ -183,11 +184,11 @@ bool peer_has_hung_up(int socket) {
     return ::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP)) != 0;
 }
 
-// `cwd` is the config's (plan.command().cwd) unless the start named another.
-StepResult change_directory(const CommandPart& command, const char* cwd) {
-    if (::chdir(cwd) != 0) {
-        return step_failed(errno, command.cwd == cwd ? "/filesystem/cwd" : "",
-                           {"changing to the working directory ", cwd});
+// The failure names the field resin put in the block beside the directory.
+StepResult change_directory(const CommandView& exec) {
+    if (::chdir(exec.cwd) != 0) {
+        return step_failed(errno, exec.cwd_pointer,
+                           {"changing to the working directory ", exec.cwd});
     }
     return step_done();
 }
@@ -229,7 +230,7 @@ StepResult change_directory(const CommandPart& command, const char* cwd) {
     require(kFailureFd, system_step(map_command_block(kCommandFd, exec), ErrorKind::internal,
                                     "reading the command handed to the sandbox"));
     ::close(kCommandFd);
-    require(kFailureFd, change_directory(plan.command(), exec.cwd));
+    require(kFailureFd, change_directory(exec));
     // The rlimits come after every step that allocates or opens descriptors: RLIMIT_AS may be
     // below what this copy of resin already maps, so that any further mmap fails, and
     // RLIMIT_NOFILE below the descriptors Landlock needs.
@@ -515,8 +516,10 @@ Result<void> Sandbox::start(const Command& command) {
     argv.push_back(command.executable);
     argv.insert(argv.end(), command.args.begin(), command.args.end());
     const auto environment = apply_environment_changes(environment_, command.environment_changes);
+    // A start's cwd stands in for the config's filesystem.cwd: a failed chdir names that field
+    // whichever gave the directory, as for a sandbox built for its command.
     RESIN_TRYV(write_command_block(block.get(), argv, environment,
-                                   command.cwd.empty() ? cwd_ : command.cwd));
+                                   command.cwd.empty() ? cwd_ : command.cwd, kCwdPointer));
     if (::fcntl(block.get(), F_ADD_SEALS,
                 F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
         return system_error(ErrorKind::internal, "sealing the command block", errno);

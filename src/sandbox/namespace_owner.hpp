@@ -14,6 +14,7 @@
 
 #include <optional>
 
+#include "config/reserved_ids.hpp"
 #include "config/result.hpp"
 #include "sandbox/host_probe.hpp"
 #include "sandbox/unique_fd.hpp"
@@ -22,8 +23,8 @@ namespace resin::sandbox {
 
 class NamespaceOwner {
   public:
-    static constexpr uid_t kFirstUid = 0x7FF00000;  // 2146435072
-    static constexpr uid_t kUidCount = 65536;
+    static constexpr uid_t kFirstUid = kReservedIdFirst;
+    static constexpr uid_t kUidCount = kReservedIdCount;
     static constexpr const char* kDirectory = "/run/resin/owners";
 
     // Root: a reserved uid no other live sandbox owns. Otherwise resin's own euid.

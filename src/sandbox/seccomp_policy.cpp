@@ -1,5 +1,6 @@
 #include "sandbox/seccomp_policy.hpp"
 
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -715,14 +716,38 @@ Result<SeccompFilter> set_id_mode_filter(const Syscalls& syscalls) {
     // The argument that holds the mode. The bits are tested in its low 32 bits only (the kernel
     // reads a mode as umode_t), so high bits cannot hide them.
     const std::pair<const char*, unsigned> modes[] = {
-        {"chmod", 1},  {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}, {"open", 2},
-        {"openat", 3}, {"creat", 1},  {"mknod", 1},    {"mknodat", 2},
+        {"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2},
+        {"creat", 1}, {"mknod", 1},  {"mknodat", 2},
     };
+    const std::uint64_t set_id_bits[] = {S_ISUID, S_ISGID};
     for (const auto& [name, argument] : modes) {
-        for (std::uint64_t bit : {std::uint64_t{S_ISUID}, std::uint64_t{S_ISGID}}) {
+        for (std::uint64_t bit : set_id_bits) {
             if (let_through(name)) {
                 RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ERRNO(EPERM), name,
                                     {masked_eq(argument, bit, bit)}));
+            }
+        }
+    }
+    // open and openat read their mode only when the flags create a file (the kernel's
+    // WILL_CREATE: O_CREAT or __O_TMPFILE); otherwise the mode argument is whatever the caller's
+    // register held, and refusing on it would fail a plain open of an existing file. glibc's
+    // O_TMPFILE includes O_DIRECTORY, which alone creates nothing: the bit is the rest of it.
+    const std::uint64_t creating_flags[] = {O_CREAT,
+                                            static_cast<std::uint64_t>(O_TMPFILE & ~O_DIRECTORY)};
+    struct OpenArguments {
+        const char* name;
+        unsigned flags;
+        unsigned mode;
+    };
+    const OpenArguments opens[] = {{"open", 1, 2}, {"openat", 2, 3}};
+    for (const auto& [name, flags_argument, mode_argument] : opens) {
+        for (std::uint64_t flag : creating_flags) {
+            for (std::uint64_t bit : set_id_bits) {
+                if (let_through(name)) {
+                    RESIN_TRYV(add_rule(ctx.get(), SCMP_ACT_ERRNO(EPERM), name,
+                                        {masked_eq(flags_argument, flag, flag),
+                                         masked_eq(mode_argument, bit, bit)}));
+                }
             }
         }
     }

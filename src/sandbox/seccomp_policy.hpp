@@ -52,8 +52,10 @@ Result<SeccompFilters> seccomp_filters_for(const Syscalls& syscalls);
 Result<SeccompFilter> socket_family_filter(const Syscalls& syscalls);
 
 // With a host directory or file bound rw: a filter of its own, whatever `syscalls` says, under
-// which no file gets a set-user-id or set-group-id bit. chmod, fchmod, fchmodat, fchmodat2, open,
-// openat, creat, mknod and mknodat with S_ISUID or S_ISGID in their mode fail with EPERM; openat2
+// which no file gets a set-user-id or set-group-id bit. chmod, fchmod, fchmodat, fchmodat2, creat,
+// mknod and mknodat with S_ISUID or S_ISGID in their mode fail with EPERM, and so do open and
+// openat when their flags create a file (O_CREAT or O_TMPFILE; the kernel ignores the mode of any
+// other open, so its register may hold anything); openat2
 // (its mode is behind a pointer the filter cannot read) and io_uring_setup (io_uring opens files
 // without openat) fail with ENOSYS; under policy "none" the i386 and x32 ABIs too (the default
 // policy's allowlist kills them, and every syscall it does not allow, already). What the sandbox

@@ -99,6 +99,43 @@ TEST_P(SetIdFile, CannotBeLeftInAWritableBind) {
 INSTANTIATE_TEST_SUITE_P(Methods, SetIdFile, ::testing::ValuesIn(kMethods),
                          [](const auto& method) { return std::string(method.param); });
 
+// open and openat use their mode only when the flags create a file (O_CREAT, O_TMPFILE); for any
+// other open the mode register holds whatever the caller left there. With S_ISUID in it, a plain
+// open of an existing file in the rw bind works as on the host, and creating a file with it is
+// still refused (tests/security/probes/open_mode_register.c).
+TEST(SetIdFilter, JudgesTheModeOfAnOpenOnlyWhenTheOpenCreatesAFile) {
+    TempDir control(0755);
+    const RunResult host = run_on_host({probe_on_host("open_mode_register"), control.path()});
+    ASSERT_EQ(host.exit_code, 0) << host.out << host.err;
+    // The control: the kernel takes the mode register of a plain open without complaint, and
+    // makes a set-user-id file of each creating open.
+    for (const char* name : {"open", "openat"}) {
+        const std::string prefix = std::string("\n") + name + " ";
+        EXPECT_NE(("\n" + host.out).find(prefix + "existing ok\n"), std::string::npos) << host.out;
+        for (const char* how : {"create", "tmpfile"}) {
+            EXPECT_NE(("\n" + host.out).find(prefix + how + " ok mode 4"), std::string::npos)
+                << host.out;
+        }
+    }
+    const std::string expected =
+        "open existing ok\nopen create EPERM\nopen tmpfile EPERM\n"
+        "openat existing ok\nopenat create EPERM\nopenat tmpfile EPERM\n";
+    for (const Ownership ownership : {Ownership::directory, Ownership::sandbox}) {
+        for (const SyscallPolicy policy : {SyscallPolicy::default_policy, SyscallPolicy::none}) {
+            TempDir job(ownership == Ownership::sandbox && privileged() ? 0777 : 0755);
+            const std::string context = "ownership " +
+                                        std::string(sandbox::enum_to_name(ownership)) +
+                                        ", policy " + std::string(sandbox::enum_to_name(policy));
+            const RunResult inside =
+                run_sandboxed(with_job(job.path(), ownership, policy, 65534),
+                              {probe_in_sandbox("open_mode_register"), "/job"});
+            EXPECT_EQ(inside.exit_code, 0) << context << "\n" << inside.err;
+            EXPECT_EQ(inside.out, expected) << context;
+            expect_no_privileged_file(job.path(), context);
+        }
+    }
+}
+
 // A listening unix socket at `path` that any uid may connect to.
 sandbox::UniqueFd listen_at(const std::string& path) {
     sandbox::UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));

@@ -454,7 +454,7 @@ defmodule Lacca.Server do
   end
 
   defp handle_packet({:error_report, _id, report}, %{session: {:starting, _, _}} = state) do
-    fail(state, start_error(state, Error.from_report(report)))
+    fail(state, Error.from_report(report))
   end
 
   defp handle_packet({:error_report, _id, %{fatal: true} = report}, state) do
@@ -486,19 +486,6 @@ defmodule Lacca.Server do
       Error.new(:unexpected_packet, "resin sent an unexpected packet: #{inspect(packet)}")
     )
   end
-
-  # resin points a failed chdir at /filesystem/cwd when the directory came from the config, and at
-  # nothing when it came from Start: lacca's `:cd` is the config's `filesystem.cwd` on both paths,
-  # so a pooled start reports it as the unpooled one does.
-  defp start_error(%{pooled: %{}, opts: %{start_cwd: cwd}}, %Error{json_pointer: nil} = error)
-       when cwd != "" do
-    if error.reason == :spawn_failed and
-         String.starts_with?(error.message, "changing to the working directory #{cwd}:"),
-       do: %{error | json_pointer: "/filesystem/cwd"},
-       else: error
-  end
-
-  defp start_error(_state, error), do: error
 
   ## Output
 

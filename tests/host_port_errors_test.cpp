@@ -1,6 +1,8 @@
 // Bad requests get an ErrorReport carrying their request id and leave the session consistent;
 // only a broken frame stream is fatal.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -165,6 +167,92 @@ TEST(PortErrors, ASignalOutsideOneTo64IsAnInvalidRequest) {
     expect_error(client, 4, proto::ErrorCode::invalid_request);
     client.send(proto::KillProcess{5, SIGKILL});
     EXPECT_EQ(expect_packet<proto::ExitStatus>(client).reason, proto::ExitReason::killed);
+}
+
+// A command writing without end, its output granted but never read: resin's port (fd 4) fills.
+constexpr const char* kLine = "0123456789abcdef\n";
+
+proto::ProcessStarted fill_the_port(PortClient& client) {
+    client.send(proto::GrantCredit{2, 0xFFFFFFFF});
+    const auto started = start_process(client, 3, "/usr/bin/yes", {"0123456789abcdef"});
+    // A second writer on the same pipe, through /proc: without room for it, resin's own next
+    // write to the port fails with EAGAIN as well.
+    const std::string pipe = "/proc/self/fd/" + std::to_string(client.from_resin_fd());
+    const sandbox::UniqueFd probe(::open(pipe.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    EXPECT_TRUE(probe) << "reopening the port's pipe for writing";
+    EXPECT_TRUE(wait_until(Clock::now() + std::chrono::seconds(10), [&probe] {
+        pollfd writable{probe.get(), POLLOUT, 0};
+        return ::poll(&writable, 1, 0) == 0;
+    })) << "the port's pipe fills";
+    return started;
+}
+
+// Reads everything resin sends after a fatal error that came while the port was full: DataOut
+// with the command's own bytes, whole and in order, then the fatal ErrorReport, then resin exits.
+void expect_whole_output_then_the_fatal_report(PortClient& client) {
+    std::string out;
+    std::optional<proto::Packet> packet;
+    while ((packet = client.receive()) && std::holds_alternative<proto::DataOut>(*packet)) {
+        const auto& data = std::get<proto::DataOut>(*packet);
+        EXPECT_EQ(data.request_id, 3u);
+        EXPECT_EQ(data.stream, proto::Stream::stdout_stream);
+        out += data.data;
+    }
+    ASSERT_TRUE(packet) << client.last_error() << " (after " << out.size() << " output bytes)";
+    const auto* error = std::get_if<proto::ErrorReport>(&*packet);
+    ASSERT_NE(error, nullptr) << describe(*packet);
+    EXPECT_EQ(error->code, proto::ErrorCode::packet_too_large);
+    EXPECT_TRUE(error->fatal);
+    EXPECT_GE(out.size(), 32u * 1024) << "output was queued before the report";
+    std::string expected;
+    while (expected.size() < out.size()) {
+        expected += kLine;
+    }
+    EXPECT_TRUE(out == expected.substr(0, out.size())) << "the output bytes are the command's";
+    expect_resin_exits_after_fatal_report(client);
+}
+
+// The fatal report goes after what was queued before it, and everything arrives whole.
+TEST(PortErrors, AFatalReportBehindUnreadOutputArrivesWholeAfterIt) {
+    PortClient client;
+    handshake(client);
+    const auto started = fill_the_port(client);
+    client.send_bytes(std::vector<std::uint8_t>{0x00, 0x10, 0x00, 0x01});  // 1 MiB + 1: fatal
+    expect_whole_output_then_the_fatal_report(client);
+    EXPECT_TRUE(wait_until_gone({static_cast<pid_t>(started.os_pid)},
+                                Clock::now() + std::chrono::seconds(10)));
+}
+
+// The same when the client closes its side of the port (end-of-file on fd 3) right after the
+// broken frame and reads on: the end of its requests does not drop what resin still has to say.
+TEST(PortErrors, AFatalReportBehindUnreadOutputSurvivesTheEndOfTheRequests) {
+    PortClient client;
+    handshake(client);
+    const auto started = fill_the_port(client);
+    client.send_bytes(std::vector<std::uint8_t>{0x00, 0x10, 0x00, 0x01});
+    client.close_port();
+    EXPECT_FALSE(client.wait_exit(std::chrono::milliseconds(500)))
+        << "resin still waits to be read, half a second after the end of the requests";
+    expect_whole_output_then_the_fatal_report(client);
+    EXPECT_TRUE(wait_until_gone({static_cast<pid_t>(started.os_pid)},
+                                Clock::now() + std::chrono::seconds(10)));
+}
+
+// A client that never reads again does not keep resin: it gives up on the report after its bound.
+TEST(PortErrors, AFatalReportNobodyReadsEndsResinWithinItsBound) {
+    PortClient client;
+    handshake(client);
+    const auto started = fill_the_port(client);
+    const auto failed_at = Clock::now();
+    client.send_bytes(std::vector<std::uint8_t>{0x00, 0x10, 0x00, 0x01});
+    const auto status = client.wait_exit(std::chrono::seconds(10));
+    const auto took = Clock::now() - failed_at;
+    ASSERT_TRUE(status) << "resin waits for a reader without end";
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 125);
+    EXPECT_GE(took, std::chrono::seconds(2)) << "it tried for its whole bound";
+    EXPECT_LE(took, std::chrono::milliseconds(3500)) << "2 s bound and a margin";
+    EXPECT_TRUE(wait_until_gone({static_cast<pid_t>(started.os_pid)},
+                                Clock::now() + std::chrono::seconds(10)));
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "sandbox/host_probe.hpp"
 #include "support/command_runner.hpp"
 #include "support/configs.hpp"
 #include "support/host_processes.hpp"
@@ -40,6 +41,15 @@ class ThroughResin : public testing::Test {
         }
         write_file(dir_ / "config.json", config.dump());
         return dir_ / "config.json";
+    }
+
+    // The default profile on the host's network with a port allowlist: on a hybrid host the
+    // sandbox goes in a v2 cgroup of its own as well, under resin's in the unified hierarchy.
+    std::string allowlist_config_file() {
+        json config = json::parse(default_profile_json());
+        config["network"] = {{"mode", "host"}, {"tcp_connect", {443}}};
+        write_file(dir_ / "allowlist.json", config.dump());
+        return dir_ / "allowlist.json";
     }
 
     struct Run {
@@ -227,6 +237,105 @@ TEST_F(ThroughResin, CgroupsOfAKilledResinAndReaperAreSweptByTheNextResin) {
         << "control: a resin killed with its reaper leaves them";
     make_cgroup_sweep_due();
     const Run next = run({}, {"/bin/true"});
+    EXPECT_EQ(next.exit_code, 0) << next.report;
+    EXPECT_EQ(sandbox_cgroups_of(resin), std::vector<std::string>{});
+}
+
+bool allowlist_enforceable() {
+    return sandbox::probe_host().socket_bpf_unavailable.empty();
+}
+
+// On a hybrid host, the port allowlist's cgroup among `cgroups` (under resin's own in the unified
+// hierarchy); elsewhere the allowlist takes the sandbox's own cgroup, and this is empty.
+std::vector<std::string> allowlist_cgroups_among(const std::vector<std::string>& cgroups) {
+    const auto layout = sandbox::probe_host().cgroup_layout;
+    std::vector<std::string> found;
+    for (const auto& cgroup : cgroups) {
+        if (layout.version == sandbox::CgroupVersion::hybrid &&
+            cgroup.rfind(layout.unified_own + "/", 0) == 0) {
+            found.push_back(cgroup);
+        }
+    }
+    return found;
+}
+
+struct Spawned {
+    pid_t resin = -1;
+    std::vector<pid_t> tree;  // the sandboxed sleep
+};
+
+// A resin running a sandboxed sleep under `config`.
+Spawned spawn_resin_sleeping(const std::string& config) {
+    const Argv sleep = {"/bin/sleep", "1000." + unique_token()};
+    std::vector<std::string> args = {"--config", config, "--"};
+    args.insert(args.end(), sleep.begin(), sleep.end());
+    auto null = high_fd(sandbox::UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC)));
+    const pid_t resin = spawn_resin(args, {{null.get(), 0}, {null.get(), 1}, {null.get(), 2}});
+    return {resin, wait_for_processes(sleep, 1, Clock::now() + kTimeout)};
+}
+
+// The reaper covers every kind of sandbox cgroup resin makes, the port allowlist's v2 cgroup on a
+// hybrid host too: a resin killed with SIGKILL leaves none in any hierarchy within a second.
+TEST_F(ThroughResin, AKilledResinWithAPortAllowlistLeavesNoCgroupInAnyHierarchyWithinASecond) {
+    if (!allowlist_enforceable()) {
+        GTEST_SKIP() << "no port allowlist here: " << sandbox::probe_host().socket_bpf_unavailable;
+    }
+    SubreaperScope adopt_orphans;  // the killed resin's sandbox init and reaper are reaped here
+    const Spawned spawned = spawn_resin_sleeping(allowlist_config_file());
+    const pid_t resin = spawned.resin;
+    const std::vector<pid_t>& tree = spawned.tree;
+    ASSERT_EQ(tree.size(), 1u);
+    const auto made = sandbox_cgroups_of(resin);
+    ASSERT_FALSE(made.empty()) << "control: the running sandbox has its cgroups";
+    if (sandbox::probe_host().cgroup_layout.version == sandbox::CgroupVersion::hybrid) {
+        ASSERT_EQ(allowlist_cgroups_among(made).size(), 1u)
+            << "control: the allowlist's own v2 cgroup: " << testing::PrintToString(made);
+    }
+
+    ::kill(resin, SIGKILL);
+    ::waitpid(resin, nullptr, 0);
+    const auto killed_at = Clock::now();
+    std::optional<Clock::time_point> gone_at;
+    wait_until(killed_at + kTimeout, [&] {
+        if (!sandbox_cgroups_of(resin).empty() ||
+            std::any_of(tree.begin(), tree.end(), process_exists)) {
+            return false;
+        }
+        gone_at = Clock::now();
+        return true;
+    });
+    ASSERT_TRUE(gone_at) << "left: " << testing::PrintToString(sandbox_cgroups_of(resin));
+    EXPECT_LE(*gone_at, killed_at + std::chrono::seconds(1));
+}
+
+// The fallback: a resin killed with its reaper leaves the allowlist's cgroup as well, and the next
+// resin sweeps it, even one without an allowlist (one sweep covers every kind).
+TEST_F(ThroughResin, TheAllowlistCgroupOfAKilledResinAndReaperIsSweptByTheNextResin) {
+    if (!allowlist_enforceable()) {
+        GTEST_SKIP() << "no port allowlist here: " << sandbox::probe_host().socket_bpf_unavailable;
+    }
+    SubreaperScope adopt_orphans;
+    const Spawned spawned = spawn_resin_sleeping(allowlist_config_file());
+    const pid_t resin = spawned.resin;
+    const std::vector<pid_t>& tree = spawned.tree;
+    ASSERT_EQ(tree.size(), 1u);
+    const auto reapers = children_named(resin, "resin-reaper");
+    ASSERT_EQ(reapers.size(), 1u);
+    ::kill(reapers.front(), SIGKILL);
+    ::kill(resin, SIGKILL);
+    ::waitpid(resin, nullptr, 0);
+    EXPECT_TRUE(wait_until_gone(tree, Clock::now() + kTimeout)) << "the sandbox dies with resin";
+    EXPECT_TRUE(
+        wait_until(Clock::now() + kTimeout, [&reapers] { return !is_alive(reapers.front()); }));
+
+    const auto left = sandbox_cgroups_of(resin);
+    ASSERT_FALSE(left.empty()) << "control: a resin killed with its reaper leaves them";
+    if (sandbox::probe_host().cgroup_layout.version == sandbox::CgroupVersion::hybrid) {
+        ASSERT_EQ(allowlist_cgroups_among(left).size(), 1u)
+            << "control: the allowlist's cgroup among them: " << testing::PrintToString(left);
+    }
+    make_cgroup_sweep_due();
+    const Run next = run({}, {"/bin/true"});  // no allowlist
     EXPECT_EQ(next.exit_code, 0) << next.report;
     EXPECT_EQ(sandbox_cgroups_of(resin), std::vector<std::string>{});
 }

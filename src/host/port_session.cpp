@@ -27,6 +27,9 @@ constexpr std::size_t kMaxQueuedReplyBytes = 1024 * 1024;
 constexpr int kMaxSignal = 64;
 // After the client left: how long resin may outlive the shutdown grace (SIGKILL, reaping).
 constexpr std::chrono::seconds kShutdownBound{2};
+// After a fatal error: how long resin waits for the client to take what was queued and the
+// ErrorReport before it exits all the same.
+constexpr std::chrono::seconds kFatalReportBound{2};
 
 bool contains_nul(const std::string& text) {
     return text.find('\0') != std::string::npos;
@@ -73,7 +76,8 @@ PortSession::PortSession(boost::asio::io_context& io, PortFds port, sandbox::Hos
               {[this] { on_writer_drained(); }, [this] { on_client_gone(); }}),
       port_in_(io, port.in.release()),
       read_buffer_(kReadBufferSize),
-      shutdown_deadline_(io) {}
+      shutdown_deadline_(io),
+      fatal_report_deadline_(io) {}
 
 PortSession::~PortSession() = default;
 
@@ -539,6 +543,11 @@ void PortSession::on_client_gone() {
     if (client_gone_) {
         return;
     }
+    // Sending a fatal ErrorReport: the end of the client's requests (fd 3) is no reason to drop
+    // it, as long as the port can still be written (exit_when_flushed bounds the wait).
+    if (exit_code_when_flushed_ && !writer_.failed()) {
+        return;
+    }
     client_gone_ = true;
     // Closing already: a fatal ErrorReport is being sent, and its exit code stands.
     if (state_ != State::running || !process_ || process_->supervisor.ended()) {
@@ -569,7 +578,16 @@ void PortSession::exit_when_flushed(int exit_code) {
     exit_code_when_flushed_ = exit_code;
     if (writer_.idle()) {
         exit_now(exit_code);
+        return;
     }
+    // The writer goes on as the port takes it, whole frames in order (on_writer_drained exits);
+    // a client that stopped reading gets kFatalReportBound.
+    fatal_report_deadline_.expires_after(kFatalReportBound);
+    fatal_report_deadline_.async_wait([this, exit_code](const boost::system::error_code& error) {
+        if (!error) {
+            exit_now(exit_code);
+        }
+    });
 }
 
 void PortSession::exit_now(int exit_code) {

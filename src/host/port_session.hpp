@@ -102,6 +102,8 @@ class PortSession {
     bool client_gone_ = false;
     // Bounds how long resin outlives the grace after the client left.
     boost::asio::steady_timer shutdown_deadline_;
+    // Bounds how long a fatal ErrorReport waits for a client that does not read.
+    boost::asio::steady_timer fatal_report_deadline_;
     std::unique_ptr<Prepared> prepared_;
     std::unique_ptr<Process> process_;
     std::optional<int> exit_code_when_flushed_;

@@ -153,42 +153,41 @@ std::vector<std::string> sandbox_cgroups_named(const std::string& directory,
     return found;
 }
 
-std::vector<std::string> sandbox_cgroup_parents(const CgroupLayout& layout,
-                                                const CgroupSupport& support) {
-    std::vector<std::string> parents;
-    if (!support.any()) {
-        return parents;
-    }
+std::vector<CgroupDirectory> sandbox_cgroup_parents(const CgroupLayout& layout,
+                                                    const CgroupSupport& support,
+                                                    bool port_allowlist) {
+    std::vector<CgroupDirectory> parents;
     if (layout.version == CgroupVersion::v2) {
         std::string why_not;
-        if (auto base = cgroup_v2_base(layout, why_not); !base.empty()) {
-            parents.push_back(base);
+        if (auto base = cgroup_v2_base(layout, why_not); support.any() && !base.empty()) {
+            parents.push_back({CgroupVersion::v2, base});
         }
-        return parents;
+        return parents;  // the allowlist attaches to the sandbox's own cgroup
     }
-    // The freezer first: a sweep of it freezes the tree before killing, so no pid it reads can be
-    // reused meanwhile; the other hierarchies are empty by then.
     for (const auto& [controller, usable] :
          {std::pair{"freezer", support.kill}, std::pair{"memory", support.memory},
           std::pair{"cpu", support.cpu}, std::pair{"cpuacct", support.cpu_time},
           std::pair{"pids", support.pids}}) {
         if (auto it = layout.v1_own.find(controller); usable && it != layout.v1_own.end()) {
-            parents.push_back(it->second);
+            parents.push_back({CgroupVersion::v1, it->second});
         }
+    }
+    if (port_allowlist && layout.version == CgroupVersion::hybrid) {
+        parents.push_back({CgroupVersion::v2, layout.unified_own});
     }
     return parents;
 }
 
-bool kill_and_remove_sandbox_cgroup(CgroupVersion version, const std::string& directory) {
-    return version == CgroupVersion::v2 ? kill_and_remove_cgroup_v2(directory)
-                                        : kill_and_remove_cgroup_v1(directory);
+bool kill_and_remove_sandbox_cgroup(const CgroupDirectory& cgroup) {
+    return cgroup.version == CgroupVersion::v2 ? kill_and_remove_cgroup_v2(cgroup.path)
+                                               : kill_and_remove_cgroup_v1(cgroup.path);
 }
 
-std::vector<std::string> stale_sandbox_cgroups(const std::vector<std::string>& directories) {
-    std::vector<std::string> stale;
+std::vector<CgroupDirectory> stale_sandbox_cgroups(const std::vector<CgroupDirectory>& parents) {
+    std::vector<CgroupDirectory> stale;
     std::unordered_map<std::string, std::string> start_times;
-    for (const std::string& directory : directories) {
-        DIR* dir = ::opendir(directory.c_str());
+    for (const CgroupDirectory& parent : parents) {
+        DIR* dir = ::opendir(parent.path.c_str());
         if (dir == nullptr) {
             continue;
         }
@@ -212,7 +211,7 @@ std::vector<std::string> stale_sandbox_cgroups(const std::vector<std::string>& d
                 known->second = start_time_of(parts[0]);
             }
             if (known->second != parts[1]) {
-                stale.push_back(directory + "/" + name);
+                stale.push_back({parent.version, parent.path + "/" + name});
             }
         }
         ::closedir(dir);
@@ -220,12 +219,13 @@ std::vector<std::string> stale_sandbox_cgroups(const std::vector<std::string>& d
     return stale;
 }
 
-std::string cgroup_sweep_marker(const char* which) {
-    return std::string("/run/resin/cgroup-sweep-") + which;
+// One marker for every kind of sandbox cgroup: a sweep covers all of sandbox_cgroup_parents.
+std::string cgroup_sweep_marker() {
+    return "/run/resin/cgroup-sweep-all";
 }
 
-bool cgroup_sweep_due(const char* which) {
-    const std::string path = cgroup_sweep_marker(which);
+bool cgroup_sweep_due() {
+    const std::string path = cgroup_sweep_marker();
     ::mkdir("/run/resin", 0755);  // as NamespaceOwner does; fails unprivileged
     constexpr int flags = O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
     UniqueFd marker(::open(path.c_str(), flags | O_EXCL, 0600));
@@ -249,6 +249,17 @@ bool cgroup_sweep_due(const char* which) {
         return false;
     }
     return ::futimens(marker.get(), nullptr) == 0;
+}
+
+void sweep_stale_sandbox_cgroups(const CgroupLayout& layout, const CgroupSupport& support,
+                                 bool port_allowlist) {
+    if (!cgroup_sweep_due()) {
+        return;
+    }
+    for (const auto& stale :
+         stale_sandbox_cgroups(sandbox_cgroup_parents(layout, support, port_allowlist))) {
+        kill_and_remove_sandbox_cgroup(stale);
+    }
 }
 
 }  // namespace resin::sandbox

@@ -82,38 +82,54 @@ class CgroupJoin {
 
 CgroupSupport probe_cgroup_support(const CgroupLayout& layout);
 
-// Creates the sandbox's cgroup(s) under resin's own, with the limits set, after removing any that
-// a resin which died without cleaning up left behind.
+// Creates the sandbox's cgroup(s) under resin's own, with the limits set (the launch sweeps stale
+// ones first: sweep_stale_sandbox_cgroups).
 Result<std::unique_ptr<SandboxCgroup>> create_sandbox_cgroup(const CgroupLayout& layout,
                                                              const CgroupSupport& support,
                                                              const CgroupLimits& limits);
 
+// A cgroup directory and the version of its hierarchy: v1, or v2 (a pure v2 host's, or the unified
+// hierarchy of a hybrid host).
+struct CgroupDirectory {
+    CgroupVersion version = CgroupVersion::none;
+    std::string path;
+};
+
 // The name of a new sandbox cgroup: resin-<pid>-<start time>-<n>, so a sweep can tell whether
 // their owner is still alive even after its pid was reused.
 std::string sandbox_cgroup_name();
-// The sandbox cgroups in `directories` whose owning resin is gone (killed with its reaper before
+// The sandbox cgroups in `parents` whose owning resin is gone (killed with its reaper before
 // either could clean up). Reads each owner's start time once, however many directories name it.
-std::vector<std::string> stale_sandbox_cgroups(const std::vector<std::string>& directories);
+std::vector<CgroupDirectory> stale_sandbox_cgroups(const std::vector<CgroupDirectory>& parents);
 
-// Whether this start sweeps `which` ("v1", "v2", "allowlist") for stale sandbox cgroups. A sweep
-// reads every live sandbox's owner: done on every start it made each start O(sandboxes alive)
-// (55 µs per alive sandbox on a hybrid host). So where resin can keep a marker (root:
-// cgroup_sweep_marker), a sweep is due once kCgroupSweepInterval has passed since the last one on
-// this host, and one resin at a time does it; elsewhere (unprivileged) every start sweeps.
+// Whether this start sweeps for stale sandbox cgroups. A sweep reads every live sandbox's owner:
+// done on every start it made each start O(sandboxes alive) (55 µs per alive sandbox on a hybrid
+// host). So where resin can keep a marker (root: cgroup_sweep_marker), a sweep is due once
+// kCgroupSweepInterval has passed since the last one on this host, and one resin at a time does
+// it; elsewhere (unprivileged) every start sweeps.
 inline constexpr int kCgroupSweepIntervalSeconds = 2;
-bool cgroup_sweep_due(const char* which);
-std::string cgroup_sweep_marker(const char* which);
+bool cgroup_sweep_due();
+std::string cgroup_sweep_marker();
+// Before a sandbox's first cgroup: when a sweep is due, kills what is left in the stale sandbox
+// cgroups of every parent (sandbox_cgroup_parents) and removes them.
+void sweep_stale_sandbox_cgroups(const CgroupLayout& layout, const CgroupSupport& support,
+                                 bool port_allowlist);
 
 // "resin-<pid>-<start time>-": how every sandbox cgroup this process creates begins.
 std::string own_sandbox_cgroup_prefix();
 // The sandbox cgroups in `directory` whose names begin with `prefix`.
 std::vector<std::string> sandbox_cgroups_named(const std::string& directory,
                                                const std::string& prefix);
-// The directories sandbox cgroups go in: resin's own cgroup in each v1 hierarchy it uses, or the
-// v2 base. Empty where resin makes none.
-std::vector<std::string> sandbox_cgroup_parents(const CgroupLayout& layout,
-                                                const CgroupSupport& support);
+// Every directory resin makes sandbox cgroups in, whatever they are for: resin's own cgroup in
+// each v1 hierarchy it uses, or the v2 base; and on a hybrid host where the port allowlist can be
+// attached (`port_allowlist`), resin's own cgroup in the unified hierarchy, where the allowlist
+// makes a v2 cgroup of its own. The reaper and the sweep both go by this one list, so that
+// neither forgets a kind. The freezer first: a sweep of it freezes the tree before killing, so no
+// pid it reads can be reused meanwhile; the other hierarchies are empty by then.
+std::vector<CgroupDirectory> sandbox_cgroup_parents(const CgroupLayout& layout,
+                                                    const CgroupSupport& support,
+                                                    bool port_allowlist);
 // Kills whatever is left in a sandbox cgroup and removes it (bounded); whether it is gone.
-bool kill_and_remove_sandbox_cgroup(CgroupVersion version, const std::string& directory);
+bool kill_and_remove_sandbox_cgroup(const CgroupDirectory& cgroup);
 
 }  // namespace resin::sandbox

@@ -2,9 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -16,19 +19,38 @@ namespace {
 // Each round waits up to 200 ms per busy cgroup (remove_cgroup_directory): 10 s in all at most.
 constexpr int kRounds = 50;
 
-// Blocks until every write end of the pipe is closed: the owner has ended.
-void wait_for_end_of(int read_end) {
-    char byte = 0;
+// What the owner's side knows of its reaper: the parents it watches (by index, one byte each).
+struct Reaper {
+    std::mutex mutex;
+    bool started = false;
+    int write_end = -1;  // open until this process ends: its closing wakes the reaper
+    std::vector<CgroupDirectory> parents;
+    std::vector<bool> told;
+};
+
+Reaper& reaper() {
+    static Reaper instance;
+    return instance;
+}
+
+// Blocks until every copy of the owner's end is closed (the owner has ended), marking the parents
+// whose index arrives meanwhile.
+void wait_for_end_of(int read_end, std::vector<bool>& watched) {
+    std::uint8_t indexes[64];
     for (;;) {
-        const ssize_t got = ::read(read_end, &byte, 1);
+        const ssize_t got = ::read(read_end, indexes, sizeof indexes);
         if (got == 0 || (got < 0 && errno != EINTR)) {
             return;
+        }
+        for (ssize_t i = 0; i < got; ++i) {
+            if (indexes[i] < watched.size()) {
+                watched[indexes[i]] = true;
+            }
         }
     }
 }
 
-[[noreturn]] void reap_after_owner(int read_end, CgroupVersion version,
-                                   const std::vector<std::string>& parents,
+[[noreturn]] void reap_after_owner(int read_end, const std::vector<CgroupDirectory>& parents,
                                    const std::string& prefix) {
     // Holds nothing of resin's (the port, a sandbox's pipes, the signal pipe) and gets no
     // terminal signal meant for resin's process group.
@@ -39,15 +61,20 @@ void wait_for_end_of(int read_end) {
     restore_default_signals();
     ::setsid();
     ::prctl(PR_SET_NAME, "resin-reaper");
-    wait_for_end_of(0);
+    std::vector<bool> watched(parents.size(), false);
+    wait_for_end_of(0, watched);
     // A cgroup stays busy until its last task has finished exiting, which for a sandbox dying
     // with resin (its init's parent-death signal) may take longer than one removal waits:
     // come back to what is left, bounded.
     for (int round = 0; round < kRounds; ++round) {
         bool left = false;
-        for (const auto& parent : parents) {
-            for (const auto& directory : sandbox_cgroups_named(parent, prefix)) {
-                left = !kill_and_remove_sandbox_cgroup(version, directory) || left;
+        for (std::size_t i = 0; i < parents.size(); ++i) {
+            if (!watched[i]) {
+                continue;
+            }
+            for (auto& path : sandbox_cgroups_named(parents[i].path, prefix)) {
+                left =
+                    !kill_and_remove_sandbox_cgroup({parents[i].version, std::move(path)}) || left;
             }
         }
         if (!left) {
@@ -59,25 +86,29 @@ void wait_for_end_of(int read_end) {
 
 }  // namespace
 
-void start_cgroup_reaper(const CgroupLayout& layout, const CgroupSupport& support) {
-    static bool started = false;
-    if (started || !support.any()) {
+void start_cgroup_reaper(const CgroupLayout& layout, const CgroupSupport& support,
+                         bool port_allowlist) {
+    Reaper& state = reaper();
+    const std::lock_guard lock(state.mutex);
+    if (state.started) {
         return;
     }
-    const auto parents = sandbox_cgroup_parents(layout, support);
+    auto parents = sandbox_cgroup_parents(layout, support, port_allowlist);
     if (parents.empty()) {
         return;
     }
-    started = true;
+    state.started = true;
+    // A socket pair rather than a pipe: telling a reaper that was killed is an EPIPE, not a
+    // SIGPIPE (MSG_NOSIGNAL).
     int ends[2];
-    if (::pipe2(ends, O_CLOEXEC) != 0) {
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) {
         return;
     }
     const std::string prefix = own_sandbox_cgroup_prefix();
     const pid_t pid = ::fork();
     if (pid == 0) {
         ::close(ends[1]);
-        reap_after_owner(ends[0], support.version, parents, prefix);
+        reap_after_owner(ends[0], parents, prefix);
     }
     ::close(ends[0]);
     if (pid < 0) {
@@ -86,6 +117,25 @@ void start_cgroup_reaper(const CgroupLayout& layout, const CgroupSupport& suppor
     }
     // The write end stays open, close-on-exec, until this process ends. The sandbox's init closes
     // its copy with every other descriptor (install_descriptors), the netns worker at its start.
+    state.write_end = ends[1];
+    state.told.assign(parents.size(), false);
+    state.parents = std::move(parents);
+}
+
+void cgroup_reaper_watch(const std::string& parent) {
+    Reaper& state = reaper();
+    const std::lock_guard lock(state.mutex);
+    for (std::size_t i = 0; i < state.parents.size() && state.write_end >= 0; ++i) {
+        if (state.parents[i].path != parent || state.told[i]) {
+            continue;
+        }
+        const auto index = static_cast<std::uint8_t>(i);
+        ssize_t written;
+        do {
+            written = ::send(state.write_end, &index, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        } while (written < 0 && errno == EINTR);
+        state.told[i] = written == 1;
+    }
 }
 
 }  // namespace resin::sandbox

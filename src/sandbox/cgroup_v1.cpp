@@ -10,6 +10,7 @@
 #include <map>
 
 #include "sandbox/cgroup_files.hpp"
+#include "sandbox/cgroup_reaper.hpp"
 #include "sandbox/unique_fd.hpp"
 
 namespace resin::sandbox {
@@ -195,10 +196,8 @@ Result<std::unique_ptr<SandboxCgroup>> create_cgroup_v1(const CgroupLayout& layo
             parents.push_back(layout.v1_own.at(controller));
         }
     }
-    if (cgroup_sweep_due("v1")) {
-        for (const auto& stale : stale_sandbox_cgroups(parents)) {
-            kill_and_remove_cgroup_v1(stale);
-        }
+    for (const auto& parent : parents) {
+        cgroup_reaper_watch(parent);
     }
     std::map<std::string, std::string> directories;
     for (const auto& [controller, usable] : wanted) {

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "sandbox/cgroup_files.hpp"
+#include "sandbox/cgroup_reaper.hpp"
 #include "sandbox/unique_fd.hpp"
 
 namespace resin::sandbox {
@@ -220,11 +221,7 @@ Result<std::unique_ptr<SandboxCgroup>> create_cgroup_v2(const CgroupLayout& layo
         }
     }
     RESIN_TRYV(prepare_base(base, base == layout.unified_mount, controllers));
-    if (cgroup_sweep_due("v2")) {
-        for (const auto& stale : stale_sandbox_cgroups({base})) {
-            kill_and_remove_cgroup_v2(stale);
-        }
-    }
+    cgroup_reaper_watch(base);
     const std::string directory = base + "/" + sandbox_cgroup_name();
     if (::mkdir(directory.c_str(), 0755) != 0) {
         return system_error(ErrorKind::spawn_failed, "creating the cgroup " + directory, errno);

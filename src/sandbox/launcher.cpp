@@ -391,6 +391,10 @@ Result<std::unique_ptr<Sandbox>> Sandbox::prepare(const Plan& plan, const Stdio&
 
     std::unique_ptr<SandboxCgroup> cgroup;
     const CgroupPart& cgroup_plan = plan.cgroup();
+    if (cgroup_plan.own || plan.network().port_allowlist) {
+        sweep_stale_sandbox_cgroups(cgroup_plan.layout, cgroup_plan.support,
+                                    plan.host().socket_bpf_unavailable.empty());
+    }
     if (cgroup_plan.own) {
         RESIN_TRY(cgroup, create_sandbox_cgroup(cgroup_plan.layout, cgroup_plan.support,
                                                 cgroup_plan.limits));

@@ -48,8 +48,9 @@ const char* to_string(ExitReason reason) {
 }
 
 void Sandbox::remove_cgroups_when_killed(const Plan& plan) {
-    if (plan.cgroup().own) {
-        start_cgroup_reaper(plan.cgroup().layout, plan.cgroup().support);
+    if (plan.cgroup().own || plan.network().port_allowlist) {
+        start_cgroup_reaper(plan.cgroup().layout, plan.cgroup().support,
+                            plan.host().socket_bpf_unavailable.empty());
     }
 }
 

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "sandbox/cgroup_files.hpp"
+#include "sandbox/cgroup_reaper.hpp"
 #include "sandbox/socket_allowlist_programs.hpp"
 #include "sandbox/unique_fd.hpp"
 
@@ -66,16 +67,6 @@ bool may_load_network_bpf() {
     return result;
 }
 
-void remove_stale(const std::string& directory) {
-    if (!cgroup_sweep_due("allowlist")) {
-        return;
-    }
-    for (const auto& stale : stale_sandbox_cgroups({directory})) {
-        (void)write_cgroup_file(stale + "/cgroup.kill", "1");
-        remove_cgroup_directory(stale);
-    }
-}
-
 }  // namespace
 
 std::string socket_bpf_unavailable_because(const CgroupLayout& layout,
@@ -120,7 +111,7 @@ Result<std::unique_ptr<SocketAllowlist>> SocketAllowlist::attach(
         }
         target.reset(::fcntl(sandbox_cgroup->clone_into(), F_DUPFD_CLOEXEC, 0));
     } else {
-        remove_stale(layout.unified_own);
+        cgroup_reaper_watch(layout.unified_own);
         const std::string directory = layout.unified_own + "/" + sandbox_cgroup_name();
         if (::mkdir(directory.c_str(), 0755) != 0) {
             const int err = errno;

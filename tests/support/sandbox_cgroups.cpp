@@ -61,9 +61,7 @@ std::vector<std::string> sandbox_cgroups_of(const std::vector<pid_t>& pids) {
 }
 
 void make_cgroup_sweep_due() {
-    for (const char* which : {"v1", "v2", "allowlist"}) {
-        ::unlink(sandbox::cgroup_sweep_marker(which).c_str());
-    }
+    ::unlink(sandbox::cgroup_sweep_marker().c_str());
 }
 
 }  // namespace resin::test

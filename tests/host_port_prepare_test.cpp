@@ -7,8 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <fstream>
 #include <sstream>
+#include <string>
 #include <thread>
 
 #include "support/host_processes.hpp"
@@ -170,14 +172,38 @@ TEST(PortPrepare, WallTimeCountsFromStartAndTheLimitStartsThen) {
     EXPECT_GE(ended.exit.wall_us, 400'000u);
 }
 
+// A line of /proc/<pid>/status that is a signal set ("SigBlk", "SigCgt"): bit n - 1 for signal n.
+std::uint64_t signal_set_of(pid_t pid, const std::string& field) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind(field + ":", 0) == 0) {
+            return std::stoull(line.substr(field.size() + 1), nullptr, 16);
+        }
+    }
+    ADD_FAILURE() << "no " << field << " for " << pid;
+    return 0;
+}
+
+// Every signal but SIGKILL and SIGSTOP, which cannot be blocked.
+constexpr std::uint64_t kEveryBlockableSignal =
+    ~((std::uint64_t{1} << (SIGKILL - 1)) | (std::uint64_t{1} << (SIGSTOP - 1)));
+
+// Signals beyond the common ones: glibc's own two below SIGRTMIN (32 and 33, which glibc's
+// sigfillset, sigprocmask and sigaction leave out), and real-time ones from SIGRTMIN to SIGRTMAX.
+std::vector<int> every_kind_of_signal() {
+    return {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGALRM, 32, 33, SIGRTMIN, SIGRTMIN + 10, SIGRTMAX};
+}
+
 TEST(PortPrepare, SignalsSentBeforeStartDoNotReachTheCommand) {
     PortClient client;
     handshake_and_prepare(client);
     const auto inits = sandbox_inits_of(client.pid());
     ASSERT_EQ(inits.size(), 1u);
+    EXPECT_EQ(signal_set_of(inits.front(), "SigBlk"), kEveryBlockableSignal);
     // The init forwards every signal it gets to its command: sent now, there is none yet.
-    ASSERT_EQ(::kill(inits.front(), SIGTERM), 0);
-    ASSERT_EQ(::kill(inits.front(), SIGUSR1), 0);
+    for (int sig : every_kind_of_signal()) {
+        ASSERT_EQ(::kill(inits.front(), sig), 0) << sig;
+    }
     const auto output = start_to_exit(client, 4, command("/bin/sh", {"-c", "echo started"}));
     EXPECT_EQ(output.out, "started\n");
     EXPECT_EQ(output.exit.reason, proto::ExitReason::exited);
@@ -193,13 +219,67 @@ TEST(PortPrepare, SignalsSentToTheWaitingCommandProcessDoNotReachTheCommand) {
     ASSERT_EQ(inits.size(), 1u);
     const auto waiting = children_of(inits.front());
     ASSERT_EQ(waiting.size(), 1u) << "the command's process waits, forked, in a prepared sandbox";
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGALRM}) {
+    EXPECT_EQ(signal_set_of(waiting.front(), "SigBlk"), kEveryBlockableSignal);
+    EXPECT_EQ(signal_set_of(waiting.front(), "SigCgt"), 0u) << "resin's handlers, reset";
+    EXPECT_EQ(signal_set_of(waiting.front(), "SigIgn"), 0u);
+    for (int sig : every_kind_of_signal()) {
         ASSERT_EQ(::kill(waiting.front(), sig), 0) << sig;
     }
+    EXPECT_TRUE(is_alive(waiting.front()));
     const auto output = start_to_exit(client, 4, command("/bin/sh", {"-c", "echo started"}));
     EXPECT_EQ(output.out, "started\n");
     EXPECT_EQ(output.exit.reason, proto::ExitReason::exited);
     EXPECT_EQ(output.exit.exit_code, 0);
+}
+
+// A process glibc's posix_spawn starts has glibc's own signals (32, 33) ignored, and an ignored
+// signal stays ignored across exec: resin, started so here, must not hand that on to the command.
+// glibc's sigaction refuses those two, so a reset through it leaves them as they were.
+TEST(PortPrepare, TheCommandStartsWithNoSignalBlockedOrIgnored) {
+    PortClient client;
+    handshake_and_prepare(client);
+    constexpr std::uint64_t kGlibcsOwn = (std::uint64_t{1} << 31) | (std::uint64_t{1} << 32);
+    EXPECT_EQ(signal_set_of(client.pid(), "SigIgn") & kGlibcsOwn, kGlibcsOwn)
+        << "control: resin, started by posix_spawn, ignores 32 and 33";
+    const auto output = start_to_exit(
+        client, 4, command("/bin/grep", {"-E", "^Sig(Blk|Ign)", "/proc/self/status"}));
+    EXPECT_EQ(output.out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+    EXPECT_EQ(output.exit.exit_code, 0) << output.err;
+}
+
+// Whether `pid` holds a signalfd: the init opens its own once it supervises the command, after it
+// has discarded what it was sent before the start.
+bool holds_signalfd(pid_t pid) {
+    const std::string fds = "/proc/" + std::to_string(pid) + "/fd/";
+    for (int fd = 0; fd < 64; ++fd) {
+        char target[64] = "";
+        const ssize_t size = ::readlink((fds + std::to_string(fd)).c_str(), target, sizeof target);
+        if (size > 0 &&
+            std::string(target, static_cast<std::size_t>(size)) == "anon_inode:[signalfd]") {
+            return true;
+        }
+    }
+    return false;
+}
+
+// What the init is sent once the command runs, it forwards: glibc's own signals (32, 33) and the
+// real-time ones as much as any.
+TEST(PortPrepare, SignalsSentToTheInitAfterStartReachTheCommand) {
+    for (int sig : {32, 33, SIGRTMIN, SIGRTMAX, SIGUSR1}) {
+        SCOPED_TRACE(sig);
+        PortClient client;
+        handshake_and_prepare(client);
+        const auto inits = sandbox_inits_of(client.pid());
+        ASSERT_EQ(inits.size(), 1u);
+        client.send(command("/bin/sleep", {"1000"}));
+        EXPECT_EQ(expect_packet<proto::ProcessStarted>(client).request_id, 4u);
+        ASSERT_TRUE(
+            wait_until(Clock::now() + kRunTimeout, [&] { return holds_signalfd(inits.front()); }));
+        ASSERT_EQ(::kill(inits.front(), sig), 0);
+        const auto output = collect_until_exit(client, 4);
+        EXPECT_EQ(output.exit.reason, proto::ExitReason::signaled);
+        EXPECT_EQ(output.exit.signal, sig);
+    }
 }
 
 TEST(PortPrepare, AWaitingCommandProcessKilledBeforeStartFailsTheStartAndLeavesNothing) {

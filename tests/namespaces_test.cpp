@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -180,6 +181,48 @@ TEST(Namespaces, ReservedUidLockFilesDoNotGrowWithTheSandboxesStarted) {
     }
     // Other tests may hold a few meanwhile; the old random claim made ~150 here.
     EXPECT_LE(owner_lock_files(), before + 16);
+}
+
+// A lock file removed from the middle (an admin's or a cleanup's doing) is a gap the claims fill:
+// a try that finds it missing makes it again and takes it, rather than skipping it for ever while
+// new files are made past the end. In a directory of the test's own, which no other claim uses.
+TEST(Namespaces, AMissingReservedUidLockFileInTheMiddleIsMadeAgainByTheClaims) {
+    const sandbox::HostCapabilities host = sandbox::probe_host();
+    if (!host.privileged) {
+        GTEST_SKIP() << "reserved uids are root's";
+    }
+    const TempDir locks(0700);
+    const auto uid_file = [&](uid_t offset) {
+        return locks / std::to_string(sandbox::NamespaceOwner::kFirstUid + offset);
+    };
+    // Eight files, each held: a claim's eight tries then cover every one.
+    std::vector<sandbox::NamespaceOwner> held;
+    for (uid_t offset = 0; offset < 8; ++offset) {
+        auto owner = sandbox::NamespaceOwner::claim(host, locks.path());
+        ASSERT_TRUE(owner) << owner.error().message;
+        ASSERT_EQ(owner.value().uid(), sandbox::NamespaceOwner::kFirstUid + offset)
+            << "every file held: the next is made";
+        held.push_back(std::move(owner).value());
+    }
+    // Not an offset the count's search looks at (0, 1, 3, 7, then 15 and 8 to 11): the gap lies
+    // inside the count of eight.
+    const uid_t gap = 2;
+    std::erase_if(held, [&](const auto& owner) {
+        return owner.uid() == sandbox::NamespaceOwner::kFirstUid + gap;
+    });
+    ASSERT_EQ(::unlink(uid_file(gap).c_str()), 0);
+
+    auto filler = sandbox::NamespaceOwner::claim(host, locks.path());
+    ASSERT_TRUE(filler) << filler.error().message;
+    EXPECT_EQ(filler.value().uid(), sandbox::NamespaceOwner::kFirstUid + gap)
+        << "the gap, not a ninth file";
+    struct stat made {};
+    EXPECT_EQ(::lstat(uid_file(gap).c_str(), &made), 0);
+    EXPECT_NE(::lstat(uid_file(8).c_str(), &made), 0);
+    // Filled, the files are whole again: with every one held the next claim makes the ninth.
+    auto next = sandbox::NamespaceOwner::claim(host, locks.path());
+    ASSERT_TRUE(next) << next.error().message;
+    EXPECT_EQ(next.value().uid(), sandbox::NamespaceOwner::kFirstUid + 8);
 }
 
 TEST(Namespaces, KillingTheLaunchingProcessLeavesNoProcessBehind) {

@@ -18,6 +18,7 @@
 
 #include "sandbox/command_block.hpp"
 #include "sandbox/host_probe.hpp"
+#include "sandbox/kernel_signals.hpp"
 #include "sandbox/plan.hpp"
 #include "sandbox/rlimits.hpp"
 #include "sandbox/sandbox_init.hpp"
@@ -45,9 +46,9 @@ int start_steps_under_filters(const sandbox::Plan& plan) {
     }
     const pid_t child = ::fork();
     if (child == 0) {
-        sigset_t all;
-        ::sigfillset(&all);
-        ::sigprocmask(SIG_BLOCK, &all, nullptr);
+        if (!sandbox::kernel_signals::block(sandbox::kernel_signals::kEverySignal)) {
+            ::_exit(9);
+        }
         ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
         int listener = -1;
         if (!sandbox::install_seccomp_filters(plan.seccomp(), &listener).ok()) {
@@ -57,7 +58,9 @@ int start_steps_under_filters(const sandbox::Plan& plan) {
         if (::read(go[0], &byte, 1) != 1) {
             ::_exit(11);
         }
-        sandbox::discard_pending_then_unblock_signals();
+        if (!sandbox::discard_pending_then_unblock_signals()) {
+            ::_exit(16);
+        }
         sandbox::CommandView exec;
         if (!sandbox::map_command_block(memfd, exec)) {
             ::_exit(12);

@@ -58,7 +58,7 @@ void wait_for_end_of(int read_end, std::vector<bool>& watched) {
         ::_exit(1);
     }
     ::close_range(1, ~0U, 0);
-    restore_default_signals();
+    (void)restore_default_signals();  // should the kernel refuse, the cleanup matters more
     ::setsid();
     ::prctl(PR_SET_NAME, "resin-reaper");
     std::vector<bool> watched(parents.size(), false);

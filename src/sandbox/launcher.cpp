@@ -199,7 +199,8 @@ StepResult change_directory(const CommandView& exec) {
 [[noreturn]] void command_main(const Plan& plan, int landlock_ruleset, int listener_socket) {
     ::close(kStatusFd);
     ::close(kSyncFd);  // the init's: resin's byte to a dead init must fail, not reach this process
-    reset_signal_dispositions();
+    require(kFailureFd, system_step(reset_signal_dispositions(), ErrorKind::internal,
+                                    "resetting the command's signal dispositions"));
     require(kFailureFd, system_step(::setsid() >= 0, ErrorKind::spawn_failed, "setsid"));
     require(kFailureFd, drop_privileges(plan.capabilities()));
     // Before the working directory is changed to: Landlock does not govern chdir.
@@ -225,7 +226,8 @@ StepResult change_directory(const CommandView& exec) {
     }
     ::close(kCommandStartFd);
     // Signals sent while there was no command were meant for no command.
-    discard_pending_then_unblock_signals();
+    require(kFailureFd, system_step(discard_pending_then_unblock_signals(), ErrorKind::internal,
+                                    "discarding the signals sent before the start"));
     CommandView exec;
     require(kFailureFd, system_step(map_command_block(kCommandFd, exec), ErrorKind::internal,
                                     "reading the command handed to the sandbox"));
@@ -298,7 +300,8 @@ StepResult change_directory(const CommandView& exec) {
     require(kFailureFd, build_filesystem(plan.mounts(), premade));
     int landlock_ruleset = -1;
     require(kFailureFd, build_landlock_ruleset(plan.landlock(), landlock_ruleset));
-    prepare_init_signals();
+    require(kFailureFd, system_step(prepare_init_signals(), ErrorKind::internal,
+                                    "blocking every signal in the sandbox's init"));
     // The denial log is init's and resin's alone: the command does not inherit it.
     require(kFailureFd,
             system_step(::madvise(denials, sizeof *denials, MADV_DONTFORK) == 0,
@@ -348,7 +351,9 @@ StepResult change_directory(const CommandView& exec) {
     // Signals that reached the init while it had no command (every one is blocked) were meant for
     // no command: they must not greet this one. A SIGCHLD among them is not lost: the supervisor
     // looks for an ended command before it waits for the first signal.
-    discard_pending_signals();
+    if (!discard_pending_signals()) {
+        ::_exit(126);
+    }
     supervise_command(command, kStatusFd, listener_pair[0], listener, denials);
 }
 

@@ -6,13 +6,16 @@
 //
 // Root resin takes a uid from a reserved range, unique among live sandboxes of every resin on the
 // host: each uid has a lock file under kDirectory, held with flock(2) for the sandbox's life, and
-// released by the kernel when resin exits or is killed, so nothing goes stale. Unprivileged resin
-// can create a namespace only as itself: the sandbox spends resin's own uid's quotas.
+// released by the kernel when resin exits or is killed, so nothing goes stale. A lock file may be
+// removed only under its lock (or with no resin running): the claims make a missing one again, and
+// would give its uid to a second sandbox while the first still held the removed file. Unprivileged
+// resin can create a namespace only as itself: the sandbox spends resin's own uid's quotas.
 #pragma once
 
 #include <sys/types.h>
 
 #include <optional>
+#include <string>
 
 #include "config/reserved_ids.hpp"
 #include "config/result.hpp"
@@ -29,6 +32,8 @@ class NamespaceOwner {
 
     // Root: a reserved uid no other live sandbox owns. Otherwise resin's own euid.
     static Result<NamespaceOwner> claim(const HostCapabilities& host);
+    // The same from the lock files in `directory` (a root-owned 0700 one), instead of kDirectory.
+    static Result<NamespaceOwner> claim(const HostCapabilities& host, const std::string& directory);
 
     uid_t uid() const { return uid_; }
     // Whether creating the namespace as uid() takes a change of this thread's euid.

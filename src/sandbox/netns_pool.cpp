@@ -180,8 +180,11 @@ void NetnsPool::refill_detached(const HostCapabilities& host) {
     if (::fork() != 0) {
         return;
     }
-    ::close_range(0, ~0U, 0);   // never hold the port or a sandbox's pipes open
-    restore_default_signals();  // resin's handlers would write to descriptors just closed
+    ::close_range(0, ~0U, 0);  // never hold the port or a sandbox's pipes open
+    // resin's handlers would write to descriptors just closed
+    if (!restore_default_signals()) {
+        ::_exit(1);
+    }
     ::setsid();
     ::_exit(fill(host) ? 0 : 1);
 }

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "sandbox/kernel_signals.hpp"
 #include "sandbox/launch_channel.hpp"
 #include "sandbox/pidfd.hpp"
 #include "sandbox/unique_fd.hpp"
@@ -28,54 +29,25 @@ bool forwardable(int sig) {
 
 }  // namespace
 
-void prepare_init_signals() {
-    sigset_t all;
-    ::sigfillset(&all);
-    ::sigprocmask(SIG_BLOCK, &all, nullptr);
-    struct sigaction action {};
-    action.sa_handler = ignore_signal;
-    ::sigfillset(&action.sa_mask);
-    for (int sig = 1; sig < NSIG; ++sig) {
-        if (forwardable(sig) || sig == SIGCHLD) {
-            ::sigaction(sig, &action, nullptr);  // EINVAL for libc-reserved signals: fine
-        }
-    }
+bool prepare_init_signals() {
+    return kernel_signals::block(kernel_signals::kEverySignal) &&
+           kernel_signals::set_every_disposition(ignore_signal);
 }
 
-void reset_signal_dispositions() {
-    struct sigaction action {};
-    action.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig) {
-        ::sigaction(sig, &action, nullptr);
-    }
+bool reset_signal_dispositions() {
+    return kernel_signals::set_every_disposition(SIG_DFL);
 }
 
-namespace {
-
-void unblock_all_signals() {
-    sigset_t none;
-    ::sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+bool restore_default_signals() {
+    return reset_signal_dispositions() && kernel_signals::set_mask(0);
 }
 
-}  // namespace
-
-void restore_default_signals() {
-    reset_signal_dispositions();
-    unblock_all_signals();
+bool discard_pending_signals() {
+    return kernel_signals::discard_pending();
 }
 
-void discard_pending_signals() {
-    sigset_t all;
-    ::sigfillset(&all);
-    const timespec now{};
-    while (::sigtimedwait(&all, nullptr, &now) > 0) {
-    }
-}
-
-void discard_pending_then_unblock_signals() {
-    discard_pending_signals();
-    unblock_all_signals();
+bool discard_pending_then_unblock_signals() {
+    return discard_pending_signals() && kernel_signals::set_mask(0);
 }
 
 namespace {
@@ -101,12 +73,11 @@ class Supervisor {
           listener_socket_(listener_socket),
           denials_(denials),
           listener_(listener) {
-        sigset_t all;
-        ::sigfillset(&all);
         // Non-blocking: handle_signals() reads until nothing is left, and a read that waited for
         // the next signal would stop init from answering the listener meanwhile (the command can
         // send init signals whenever it likes).
-        signals_ = ::signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+        signals_ =
+            kernel_signals::open_signalfd(kernel_signals::kEverySignal, SFD_CLOEXEC | SFD_NONBLOCK);
     }
 
     [[noreturn]] void run() {

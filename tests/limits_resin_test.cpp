@@ -343,6 +343,18 @@ TEST_F(ThroughResin, TheAllowlistCgroupOfAKilledResinAndReaperIsSweptByTheNextRe
 // 100 resins, each running a sandboxed sleep, killed with SIGKILL; no resin starts after them.
 // Within a second each one's reaper has killed what was left and removed its cgroups, in every
 // hierarchy. (The control, a resin killed with its reaper leaving its cgroups, is the test above.)
+//
+// The second is the optimised build's, which tests/run.sh checks on its own (70 ms on the reference
+// box). Under AddressSanitizer every one of the 300 processes that die (resins, their inits and
+// reapers, all forks of resin) is several times heavier: 117-323 ms on the reference box, but
+// 1,071 ms once in CI on a slower machine (where the whole test took 21 s, against 6-9 s here).
+// There the budget is three seconds: the property (nothing left) is the same.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr std::chrono::seconds kKilledResinsGoneWithin{3};
+#else
+constexpr std::chrono::seconds kKilledResinsGoneWithin{1};
+#endif
+
 TEST_F(ThroughResin, HundredKilledResinsLeaveNoCgroupOrProcessWithinASecond) {
     // 100, or 20 on a machine as small as the cgroup v2 VM (512 MiB).
     const std::size_t resin_count = ram_mib() >= 2 * 1024 ? 100 : 20;
@@ -370,7 +382,7 @@ TEST_F(ThroughResin, HundredKilledResinsLeaveNoCgroupOrProcessWithinASecond) {
         ::waitpid(resin, nullptr, 0);
     }
     const auto killed_at = Clock::now();
-    const auto deadline = killed_at + std::chrono::seconds(1);
+    const auto deadline = killed_at + kKilledResinsGoneWithin;
     // Each look ends after the state it saw (nothing comes back): when the first look that finds
     // nothing ends is when everything was gone at the latest.
     std::optional<Clock::time_point> gone_at;
@@ -387,7 +399,8 @@ TEST_F(ThroughResin, HundredKilledResinsLeaveNoCgroupOrProcessWithinASecond) {
     std::cout << "[   NOTE   ] no sandbox cgroup and no sandboxed process left "
               << std::chrono::duration_cast<std::chrono::milliseconds>(*gone_at - killed_at).count()
               << " ms after the kills\n";
-    EXPECT_LE(*gone_at, deadline) << "the requirement: gone within a second";
+    EXPECT_LE(*gone_at, deadline) << "the requirement: gone within "
+                                  << kKilledResinsGoneWithin.count() << " s";
 }
 
 }  // namespace

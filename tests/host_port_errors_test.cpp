@@ -4,10 +4,15 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include "support/host_processes.hpp"
 #include "support/port_expect.hpp"
+#include "support/spawn_resin.hpp"
 #include "support/temp_dir.hpp"
 
 namespace resin::test {
@@ -172,6 +177,19 @@ TEST(PortErrors, ASignalOutsideOneTo64IsAnInvalidRequest) {
 // A command writing without end, its output granted but never read: resin's port (fd 4) fills.
 constexpr const char* kLine = "0123456789abcdef\n";
 
+// Everything written to `fd` (a memfd) from its start.
+std::string contents_of(int fd) {
+    std::string text;
+    char chunk[4096];
+    ssize_t n = 0;
+    off_t at = 0;
+    while ((n = ::pread(fd, chunk, sizeof chunk, at)) > 0) {
+        text.append(chunk, static_cast<std::size_t>(n));
+        at += n;
+    }
+    return text;
+}
+
 proto::ProcessStarted fill_the_port(PortClient& client) {
     client.send(proto::GrantCredit{2, 0xFFFFFFFF});
     const auto started = start_process(client, 3, "/usr/bin/yes", {"0123456789abcdef"});
@@ -240,7 +258,10 @@ TEST(PortErrors, AFatalReportBehindUnreadOutputSurvivesTheEndOfTheRequests) {
 
 // A client that never reads again does not keep resin: it gives up on the report after its bound.
 TEST(PortErrors, AFatalReportNobodyReadsEndsResinWithinItsBound) {
-    PortClient client;
+    const auto resin_stderr =
+        high_fd(sandbox::UniqueFd(::memfd_create("resin-stderr", MFD_CLOEXEC)));
+    ASSERT_TRUE(resin_stderr);
+    PortClient client(resin_stderr.get());
     handshake(client);
     const auto started = fill_the_port(client);
     const auto failed_at = Clock::now();
@@ -253,6 +274,14 @@ TEST(PortErrors, AFatalReportNobodyReadsEndsResinWithinItsBound) {
     EXPECT_LE(took, std::chrono::milliseconds(3500)) << "2 s bound and a margin";
     EXPECT_TRUE(wait_until_gone({static_cast<pid_t>(started.os_pid)},
                                 Clock::now() + std::chrono::seconds(10)));
+    // The client never saw the report, so the operator learns from stderr why resin ended.
+    const std::string printed = contents_of(resin_stderr.get());
+    EXPECT_NE(printed.find("resin: the client did not read the fatal ErrorReport within 2 s"),
+              std::string::npos)
+        << printed;
+    EXPECT_NE(printed.find("frame length 1048577 exceeds the maximum"), std::string::npos)
+        << "names the error: " << printed;
+    EXPECT_EQ(std::count(printed.begin(), printed.end(), '\n'), 1) << printed;
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/reserved_ids.hpp"
 #include "sandbox/enforcement.hpp"
 #include "sandbox/host_probe.hpp"
 
@@ -349,6 +350,39 @@ TEST(MakePlan, RefusesThePortAllowlistWithTheHostsReason) {
         with([](Config& c) { c.network.udp_connect = std::vector<std::uint16_t>{53}; }), host);
     ASSERT_FALSE(plan.has_value());
     EXPECT_NE(plan.error().message.find("CAP_BPF"), std::string::npos) << plan.error().message;
+}
+
+// A Config built in code skips the parser's refusal; the plan must not run a sandbox as the uid or
+// gid that owns another sandbox's namespaces, on either host.
+TEST(MakePlan, RefusesAReservedIdentityBuiltInCode) {
+    for (const auto& host : {host_with(Cgroups::v2), unprivileged(host_with(Cgroups::none))}) {
+        SCOPED_TRACE(host.privileged ? "privileged" : "unprivileged");
+        for (const std::uint32_t id :
+             {kReservedIdFirst, kReservedIdFirst + 4242, kReservedIdLast}) {
+            SCOPED_TRACE(id);
+            const auto as_uid = make_plan(with([id](Config& c) { c.identity.uid = id; }), host);
+            ASSERT_FALSE(as_uid.has_value());
+            EXPECT_EQ(as_uid.error().kind, ErrorKind::invalid_config);
+            EXPECT_EQ(as_uid.error().pointer, "/identity/uid");
+            EXPECT_NE(
+                as_uid.error().message.find("reserves for the owners of sandboxes' namespaces"),
+                std::string::npos)
+                << as_uid.error().message;
+            const auto as_gid = make_plan(with([id](Config& c) { c.identity.gid = id; }), host);
+            ASSERT_FALSE(as_gid.has_value());
+            EXPECT_EQ(as_gid.error().kind, ErrorKind::invalid_config);
+            EXPECT_EQ(as_gid.error().pointer, "/identity/gid");
+        }
+        for (const std::uint32_t id : {kReservedIdFirst - 1, kReservedIdLast + 1}) {
+            SCOPED_TRACE(id);
+            const auto outside = make_plan(with([id](Config& c) {
+                                               c.identity.uid = id;
+                                               c.identity.gid = id;
+                                           }),
+                                           host);
+            EXPECT_TRUE(outside.has_value()) << outside.error().message;
+        }
+    }
 }
 
 // What enforces each key on each host, as --check-config and the feature list say.

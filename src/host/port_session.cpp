@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "host/exit_codes.hpp"
+#include "host/failure.hpp"
 #include "host/features.hpp"
 #include "host/output_forwarder.hpp"
 #include "host/pipes.hpp"
@@ -487,8 +488,9 @@ void PortSession::fail_fatally(std::uint32_t request_id, proto::ErrorCode code,
         process_->output.stop();
         process_->supervisor.terminate(sandbox::EndCause::killed);
     }
+    std::string unread = std::string(proto::to_string(code)) + ": " + message;
     writer_.send(proto::ErrorReport{request_id, code, true, std::move(message), ""});
-    exit_when_flushed(kExitResinFailure);
+    exit_when_flushed(kExitResinFailure, std::move(unread));
 }
 
 void PortSession::on_process_exit(sandbox::ExitReport report) {
@@ -574,7 +576,7 @@ void PortSession::refill_network_pool_once(bool used_a_namespace) {
     }
 }
 
-void PortSession::exit_when_flushed(int exit_code) {
+void PortSession::exit_when_flushed(int exit_code, std::string report) {
     exit_code_when_flushed_ = exit_code;
     if (writer_.idle()) {
         exit_now(exit_code);
@@ -583,11 +585,15 @@ void PortSession::exit_when_flushed(int exit_code) {
     // The writer goes on as the port takes it, whole frames in order (on_writer_drained exits);
     // a client that stopped reading gets kFatalReportBound.
     fatal_report_deadline_.expires_after(kFatalReportBound);
-    fatal_report_deadline_.async_wait([this, exit_code](const boost::system::error_code& error) {
-        if (!error) {
-            exit_now(exit_code);
-        }
-    });
+    // The client never saw the report: stderr is then the operator's only trace of why resin ended.
+    fatal_report_deadline_.async_wait(
+        [this, exit_code, report = std::move(report)](const boost::system::error_code& error) {
+            if (!error) {
+                print_failure("the client did not read the fatal ErrorReport within " +
+                              std::to_string(kFatalReportBound.count()) + " s (" + report + ")");
+                exit_now(exit_code);
+            }
+        });
 }
 
 void PortSession::exit_now(int exit_code) {

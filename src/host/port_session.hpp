@@ -82,7 +82,8 @@ class PortSession {
     // EOF on fd 3 or a write error on fd 4: a running tree gets SIGTERM and the shutdown grace.
     void on_client_gone();
     void refill_network_pool_once(bool used_a_namespace);
-    void exit_when_flushed(int exit_code);
+    // `report` names the fatal ErrorReport on stderr if the client does not read it in time.
+    void exit_when_flushed(int exit_code, std::string report);
     void exit_now(int exit_code);
 
     boost::asio::io_context& io_;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "config/reserved_ids.hpp"
 #include "sandbox/mount_ownership.hpp"
 
 extern char** environ;
@@ -80,6 +81,19 @@ IdMapping map_id(std::uint32_t inside, std::uint32_t caller, bool privileged) {
         return {inside, caller};  // the only mapping the kernel allows an unprivileged user
     }
     return {inside, inside == 0 ? kOverflowId : inside};
+}
+
+// The parser refuses these too; a Config built in code reaches the plan without it, and a sandbox
+// running as a namespace owner's uid could reach another sandbox's namespaces.
+Result<void> refuse_reserved_id(std::uint32_t id, const std::string& pointer) {
+    if (!is_reserved_id(id)) {
+        return success();
+    }
+    return Error{ErrorKind::invalid_config,
+                 std::to_string(id) + " is between " + std::to_string(kReservedIdFirst) + " and " +
+                     std::to_string(kReservedIdLast) +
+                     ", the host ids resin reserves for the owners of sandboxes' namespaces",
+                 pointer, 0};
 }
 
 Result<void> refuse_reserved_path(const std::string& path, const std::string& pointer) {
@@ -290,6 +304,8 @@ NetworkPart plan_network(const Config& config) {
 
 Result<Plan> make_plan(const Config& config, const HostCapabilities& host) {
     RESIN_TRYV(check_enforceable(config, host));
+    RESIN_TRYV(refuse_reserved_id(config.identity.uid, "/identity/uid"));
+    RESIN_TRYV(refuse_reserved_id(config.identity.gid, "/identity/gid"));
     Plan plan;
     plan.host_ = host;
     plan.command_ = CommandPart{build_environment(config.env), config.filesystem.cwd};

@@ -27,10 +27,14 @@ int remaining_ms(std::chrono::steady_clock::time_point deadline) {
 
 }  // namespace
 
-PortClient::PortClient() : buffer_(kReadSize) {
+PortClient::PortClient(int resin_stderr) : buffer_(kReadSize) {
     auto [resin_in, to_resin] = high_pipe();
     auto [from_resin, resin_out] = high_pipe();
-    pid_ = spawn_resin({"--port"}, {{resin_in.get(), 3}, {resin_out.get(), 4}});
+    FdMap fds{{resin_in.get(), 3}, {resin_out.get(), 4}};
+    if (resin_stderr >= 0) {
+        fds.emplace_back(resin_stderr, 2);
+    }
+    pid_ = spawn_resin({"--port"}, fds);
     pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
     to_resin_ = std::move(to_resin);
     from_resin_ = std::move(from_resin);

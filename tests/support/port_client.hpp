@@ -22,8 +22,9 @@ inline constexpr std::chrono::milliseconds kReplyTimeout{30000};
 
 class PortClient {
   public:
-    // Spawns `resin --port`.
-    PortClient();
+    // Spawns `resin --port`, with its stderr on `resin_stderr` if one is given (else this
+    // process's own).
+    explicit PortClient(int resin_stderr = -1);
     PortClient(const PortClient&) = delete;
     PortClient& operator=(const PortClient&) = delete;
     // Closes the port and reaps resin (killing it if it does not exit on its own).

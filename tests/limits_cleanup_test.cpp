@@ -1,10 +1,22 @@
 // A sandbox's cgroups are removed however it ends, and those of a launcher that was killed before
 // it could remove them are swept by the next launch (docs/limits.md, "Tree kill and cleanup").
 // Sandbox cgroups are found through probe_host()'s layout, so this holds on v1, hybrid and v2.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <memory>
+
+#include "sandbox/cgroup_files.hpp"
+#include "sandbox/host_probe.hpp"
 #include "support/host_processes.hpp"
 #include "support/programs.hpp"
 #include "support/sandbox_cgroups.hpp"
@@ -94,6 +106,74 @@ TEST(CgroupCleanup, CgroupsAreRemovedWhenALimitEndsTheSandbox) {
     Launched running = launch_checked(with_every_limit(), {"/bin/sleep", "30"});
     running.sandbox.reset();  // never reaped: the destructor kills the tree
     EXPECT_EQ(sandbox_cgroups_of(::getpid()), std::vector<std::string>{});
+}
+
+// Forks a process that runs `body` as pid 1 of a new pid namespace, and dies with the returned
+// process (which ends when `body` does, closing its copies of the test's descriptors).
+std::unique_ptr<HostProcess> in_new_pid_namespace(const std::function<void()>& body) {
+    return std::make_unique<HostProcess>([body] {
+        if (::unshare(CLONE_NEWPID) != 0) {
+            ::_exit(1);
+        }
+        const pid_t init = ::fork();
+        if (init == 0) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            body();
+            ::_exit(0);
+        }
+        ::waitpid(init, nullptr, 0);
+        ::_exit(0);
+    });
+}
+
+// cgroup.procs lists a task that the reader's pid namespace cannot see (a sibling's) as 0, and
+// kill(0, SIGKILL) would kill the reader's own process group: resin, and in CLI mode its caller's
+// shell pipeline. read_cgroup_procs leaves such tasks out. (v1's cgroup.procs leaves them out
+// itself: the v2 hierarchy, the last parent on a hybrid or v2 host, is the one that lists them.)
+TEST(CgroupFiles, ProcsNeverListsAPidBelowOneForATaskOfASiblingPidNamespace) {
+    const auto version = sandbox::probe_host().cgroup_layout.version;
+    const auto parents = sandbox_cgroup_parents();
+    if (!privileged() || parents.empty() ||
+        (version != sandbox::CgroupVersion::hybrid && version != sandbox::CgroupVersion::v2)) {
+        GTEST_SKIP() << "needs root and a cgroup v2 hierarchy to create a directory in";
+    }
+    // Not "resin-...": a resin's sweep would take it for a sandbox cgroup whose owner is gone.
+    const std::string cgroup = parents.back() + "/limits-test-procs-" + unique_token();
+    ASSERT_EQ(::mkdir(cgroup.c_str(), 0755), 0) << cgroup << ": " << std::strerror(errno);
+    int joined[2];
+    ASSERT_EQ(::pipe2(joined, O_CLOEXEC), 0);
+    const auto holder = in_new_pid_namespace([&] {
+        const bool ok = sandbox::write_cgroup_file(cgroup + "/cgroup.procs", "0").has_value();
+        (void)!::write(joined[1], ok ? "y" : "n", 1);
+        wait_to_be_killed();
+    });
+    ::close(joined[1]);
+    char ok = 0;
+    ASSERT_EQ(::read(joined[0], &ok, 1), 1);
+    ::close(joined[0]);
+    ASSERT_EQ(ok, 'y') << "the holder joins " << cgroup;
+
+    int seen[2];
+    ASSERT_EQ(::pipe2(seen, O_CLOEXEC), 0);
+    const auto reader = in_new_pid_namespace([&] {
+        std::string line = sandbox::read_cgroup_file(cgroup + "/cgroup.procs").value_or("?") + "|";
+        for (pid_t pid : sandbox::read_cgroup_procs(cgroup)) {
+            line += std::to_string(pid) + " ";
+        }
+        (void)!::write(seen[1], line.data(), line.size());
+    });
+    ::close(seen[1]);
+    std::string line;
+    char buffer[256];
+    for (ssize_t got; (got = ::read(seen[0], buffer, sizeof buffer)) > 0;) {
+        line.append(buffer, static_cast<std::size_t>(got));
+    }
+    ::close(seen[0]);
+    EXPECT_EQ(line, "0\n|") << "control: the raw file names the sibling's task 0; then none";
+
+    holder->kill_and_reap(SIGKILL);
+    EXPECT_TRUE(wait_until(Clock::now() + kTimeout, [&] { return ::rmdir(cgroup.c_str()) == 0; }))
+        << cgroup << ": " << std::strerror(errno);
 }
 
 TEST(CgroupCleanup, CgroupsOfAKilledLauncherAreSweptByTheNextLaunch) {

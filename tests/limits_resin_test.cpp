@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -338,6 +339,47 @@ TEST_F(ThroughResin, TheAllowlistCgroupOfAKilledResinAndReaperIsSweptByTheNextRe
     const Run next = run({}, {"/bin/true"});  // no allowlist
     EXPECT_EQ(next.exit_code, 0) << next.report;
     EXPECT_EQ(sandbox_cgroups_of(resin), std::vector<std::string>{});
+}
+
+// A resin in another pid namespace (a container) shares this one's cgroup parent, and a sweep is
+// due: the next resin here leaves that resin's sandbox and cgroups alone. Its pids mean nothing in
+// this namespace: under the old names (resin-<pid>-<start time>-<n>) the sweep read /proc/1/stat,
+// the host's init, for the inner resin (pid 1 there), judged it gone and killed its sandbox (the
+// control: this test fails so against a resin built before the pid namespace was in the name).
+TEST_F(ThroughResin, ASweepLeavesTheSandboxOfAResinInAnotherPidNamespaceAlone) {
+    if (!privileged() || !cgroup_support().any()) {
+        GTEST_SKIP() << "another pid namespace and sandbox cgroups need root and usable cgroups";
+    }
+    SubreaperScope adopt_orphans;
+    const Argv sleep = {"/bin/sleep", "1000." + unique_token()};
+    std::vector<std::string> args = {"--config", config_file({}), "--"};
+    args.insert(args.end(), sleep.begin(), sleep.end());
+    auto null = high_fd(sandbox::UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC)));
+    const pid_t unshare =
+        spawn_resin(args, {{null.get(), 0}, {null.get(), 1}, {null.get(), 2}},
+                    {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--kill-child"});
+    const auto tree = wait_for_processes(sleep, 1, Clock::now() + kTimeout);
+    ASSERT_EQ(tree.size(), 1u);
+    const auto inner = children_named(unshare, "resin");
+    ASSERT_EQ(inner.size(), 1u) << "resin, pid 1 of its namespace";
+    const auto theirs = sandbox_cgroups_in_pid_namespace_of(inner.front());
+    ASSERT_FALSE(theirs.empty()) << "its sandbox cgroups, beside this test's";
+
+    make_cgroup_sweep_due();
+    const Run next = run({}, {"/bin/true"});
+    EXPECT_EQ(next.exit_code, 0) << next.report;
+    EXPECT_TRUE(is_alive(tree.front())) << "the other namespace's sandbox was killed";
+    EXPECT_EQ(sandbox_cgroups_in_pid_namespace_of(inner.front()), theirs);
+
+    // Its command ends: resin ends the sandbox and removes its cgroups itself.
+    ::kill(tree.front(), SIGKILL);
+    int status = 0;
+    ::waitpid(unshare, &status, 0);
+    EXPECT_TRUE(wait_until_gone(tree, Clock::now() + kTimeout));
+    for (const auto& cgroup : theirs) {
+        EXPECT_FALSE(std::filesystem::exists(cgroup)) << cgroup;
+        ::rmdir(cgroup.c_str());
+    }
 }
 
 // 100 resins, each running a sandboxed sleep, killed with SIGKILL; no resin starts after them.

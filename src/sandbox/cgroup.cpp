@@ -10,10 +10,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
+#include <optional>
 #include <sstream>
 #include <string_view>
 #include <unordered_map>
 
+#include "sandbox/cgroup_files.hpp"
 #include "sandbox/cgroup_v1.hpp"
 #include "sandbox/cgroup_v2.hpp"
 
@@ -52,15 +55,20 @@ namespace {
 
 constexpr const char* kPrefix = "resin-";
 
-// Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot. Empty when
-// the process is gone. Plain reads: a sweep calls this once per alive sandbox.
-std::string start_time_of(const std::string& pid) {
+// Field 22 of /proc/<pid>/stat ("self" or a pid): when the process started, in clock ticks since
+// boot. "" when the process is gone; nullopt when that cannot be told (EMFILE, ENOMEM, a /proc
+// that hides it): a sweep must not take a process it cannot read for a dead one. Plain reads: a
+// sweep calls this once per alive sandbox's owner.
+std::optional<std::string> start_time_of(const std::string& pid) {
     const std::string path = "/proc/" + pid + "/stat";
     UniqueFd stat(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     char line[1024];
     const ssize_t size = stat ? ::read(stat.get(), line, sizeof line - 1) : -1;
+    if (size < 0 && (errno == ENOENT || errno == ESRCH)) {
+        return std::string();
+    }
     if (size <= 0) {
-        return {};
+        return std::nullopt;
     }
     const std::string_view text(line, static_cast<std::size_t>(size));
     std::size_t at = text.rfind(')');
@@ -69,10 +77,25 @@ std::string start_time_of(const std::string& pid) {
         at = text.find(' ', at + 1);
     }
     if (at == std::string_view::npos) {
-        return {};
+        return std::nullopt;
     }
     const std::size_t end = text.find(' ', at + 1);
     return std::string(text.substr(at + 1, end == std::string_view::npos ? end : end - at - 1));
+}
+
+// A pid names a process only within its pid namespace: the names carry the namespace's inode.
+std::string own_pid_namespace() {
+    struct stat info {};
+    return ::stat("/proc/self/ns/pid", &info) == 0 ? std::to_string(info.st_ino) : std::string();
+}
+
+// Whether /proc numbers processes as this process's pid namespace does (not a parent's /proc,
+// kept after an unshare): only then does /proc/<pid> mean the pid in a name.
+bool proc_is_own() {
+    char self[32];
+    const ssize_t size = ::readlink("/proc/self", self, sizeof self);
+    return size > 0 &&
+           std::string_view(self, static_cast<std::size_t>(size)) == std::to_string(::getpid());
 }
 
 bool all_digits(const std::string& text) {
@@ -125,8 +148,8 @@ Result<std::unique_ptr<SandboxCgroup>> create_sandbox_cgroup(const CgroupLayout&
 }
 
 std::string own_sandbox_cgroup_prefix() {
-    const std::string pid = std::to_string(::getpid());
-    return kPrefix + pid + "-" + start_time_of(pid) + "-";
+    return kPrefix + own_pid_namespace() + "-" + std::to_string(::getpid()) + "-" +
+           start_time_of("self").value_or("") + "-";
 }
 
 std::string sandbox_cgroup_name() {
@@ -185,7 +208,11 @@ bool kill_and_remove_sandbox_cgroup(const CgroupDirectory& cgroup) {
 
 std::vector<CgroupDirectory> stale_sandbox_cgroups(const std::vector<CgroupDirectory>& parents) {
     std::vector<CgroupDirectory> stale;
-    std::unordered_map<std::string, std::string> start_times;
+    const std::string pid_namespace = own_pid_namespace();
+    if (pid_namespace.empty() || !proc_is_own()) {
+        return stale;  // no owner could be told alive or dead
+    }
+    std::unordered_map<std::string, std::optional<std::string>> start_times;
     for (const CgroupDirectory& parent : parents) {
         DIR* dir = ::opendir(parent.path.c_str());
         if (dir == nullptr) {
@@ -196,21 +223,22 @@ std::vector<CgroupDirectory> stale_sandbox_cgroups(const std::vector<CgroupDirec
             if (name.rfind(kPrefix, 0) != 0) {
                 continue;
             }
-            // Only resin-<pid>-<start time>-<sequence>, all digits, is a sandbox cgroup: anything
-            // else beside them (someone's "resin-web-1.service") is not resin's to remove.
+            // Only resin-<pid namespace>-<pid>-<start time>-<sequence>, all digits, is a sandbox
+            // cgroup: anything else beside them (someone's "resin-web-1.service") is not resin's.
             std::vector<std::string> parts;
             std::istringstream fields(name.substr(std::string(kPrefix).size()));
             for (std::string part; std::getline(fields, part, '-');) {
                 parts.push_back(part);
             }
-            if (parts.size() != 3 || !std::all_of(parts.begin(), parts.end(), all_digits)) {
-                continue;
+            if (parts.size() != 4 || !std::all_of(parts.begin(), parts.end(), all_digits) ||
+                parts[0] != pid_namespace) {
+                continue;  // another pid namespace's resin: its pids mean nothing here
             }
-            auto [known, added] = start_times.try_emplace(parts[0]);
+            auto [known, added] = start_times.try_emplace(parts[1]);
             if (added) {
-                known->second = start_time_of(parts[0]);
+                known->second = start_time_of(parts[1]);
             }
-            if (known->second != parts[1]) {
+            if (known->second && *known->second != parts[2]) {
                 stale.push_back({parent.version, parent.path + "/" + name});
             }
         }
@@ -219,13 +247,22 @@ std::vector<CgroupDirectory> stale_sandbox_cgroups(const std::vector<CgroupDirec
     return stale;
 }
 
-// One marker for every kind of sandbox cgroup: a sweep covers all of sandbox_cgroup_parents.
-std::string cgroup_sweep_marker() {
-    return "/run/resin/cgroup-sweep-all";
+// One marker per set of parents: resins under one cgroup sweep on their own schedule, not on that
+// of resins elsewhere, which sweep other directories. FNV-1a, stable across builds.
+std::string cgroup_sweep_marker(const std::vector<CgroupDirectory>& parents) {
+    std::uint64_t hash = 14695981039346656037ull;
+    for (const CgroupDirectory& parent : parents) {
+        for (const char c : parent.path + '\n') {
+            hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+        }
+    }
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+    return std::string("/run/resin/cgroup-sweep-") + hex;
 }
 
-bool cgroup_sweep_due() {
-    const std::string path = cgroup_sweep_marker();
+bool cgroup_sweep_due(const std::vector<CgroupDirectory>& parents) {
+    const std::string path = cgroup_sweep_marker(parents);
     ::mkdir("/run/resin", 0755);  // as NamespaceOwner does; fails unprivileged
     constexpr int flags = O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
     UniqueFd marker(::open(path.c_str(), flags | O_EXCL, 0600));
@@ -253,12 +290,14 @@ bool cgroup_sweep_due() {
 
 void sweep_stale_sandbox_cgroups(const CgroupLayout& layout, const CgroupSupport& support,
                                  bool port_allowlist) {
-    if (!cgroup_sweep_due()) {
+    const auto parents = sandbox_cgroup_parents(layout, support, port_allowlist);
+    if (parents.empty() || !cgroup_sweep_due(parents)) {
         return;
     }
-    for (const auto& stale :
-         stale_sandbox_cgroups(sandbox_cgroup_parents(layout, support, port_allowlist))) {
-        kill_and_remove_sandbox_cgroup(stale);
+    // Never a kill: a stale sandbox cgroup is empty (the sandbox's init dies with its resin and
+    // takes its pid namespace along), and one that is not may be alive after all.
+    for (const auto& stale : stale_sandbox_cgroups(parents)) {
+        remove_cgroup_directory(stale.path);
     }
 }
 

@@ -95,27 +95,32 @@ struct CgroupDirectory {
     std::string path;
 };
 
-// The name of a new sandbox cgroup: resin-<pid>-<start time>-<n>, so a sweep can tell whether
-// their owner is still alive even after its pid was reused.
+// The name of a new sandbox cgroup: resin-<pid namespace inode>-<pid>-<start time>-<n>, so a sweep
+// can tell whether their owner is still alive even after its pid was reused, and resins in other
+// pid namespaces (containers sharing the cgroup) never share a name or a prefix.
 std::string sandbox_cgroup_name();
 // The sandbox cgroups in `parents` whose owning resin is gone (killed with its reaper before
-// either could clean up). Reads each owner's start time once, however many directories name it.
+// either could clean up). Only those of this process's pid namespace, and only owners that are
+// known to be gone: one whose /proc entry cannot be read is not judged. Reads each owner's start
+// time once, however many directories name it.
 std::vector<CgroupDirectory> stale_sandbox_cgroups(const std::vector<CgroupDirectory>& parents);
 
 // Whether this start sweeps for stale sandbox cgroups. A sweep reads every live sandbox's owner:
 // done on every start it made each start O(sandboxes alive) (55 µs per alive sandbox on a hybrid
-// host). So where resin can keep a marker (root: cgroup_sweep_marker), a sweep is due once
-// kCgroupSweepInterval has passed since the last one on this host, and one resin at a time does
-// it; elsewhere (unprivileged) every start sweeps.
+// host). So where resin can keep a marker (root: cgroup_sweep_marker, one per set of parents), a
+// sweep of `parents` is due once kCgroupSweepInterval has passed since the last one, and one resin
+// at a time does it; elsewhere (unprivileged) every start sweeps.
 inline constexpr int kCgroupSweepIntervalSeconds = 2;
-bool cgroup_sweep_due();
-std::string cgroup_sweep_marker();
-// Before a sandbox's first cgroup: when a sweep is due, kills what is left in the stale sandbox
-// cgroups of every parent (sandbox_cgroup_parents) and removes them.
+bool cgroup_sweep_due(const std::vector<CgroupDirectory>& parents);
+std::string cgroup_sweep_marker(const std::vector<CgroupDirectory>& parents);
+// Before a sandbox's first cgroup: when a sweep is due, removes the stale sandbox cgroups of every
+// parent (sandbox_cgroup_parents). It never kills: a stale one is empty, and one that is not is
+// left (killing stays with the reaper, for its own resin's prefix, and a sandbox's own teardown).
 void sweep_stale_sandbox_cgroups(const CgroupLayout& layout, const CgroupSupport& support,
                                  bool port_allowlist);
 
-// "resin-<pid>-<start time>-": how every sandbox cgroup this process creates begins.
+// "resin-<pid namespace inode>-<pid>-<start time>-": how every sandbox cgroup this process
+// creates begins.
 std::string own_sandbox_cgroup_prefix();
 // The sandbox cgroups in `directory` whose names begin with `prefix`.
 std::vector<std::string> sandbox_cgroups_named(const std::string& directory,
@@ -124,8 +129,8 @@ std::vector<std::string> sandbox_cgroups_named(const std::string& directory,
 // each v1 hierarchy it uses, or the v2 base; and on a hybrid host where the port allowlist can be
 // attached (`port_allowlist`), resin's own cgroup in the unified hierarchy, where the allowlist
 // makes a v2 cgroup of its own. The reaper and the sweep both go by this one list, so that
-// neither forgets a kind. The freezer first: a sweep of it freezes the tree before killing, so no
-// pid it reads can be reused meanwhile; the other hierarchies are empty by then.
+// neither forgets a kind. The freezer first: the reaper's kill freezes the tree before killing, so
+// no pid it reads can be reused meanwhile; the other hierarchies are empty by then.
 std::vector<CgroupDirectory> sandbox_cgroup_parents(const CgroupLayout& layout,
                                                     const CgroupSupport& support,
                                                     bool port_allowlist);

@@ -73,7 +73,11 @@ std::vector<pid_t> read_cgroup_procs(const std::string& directory) {
     std::vector<pid_t> pids;
     std::ifstream procs(directory + "/cgroup.procs");
     for (pid_t pid; procs >> pid;) {
-        pids.push_back(pid);
+        // A task outside the reader's pid namespace reads as 0, and kill(0) would signal the
+        // caller's own process group.
+        if (pid > 0) {
+            pids.push_back(pid);
+        }
     }
     return pids;
 }

@@ -17,6 +17,8 @@ std::optional<std::string> read_cgroup_file(const std::string& path);
 std::optional<std::uint64_t> read_cgroup_u64(const std::string& path);
 // The value of `key` in a "key value" per-line file (memory.events, cpu.stat, memory.oom_control).
 std::optional<std::uint64_t> read_cgroup_key(const std::string& path, const std::string& key);
+// The tasks in `directory` that this process can name: never a pid <= 0 (those of another pid
+// namespace than the reader's).
 std::vector<pid_t> read_cgroup_procs(const std::string& directory);
 bool path_exists(const std::string& path);
 // Child side: writes "0" (this task) to each file. Returns errno, or 0; `failed` names the file.

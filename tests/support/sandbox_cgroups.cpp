@@ -1,9 +1,13 @@
 #include "support/sandbox_cgroups.hpp"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <set>
+#include <stdexcept>
 
 #include "sandbox/cgroup_v2.hpp"
 #include "sandbox/host_probe.hpp"
@@ -36,11 +40,10 @@ std::vector<std::string> sandbox_cgroups_of(pid_t pid) {
     return sandbox_cgroups_of(std::vector<pid_t>{pid});
 }
 
-std::vector<std::string> sandbox_cgroups_of(const std::vector<pid_t>& pids) {
-    std::set<std::string> prefixes;
-    for (pid_t pid : pids) {
-        prefixes.insert("resin-" + std::to_string(pid) + "-");
-    }
+namespace {
+
+// The sandbox cgroups, in any parent, whose names begin with one of `prefixes`.
+std::vector<std::string> sandbox_cgroups_prefixed(const std::set<std::string>& prefixes) {
     std::vector<std::string> found;
     for (const auto& parent : sandbox_cgroup_parents()) {
         DIR* dir = ::opendir(parent.c_str());
@@ -49,10 +52,11 @@ std::vector<std::string> sandbox_cgroups_of(const std::vector<pid_t>& pids) {
         }
         while (const dirent* entry = ::readdir(dir)) {
             const std::string name = entry->d_name;
-            // resin-<pid>-...: the prefix is everything up to the second '-'.
-            const auto dash = name.find('-', std::string("resin-").size());
-            if (dash != std::string::npos && prefixes.count(name.substr(0, dash + 1)) != 0) {
-                found.push_back(parent + "/" + name);
+            for (const auto& prefix : prefixes) {
+                if (name.rfind(prefix, 0) == 0) {
+                    found.push_back(parent + "/" + name);
+                    break;
+                }
             }
         }
         ::closedir(dir);
@@ -60,8 +64,42 @@ std::vector<std::string> sandbox_cgroups_of(const std::vector<pid_t>& pids) {
     return found;
 }
 
+std::string pid_namespace_prefix(const std::string& ns_file) {
+    struct stat info {};
+    if (::stat(ns_file.c_str(), &info) != 0) {
+        throw std::runtime_error("stat " + ns_file + ": " + std::strerror(errno));
+    }
+    return "resin-" + std::to_string(info.st_ino) + "-";
+}
+
+}  // namespace
+
+std::vector<std::string> sandbox_cgroups_of(const std::vector<pid_t>& pids) {
+    const std::string own = pid_namespace_prefix("/proc/self/ns/pid");
+    std::set<std::string> prefixes;
+    for (pid_t pid : pids) {
+        prefixes.insert(own + std::to_string(pid) + "-");
+    }
+    return sandbox_cgroups_prefixed(prefixes);
+}
+
+std::vector<std::string> sandbox_cgroups_in_pid_namespace_of(pid_t pid) {
+    return sandbox_cgroups_prefixed(
+        {pid_namespace_prefix("/proc/" + std::to_string(pid) + "/ns/pid")});
+}
+
 void make_cgroup_sweep_due() {
-    ::unlink(sandbox::cgroup_sweep_marker().c_str());
+    // Every set of parents has its marker (cgroup_sweep_marker): all of them go.
+    DIR* dir = ::opendir("/run/resin");
+    if (dir == nullptr) {
+        return;
+    }
+    while (const dirent* entry = ::readdir(dir)) {
+        if (std::string(entry->d_name).rfind("cgroup-sweep-", 0) == 0) {
+            ::unlinkat(::dirfd(dir), entry->d_name, 0);
+        }
+    }
+    ::closedir(dir);
 }
 
 }  // namespace resin::test

@@ -25,7 +25,8 @@ std::pair<sandbox::UniqueFd, sandbox::UniqueFd> high_pipe() {
     return {high_fd(sandbox::UniqueFd(fds[0])), high_fd(sandbox::UniqueFd(fds[1]))};
 }
 
-pid_t spawn_resin(const std::vector<std::string>& args, const FdMap& fds) {
+pid_t spawn_resin(const std::vector<std::string>& args, const FdMap& fds,
+                  const std::vector<std::string>& wrapper) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     for (const auto& [source, target] : fds) {
@@ -38,7 +39,8 @@ pid_t spawn_resin(const std::vector<std::string>& args, const FdMap& fds) {
     posix_spawnattr_setsigdefault(&attributes, &all);
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
 
-    std::vector<std::string> words{RESIN_BINARY};
+    std::vector<std::string> words = wrapper;
+    words.push_back(RESIN_BINARY);
     words.insert(words.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& word : words) {
@@ -46,13 +48,11 @@ pid_t spawn_resin(const std::vector<std::string>& args, const FdMap& fds) {
     }
     argv.push_back(nullptr);
     pid_t pid = -1;
-    const int error =
-        ::posix_spawn(&pid, RESIN_BINARY, &actions, &attributes, argv.data(), environ);
+    const int error = ::posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     if (error != 0) {
-        throw std::runtime_error(std::string("posix_spawn " RESIN_BINARY ": ") +
-                                 std::strerror(error));
+        throw std::runtime_error("posix_spawn " + words.front() + ": " + std::strerror(error));
     }
     return pid;
 }

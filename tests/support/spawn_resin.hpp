@@ -21,7 +21,9 @@ std::pair<sandbox::UniqueFd, sandbox::UniqueFd> high_pipe();
 using FdMap = std::vector<std::pair<int, int>>;
 
 // Spawns `resin ARGS...` with `fds` in place and every signal at its default disposition, whatever
-// this test process ignores. Throws if resin cannot be spawned.
-pid_t spawn_resin(const std::vector<std::string>& args, const FdMap& fds);
+// this test process ignores. Throws if resin cannot be spawned. `wrapper` (a full path first, such
+// as /usr/bin/unshare and its options) runs resin in its stead.
+pid_t spawn_resin(const std::vector<std::string>& args, const FdMap& fds,
+                  const std::vector<std::string>& wrapper = {});
 
 }  // namespace resin::test

@@ -81,7 +81,7 @@ start_resin_to_kill() {
         waited=$((waited + 1))
     done
 }
-killed_cgroups() { find "$cgroup_base" -maxdepth 1 -name "resin-$killed-*"; }
+killed_cgroups() { find "$cgroup_base" -maxdepth 1 -name "resin-*-$killed-*"; }
 
 resin_checks() {
     pass=$1

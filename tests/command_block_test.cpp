@@ -40,21 +40,17 @@ TEST(CommandBlock, InitReadsBackWhatResinWrote) {
     const std::vector<std::string> argv = {"/bin/sh", "-c", "echo hi", ""};
     const std::vector<std::string> envp = {"PATH=/usr/bin", "EMPTY="};
     UniqueFd fd(::memfd_create("test-block", MFD_CLOEXEC));
-    ASSERT_TRUE(write_command_block(fd.get(), argv, envp, "/tmp", "/filesystem/cwd").has_value());
+    ASSERT_TRUE(write_command_block(fd.get(), argv, envp, "/tmp").has_value());
     CommandView view;
     ASSERT_TRUE(map_command_block(fd.get(), view));
     EXPECT_EQ(strings_of(view.argv), argv);
     EXPECT_EQ(strings_of(view.envp), envp);
     EXPECT_STREQ(view.cwd, "/tmp");
-    // What a failed chdir to it names: decided by resin, which knows where the directory came from.
-    EXPECT_STREQ(view.cwd_pointer, "/filesystem/cwd");
 }
 
 TEST(CommandBlock, EveryTruncationAndEveryFlippedByteIsRefusedOrStaysInsideTheBlock) {
     UniqueFd written(::memfd_create("test-block", MFD_CLOEXEC));
-    ASSERT_TRUE(
-        write_command_block(written.get(), {"/bin/true", "a"}, {"A=1"}, "/", "/filesystem/cwd")
-            .has_value());
+    ASSERT_TRUE(write_command_block(written.get(), {"/bin/true", "a"}, {"A=1"}, "/").has_value());
     const std::string block = contents_of(written.get());
     for (std::size_t size = 0; size < block.size(); ++size) {
         CommandView view;
@@ -71,7 +67,6 @@ TEST(CommandBlock, EveryTruncationAndEveryFlippedByteIsRefusedOrStaysInsideTheBl
                 EXPECT_LT(std::strlen(*entry), block.size());
             }
             EXPECT_LT(std::strlen(view.cwd), block.size());
-            EXPECT_LT(std::strlen(view.cwd_pointer), block.size());
         }
     }
 }

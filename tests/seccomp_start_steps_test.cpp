@@ -36,8 +36,7 @@ using sandbox::SyscallPolicy;
 // execs /bin/true; -1 if it blocked (a denial waiting for a listener nobody answers) or was killed.
 int start_steps_under_filters(const sandbox::Plan& plan) {
     const int memfd = ::memfd_create("command", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (memfd < 0 || !sandbox::write_command_block(memfd, {"/bin/true"}, {"PATH=/bin"}, "/tmp",
-                                                   "/filesystem/cwd")) {
+    if (memfd < 0 || !sandbox::write_command_block(memfd, {"/bin/true"}, {"PATH=/bin"}, "/tmp")) {
         return -2;
     }
     int go[2];

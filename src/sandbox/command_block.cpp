@@ -14,14 +14,12 @@
 namespace resin::sandbox {
 namespace {
 
-// u64 argc, u64 envc, u64 cwd offset, u64 cwd pointer offset; then argc + 1 + envc + 1 u64 slots,
-// each a string's offset from the block's start (0 in the two terminating slots); then the
-// strings, each NUL-terminated.
+// u64 argc, u64 envc, u64 cwd offset; then argc + 1 + envc + 1 u64 slots, each a string's offset
+// from the block's start (0 in the two terminating slots); then the strings, each NUL-terminated.
 struct BlockHeader {
     std::uint64_t argc;
     std::uint64_t envc;
     std::uint64_t cwd_offset;
-    std::uint64_t cwd_pointer_offset;
 };
 static_assert(sizeof(char*) == sizeof(std::uint64_t), "the slots become pointers in place");
 
@@ -66,8 +64,7 @@ std::vector<std::string> apply_environment_changes(std::vector<std::string> base
 }
 
 Result<void> write_command_block(int memfd, const std::vector<std::string>& argv,
-                                 const std::vector<std::string>& envp, const std::string& cwd,
-                                 const std::string& cwd_pointer) {
+                                 const std::vector<std::string>& envp, const std::string& cwd) {
     const std::size_t slots = argv.size() + 1 + envp.size() + 1;
     std::vector<std::uint64_t> index(slots, 0);
     std::string strings;
@@ -77,8 +74,7 @@ Result<void> write_command_block(int memfd, const std::vector<std::string>& argv
         strings.append(text).push_back('\0');
         return offset;
     };
-    const std::uint64_t cwd_offset = add(cwd);
-    BlockHeader header{argv.size(), envp.size(), cwd_offset, add(cwd_pointer)};
+    BlockHeader header{argv.size(), envp.size(), add(cwd)};
     for (std::size_t i = 0; i < argv.size(); ++i) {
         index[i] = add(argv[i]);
     }
@@ -127,8 +123,7 @@ bool map_command_block(int memfd, CommandView& view) {
     const auto valid = [&](std::uint64_t offset) {
         return offset >= strings_start && offset < size;
     };
-    if (strings_start >= size || bytes[size - 1] != '\0' || !valid(header.cwd_offset) ||
-        !valid(header.cwd_pointer_offset)) {
+    if (strings_start >= size || bytes[size - 1] != '\0' || !valid(header.cwd_offset)) {
         return false;
     }
     char* const slots_start = bytes + sizeof header;
@@ -146,7 +141,6 @@ bool map_command_block(int memfd, CommandView& view) {
     view.argv = pointers;
     view.envp = pointers + header.argc + 1;
     view.cwd = bytes + header.cwd_offset;
-    view.cwd_pointer = bytes + header.cwd_pointer_offset;
     return true;
 }
 

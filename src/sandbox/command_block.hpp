@@ -1,7 +1,7 @@
 // The command of a sandbox, as resin hands it to the sandbox's init once the sandbox is prepared:
-// argv, envp, the working directory and the JSON pointer a failed chdir to it names, laid out in
-// one memfd, which init maps privately and uses in place. Init runs in a clone of resin and must
-// not allocate; the block needs no parsing beyond turning its offsets into pointers.
+// argv, envp and the working directory laid out in one memfd, which init maps privately and uses
+// in place. Init runs in a clone of resin and must not allocate; the block needs no parsing beyond
+// turning its offsets into pointers.
 #pragma once
 
 #include <string>
@@ -16,9 +16,6 @@ struct CommandView {
     char** argv = nullptr;
     char** envp = nullptr;
     const char* cwd = nullptr;
-    // The JSON pointer of the config field a failed chdir to `cwd` names (e.g. "/filesystem/cwd"):
-    // resin knows where the directory came from, the init only reports.
-    const char* cwd_pointer = nullptr;
 };
 
 // The environment a command gets: `base` (the config's `env`, NAME=VALUE each), then each of
@@ -28,8 +25,7 @@ std::vector<std::string> apply_environment_changes(std::vector<std::string> base
 
 // resin's side: writes the block to an empty memfd. No string may contain a NUL byte.
 Result<void> write_command_block(int memfd, const std::vector<std::string>& argv,
-                                 const std::vector<std::string>& envp, const std::string& cwd,
-                                 const std::string& cwd_pointer);
+                                 const std::vector<std::string>& envp, const std::string& cwd);
 
 // Init's side: maps the block (never unmapped: it is the command's until exec). False when the
 // block is missing or malformed. Allocates nothing.

@@ -184,11 +184,11 @@ bool peer_has_hung_up(int socket) {
     return ::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP)) != 0;
 }
 
-// The failure names the field resin put in the block beside the directory.
-StepResult change_directory(const CommandView& exec) {
-    if (::chdir(exec.cwd) != 0) {
-        return step_failed(errno, exec.cwd_pointer,
-                           {"changing to the working directory ", exec.cwd});
+// A start's cwd stands in for the config's filesystem.cwd: a failed chdir names that field
+// whichever gave the directory, as for a sandbox built for its command.
+StepResult change_directory(const char* cwd) {
+    if (::chdir(cwd) != 0) {
+        return step_failed(errno, kCwdPointer, {"changing to the working directory ", cwd});
     }
     return step_done();
 }
@@ -232,7 +232,7 @@ StepResult change_directory(const CommandView& exec) {
     require(kFailureFd, system_step(map_command_block(kCommandFd, exec), ErrorKind::internal,
                                     "reading the command handed to the sandbox"));
     ::close(kCommandFd);
-    require(kFailureFd, change_directory(exec));
+    require(kFailureFd, change_directory(exec.cwd));
     // The rlimits come after every step that allocates or opens descriptors: RLIMIT_AS may be
     // below what this copy of resin already maps, so that any further mmap fails, and
     // RLIMIT_NOFILE below the descriptors Landlock needs.
@@ -525,10 +525,8 @@ Result<void> Sandbox::start(const Command& command) {
     argv.push_back(command.executable);
     argv.insert(argv.end(), command.args.begin(), command.args.end());
     const auto environment = apply_environment_changes(environment_, command.environment_changes);
-    // A start's cwd stands in for the config's filesystem.cwd: a failed chdir names that field
-    // whichever gave the directory, as for a sandbox built for its command.
     RESIN_TRYV(write_command_block(block.get(), argv, environment,
-                                   command.cwd.empty() ? cwd_ : command.cwd, kCwdPointer));
+                                   command.cwd.empty() ? cwd_ : command.cwd));
     if (::fcntl(block.get(), F_ADD_SEALS,
                 F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
         return system_error(ErrorKind::internal, "sealing the command block", errno);

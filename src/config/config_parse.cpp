@@ -328,9 +328,7 @@ std::optional<std::uint32_t> read_identity_id(const JsonValue& value) {
         return std::nullopt;
     }
     if (is_reserved_id(*id)) {
-        value.reject("must not be between " + std::to_string(kReservedIdFirst) + " and " +
-                     std::to_string(kReservedIdLast) +
-                     ", the host ids resin reserves for the owners of sandboxes' namespaces");
+        value.reject("must not be " + reserved_id_range_text());
         return std::nullopt;
     }
     return static_cast<std::uint32_t>(*id);

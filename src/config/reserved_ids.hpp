@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace resin::sandbox {
 
@@ -13,6 +14,13 @@ inline constexpr std::uint32_t kReservedIdLast = kReservedIdFirst + kReservedIdC
 
 constexpr bool is_reserved_id(std::uint64_t id) {
     return id >= kReservedIdFirst && id <= kReservedIdLast;
+}
+
+// Why such an id is refused, for the validator's and the plan's errors.
+inline std::string reserved_id_range_text() {
+    return "between " + std::to_string(kReservedIdFirst) + " and " +
+           std::to_string(kReservedIdLast) +
+           ", the host ids resin reserves for the owners of sandboxes' namespaces";
 }
 
 }  // namespace resin::sandbox

@@ -89,10 +89,7 @@ Result<void> refuse_reserved_id(std::uint32_t id, const std::string& pointer) {
     if (!is_reserved_id(id)) {
         return success();
     }
-    return Error{ErrorKind::invalid_config,
-                 std::to_string(id) + " is between " + std::to_string(kReservedIdFirst) + " and " +
-                     std::to_string(kReservedIdLast) +
-                     ", the host ids resin reserves for the owners of sandboxes' namespaces",
+    return Error{ErrorKind::invalid_config, std::to_string(id) + " is " + reserved_id_range_text(),
                  pointer, 0};
 }
 

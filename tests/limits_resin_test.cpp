@@ -191,21 +191,6 @@ TEST_F(ThroughResin, ShippedDefaultEndsAnAllocationBeyondItsMemoryLimit) {
     }
 }
 
-// The children of `pid` whose name (comm) is `name`.
-std::vector<pid_t> children_named(pid_t pid, const std::string& name) {
-    std::vector<pid_t> found;
-    std::ifstream children("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) +
-                           "/children");
-    for (pid_t child = 0; children >> child;) {
-        std::ifstream comm_file("/proc/" + std::to_string(child) + "/comm");
-        std::string comm;
-        if (std::getline(comm_file, comm) && comm == name) {
-            found.push_back(child);
-        }
-    }
-    return found;
-}
-
 // The fallback behind the reaper (below): a resin killed together with its reaper leaves its
 // cgroups, and the next resin to create a sandbox under the same cgroup removes them.
 TEST_F(ThroughResin, CgroupsOfAKilledResinAndReaperAreSweptByTheNextResin) {
@@ -386,16 +371,8 @@ TEST_F(ThroughResin, ASweepLeavesTheSandboxOfAResinInAnotherPidNamespaceAlone) {
 // Within a second each one's reaper has killed what was left and removed its cgroups, in every
 // hierarchy. (The control, a resin killed with its reaper leaving its cgroups, is the test above.)
 //
-// The second is the optimised build's, which tests/run.sh checks on its own (70 ms on the reference
-// box). Under AddressSanitizer every one of the 300 processes that die (resins, their inits and
-// reapers, all forks of resin) is several times heavier: 117-323 ms on the reference box, but
-// 1,071 ms once in CI on a slower machine (where the whole test took 21 s, against 6-9 s here).
-// There the budget is three seconds: the property (nothing left) is the same.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr std::chrono::seconds kKilledResinsGoneWithin{3};
-#else
-constexpr std::chrono::seconds kKilledResinsGoneWithin{1};
-#endif
+// The second is the optimised build's (kKilledResinsGoneWithin, support/sandbox_cgroups.hpp, says
+// why ASan's is three).
 
 TEST_F(ThroughResin, HundredKilledResinsLeaveNoCgroupOrProcessWithinASecond) {
     // 100, or 20 on a machine as small as the cgroup v2 VM (512 MiB).

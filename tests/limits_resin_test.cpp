@@ -5,15 +5,18 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 
 #include "sandbox/host_probe.hpp"
 #include "support/command_runner.hpp"
@@ -363,6 +366,84 @@ TEST_F(ThroughResin, ASweepLeavesTheSandboxOfAResinInAnotherPidNamespaceAlone) {
     EXPECT_TRUE(wait_until_gone(tree, Clock::now() + kTimeout));
     for (const auto& cgroup : theirs) {
         EXPECT_FALSE(std::filesystem::exists(cgroup)) << cgroup;
+        ::rmdir(cgroup.c_str());
+    }
+}
+
+// Field 22 of /proc/<pid>/stat: when `pid` started, as this process reads it (through its own time
+// namespace).
+std::string start_time_seen_from_here(pid_t pid) {
+    std::istringstream fields(read_file("/proc/" + std::to_string(pid) + "/stat"));
+    std::string field;
+    std::getline(fields, field, ')');
+    for (int number = 3; number <= 22 && fields >> field; ++number) {
+    }
+    return field;
+}
+
+// A resin in another time namespace of this pid namespace (unshare --time, a boottime offset)
+// shares this one's cgroup parent, and a sweep is due: the next resin here leaves that resin's
+// sandbox and cgroups alone, a fresh one still empty too (standing for those of a launch between
+// their mkdir and the sandbox joining them, which a removal made fail). /proc/<pid>/stat shows a
+// start time through the reader's time namespace, so that resin's names carry a start time that is
+// not the one read here (the control below). Under names without the time namespace (resin-<pid
+// ns>-<pid>-<start time>-<n>) the sweep judged its owner gone and removed the empty one: this test
+// fails so against a resin built before the time namespace was in the name.
+TEST_F(ThroughResin, ASweepLeavesTheCgroupsOfAResinInAnotherTimeNamespaceAlone) {
+    if (!privileged() || !cgroup_support().any() ||
+        !std::filesystem::exists("/proc/self/ns/time")) {
+        GTEST_SKIP() << "another time namespace and sandbox cgroups need root, usable cgroups and "
+                        "a kernel with time namespaces";
+    }
+    SubreaperScope adopt_orphans;
+    const Argv sleep = {"/bin/sleep", "1000." + unique_token()};
+    std::vector<std::string> args = {"--config", config_file({}), "--"};
+    args.insert(args.end(), sleep.begin(), sleep.end());
+    auto null = high_fd(sandbox::UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC)));
+    const pid_t unshare = spawn_resin(
+        args, {{null.get(), 0}, {null.get(), 1}, {null.get(), 2}},
+        {"/usr/bin/unshare", "--time", "--boottime", "1000000", "--fork", "--kill-child"});
+    const auto tree = wait_for_processes(sleep, 1, Clock::now() + kTimeout);
+    ASSERT_EQ(tree.size(), 1u);
+    const auto inner = children_named(unshare, "resin");
+    ASSERT_EQ(inner.size(), 1u) << "resin, in the new time namespace";
+    const auto theirs = sandbox_cgroups_holding(tree.front());
+    ASSERT_FALSE(theirs.empty()) << "its sandbox cgroups, beside this test's";
+    const std::string name = theirs.front().substr(theirs.front().rfind('/') + 1);
+    ASSERT_EQ(name.find("-" + start_time_seen_from_here(inner.front()) + "-"), std::string::npos)
+        << "control: " << name << " names a start time other than the one read here";
+    std::vector<std::string> fresh;
+    for (const auto& cgroup : theirs) {
+        fresh.push_back(cgroup.substr(0, cgroup.rfind('-') + 1) + "999999");
+        ASSERT_EQ(::mkdir(fresh.back().c_str(), 0755), 0)
+            << fresh.back() << ": " << std::strerror(errno);
+    }
+
+    make_cgroup_sweep_due();
+    const Run next = run({}, {"/bin/true"});
+    EXPECT_EQ(next.exit_code, 0) << next.report;
+    EXPECT_TRUE(is_alive(tree.front())) << "the other time namespace's sandbox was killed";
+    for (const auto& cgroup : theirs) {
+        EXPECT_TRUE(std::filesystem::exists(cgroup)) << cgroup;
+    }
+    for (const auto& cgroup : fresh) {
+        EXPECT_TRUE(std::filesystem::exists(cgroup)) << "the empty " << cgroup << " was removed";
+    }
+    EXPECT_EQ(sandbox_cgroups_in_time_namespace_of(inner.front()).size(), 2 * theirs.size())
+        << "their names carry their time namespace";
+
+    // Its command ends: resin removes its sandbox's cgroups, and its reaper the rest of its own.
+    ::kill(tree.front(), SIGKILL);
+    int status = 0;
+    ::waitpid(unshare, &status, 0);
+    EXPECT_TRUE(wait_until_gone(tree, Clock::now() + kTimeout));
+    const auto gone = [](const std::vector<std::string>& cgroups) {
+        return std::none_of(cgroups.begin(), cgroups.end(), [](const std::string& cgroup) {
+            return std::filesystem::exists(cgroup);
+        });
+    };
+    EXPECT_TRUE(wait_until(Clock::now() + kTimeout, [&] { return gone(theirs) && gone(fresh); }));
+    for (const auto& cgroup : fresh) {
         ::rmdir(cgroup.c_str());
     }
 }

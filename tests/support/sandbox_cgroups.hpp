@@ -33,14 +33,20 @@ sandbox::CgroupSupport cgroup_support();
 std::vector<std::string> sandbox_cgroup_parents();
 
 // The sandbox cgroup directories, in any of those parents, that the process `pid` (of this test's
-// pid namespace) created: they are named resin-<pid namespace>-<pid>-<start time>-<n>. Others'
-// sandboxes (tests running in parallel) are ignored.
+// pid and time namespaces) created: they are named resin-<pid namespace>-<time namespace>-<pid>-
+// <start time>-<n>. Others' sandboxes (tests running in parallel) are ignored.
 std::vector<std::string> sandbox_cgroups_of(pid_t pid);
 // The same for several processes, with one look at each parent (quick enough to poll).
 std::vector<std::string> sandbox_cgroups_of(const std::vector<pid_t>& pids);
 
 // The sandbox cgroups made by any resin in the pid namespace of the process `pid` (a host pid).
 std::vector<std::string> sandbox_cgroups_in_pid_namespace_of(pid_t pid);
+// Those made by any resin of this test's pid namespace in the time namespace of the process `pid`.
+std::vector<std::string> sandbox_cgroups_in_time_namespace_of(pid_t pid);
+
+// The sandbox cgroup directories the process `pid` is in, in any of the parents, found by name from
+// /proc/<pid>/cgroup whatever the name says (any resin's, named by any version of resin).
+std::vector<std::string> sandbox_cgroups_holding(pid_t pid);
 
 // The next sandbox sweeps stale sandbox cgroups, however recently another one did (a sweep is due
 // at most every kCgroupSweepIntervalSeconds where resin keeps a marker).

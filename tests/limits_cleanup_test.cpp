@@ -14,9 +14,11 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "sandbox/cgroup_files.hpp"
 #include "sandbox/host_probe.hpp"
+#include "sandbox/plan.hpp"
 #include "support/host_processes.hpp"
 #include "support/programs.hpp"
 #include "support/sandbox_cgroups.hpp"
@@ -203,6 +205,71 @@ TEST(CgroupCleanup, CgroupsOfAKilledLauncherAreSweptByTheNextLaunch) {
     const RunResult next = run_supervised(runnable_config(), {"/bin/true"});
     EXPECT_EQ(next.exit_code, 0) << next.err;
     EXPECT_EQ(sandbox_cgroups_of(launcher_pid), std::vector<std::string>{});
+}
+
+// The reaper (src/sandbox/cgroup_reaper.cpp) acts on its owner's exit, not on the end of the socket
+// its owner tells it on: an owner that closes that socket by mistake (here every descriptor from 3)
+// keeps its sandbox and its cgroups while it lives, and once it is killed they are gone within the
+// reaper's budget all the same. Under the old rule (end-of-file is the owner's end) the close alone
+// killed the sandbox and removed its cgroups: this test fails so against that reaper.
+TEST(CgroupCleanup, TheReaperWaitsForItsOwnersExitNotForTheEndOfItsSocket) {
+    if (!cgroup_support().any()) {
+        GTEST_SKIP() << "no sandbox cgroups here, and no reaper";
+    }
+    SubreaperScope adopt_orphans;  // the killed owner's sandbox init and reaper are reaped here
+    const Argv sleep = {"/bin/sleep", "1000." + unique_token()};
+    int go[2];
+    ASSERT_EQ(::pipe2(go, O_CLOEXEC), 0) << std::strerror(errno);
+    HostProcess owner([&] {
+        ::close(go[1]);
+        const sandbox::Config config = runnable_config();
+        auto plan = sandbox::make_plan(config, sandbox::probe_host());
+        if (plan) {
+            sandbox::Sandbox::remove_cgroups_when_killed(plan.value());  // as resin does
+        }
+        auto launched = launch(config, sleep);
+        char byte;
+        if (!plan || !launched || ::read(go[0], &byte, 1) != 1) {
+            std::fprintf(stderr, "the owner could not launch its sandbox\n");
+            ::_exit(1);
+        }
+        ::close_range(3, ~0U, 0);  // the socket's write end among them
+        wait_to_be_killed();
+    });
+    ::close(go[0]);
+    sandbox::UniqueFd tell_owner(go[1]);
+    const auto tree = wait_for_processes(sleep, 1, Clock::now() + kTimeout);
+    ASSERT_EQ(tree.size(), 1u);
+    const auto reapers = children_named(owner.pid(), "resin-reaper");
+    ASSERT_EQ(reapers.size(), 1u);
+    const pid_t reaper = reapers.front();
+    const auto made = sandbox_cgroups_of(owner.pid());
+    ASSERT_FALSE(made.empty());
+
+    ASSERT_EQ(::write(tell_owner.get(), "!", 1), 1);
+    // The reaper has seen the socket's end once it no longer holds it (or has ended).
+    const std::string socket = "/proc/" + std::to_string(reaper) + "/fd/0";
+    ASSERT_TRUE(wait_until(Clock::now() + kTimeout, [&] {
+        struct stat info {};
+        return !is_alive(reaper) || ::lstat(socket.c_str(), &info) != 0;
+    }));
+    EXPECT_TRUE(is_alive(reaper));
+    EXPECT_TRUE(is_alive(tree.front())) << "the sandbox was killed while its owner lives";
+    EXPECT_EQ(sandbox_cgroups_of(owner.pid()), made);
+
+    const pid_t owner_pid = owner.pid();
+    owner.kill_and_reap(SIGKILL);
+    const auto killed_at = Clock::now();
+    std::optional<Clock::time_point> gone_at;
+    wait_until(killed_at + kTimeout, [&] {
+        if (!sandbox_cgroups_of(owner_pid).empty() || process_exists(tree.front())) {
+            return false;
+        }
+        gone_at = Clock::now();
+        return true;
+    });
+    ASSERT_TRUE(gone_at) << "left: " << testing::PrintToString(sandbox_cgroups_of(owner_pid));
+    EXPECT_LE(*gone_at, killed_at + kKilledResinsGoneWithin);
 }
 
 }  // namespace

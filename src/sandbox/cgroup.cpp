@@ -89,6 +89,18 @@ std::string own_pid_namespace() {
     return ::stat("/proc/self/ns/pid", &info) == 0 ? std::to_string(info.st_ino) : std::string();
 }
 
+// /proc/<pid>/stat gives the start time through the reader's time namespace (its boottime offset),
+// so the names carry that too: the one this process reads through, not the one its children get
+// (time_for_children). "0" on a kernel without time namespaces, where every reader shares one
+// clock.
+std::string own_time_namespace() {
+    struct stat info {};
+    if (::stat("/proc/self/ns/time", &info) == 0) {
+        return std::to_string(info.st_ino);
+    }
+    return errno == ENOENT ? "0" : std::string();
+}
+
 // Whether /proc numbers processes as this process's pid namespace does (not a parent's /proc,
 // kept after an unshare): only then does /proc/<pid> mean the pid in a name.
 bool proc_is_own() {
@@ -148,8 +160,8 @@ Result<std::unique_ptr<SandboxCgroup>> create_sandbox_cgroup(const CgroupLayout&
 }
 
 std::string own_sandbox_cgroup_prefix() {
-    return kPrefix + own_pid_namespace() + "-" + std::to_string(::getpid()) + "-" +
-           start_time_of("self").value_or("") + "-";
+    return kPrefix + own_pid_namespace() + "-" + own_time_namespace() + "-" +
+           std::to_string(::getpid()) + "-" + start_time_of("self").value_or("") + "-";
 }
 
 std::string sandbox_cgroup_name() {
@@ -209,7 +221,8 @@ bool kill_and_remove_sandbox_cgroup(const CgroupDirectory& cgroup) {
 std::vector<CgroupDirectory> stale_sandbox_cgroups(const std::vector<CgroupDirectory>& parents) {
     std::vector<CgroupDirectory> stale;
     const std::string pid_namespace = own_pid_namespace();
-    if (pid_namespace.empty() || !proc_is_own()) {
+    const std::string time_namespace = own_time_namespace();
+    if (pid_namespace.empty() || time_namespace.empty() || !proc_is_own()) {
         return stale;  // no owner could be told alive or dead
     }
     std::unordered_map<std::string, std::optional<std::string>> start_times;
@@ -223,22 +236,26 @@ std::vector<CgroupDirectory> stale_sandbox_cgroups(const std::vector<CgroupDirec
             if (name.rfind(kPrefix, 0) != 0) {
                 continue;
             }
-            // Only resin-<pid namespace>-<pid>-<start time>-<sequence>, all digits, is a sandbox
-            // cgroup: anything else beside them (someone's "resin-web-1.service") is not resin's.
+            // Only resin-<pid namespace>-<time namespace>-<pid>-<start time>-<sequence>, all
+            // digits, is a sandbox cgroup: anything else beside them (someone's
+            // "resin-web-1.service", or an older resin's name without the time namespace) is not
+            // judged.
             std::vector<std::string> parts;
             std::istringstream fields(name.substr(std::string(kPrefix).size()));
             for (std::string part; std::getline(fields, part, '-');) {
                 parts.push_back(part);
             }
-            if (parts.size() != 4 || !std::all_of(parts.begin(), parts.end(), all_digits) ||
-                parts[0] != pid_namespace) {
-                continue;  // another pid namespace's resin: its pids mean nothing here
+            if (parts.size() != 5 || !std::all_of(parts.begin(), parts.end(), all_digits) ||
+                parts[0] != pid_namespace || parts[1] != time_namespace) {
+                // Another pid namespace's resin: its pids mean nothing here. Another time
+                // namespace's: its start time is not the one read here.
+                continue;
             }
-            auto [known, added] = start_times.try_emplace(parts[1]);
+            auto [known, added] = start_times.try_emplace(parts[2]);
             if (added) {
-                known->second = start_time_of(parts[1]);
+                known->second = start_time_of(parts[2]);
             }
-            if (known->second && *known->second != parts[2]) {
+            if (known->second && *known->second != parts[3]) {
                 stale.push_back({parent.version, parent.path + "/" + name});
             }
         }

@@ -95,12 +95,15 @@ struct CgroupDirectory {
     std::string path;
 };
 
-// The name of a new sandbox cgroup: resin-<pid namespace inode>-<pid>-<start time>-<n>, so a sweep
-// can tell whether their owner is still alive even after its pid was reused, and resins in other
-// pid namespaces (containers sharing the cgroup) never share a name or a prefix.
+// The name of a new sandbox cgroup: resin-<pid namespace inode>-<time namespace inode>-<pid>-<start
+// time>-<n>, so a sweep can tell whether their owner is still alive even after its pid was reused,
+// and resins in other pid namespaces (containers sharing the cgroup) never share a name or a
+// prefix. The start time is as this resin reads it through its time namespace (shifted by its
+// boottime offset); the time namespace is 0 on a kernel without them.
 std::string sandbox_cgroup_name();
 // The sandbox cgroups in `parents` whose owning resin is gone (killed with its reaper before
-// either could clean up). Only those of this process's pid namespace, and only owners that are
+// either could clean up). Only those of this process's pid and time namespaces (another time
+// namespace's resin reads its own start time shifted), and only owners that are
 // known to be gone: one whose /proc entry cannot be read is not judged. Reads each owner's start
 // time once, however many directories name it.
 std::vector<CgroupDirectory> stale_sandbox_cgroups(const std::vector<CgroupDirectory>& parents);
@@ -119,8 +122,8 @@ std::string cgroup_sweep_marker(const std::vector<CgroupDirectory>& parents);
 void sweep_stale_sandbox_cgroups(const CgroupLayout& layout, const CgroupSupport& support,
                                  bool port_allowlist);
 
-// "resin-<pid namespace inode>-<pid>-<start time>-": how every sandbox cgroup this process
-// creates begins.
+// "resin-<pid namespace inode>-<time namespace inode>-<pid>-<start time>-": how every sandbox
+// cgroup this process creates begins.
 std::string own_sandbox_cgroup_prefix();
 // The sandbox cgroups in `directory` whose names begin with `prefix`.
 std::vector<std::string> sandbox_cgroups_named(const std::string& directory,

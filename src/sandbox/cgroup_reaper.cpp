@@ -1,6 +1,7 @@
 #include "sandbox/cgroup_reaper.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "sandbox/pidfd.hpp"
 #include "sandbox/sandbox_init.hpp"
 
 namespace resin::sandbox {
@@ -23,7 +25,7 @@ constexpr int kRounds = 50;
 struct Reaper {
     std::mutex mutex;
     bool started = false;
-    int write_end = -1;  // open until this process ends: its closing wakes the reaper
+    int write_end = -1;  // open until this process ends
     std::vector<CgroupDirectory> parents;
     std::vector<bool> told;
 };
@@ -33,14 +35,20 @@ Reaper& reaper() {
     return instance;
 }
 
-// Blocks until every copy of the owner's end is closed (the owner has ended), marking the parents
-// whose index arrives meanwhile.
-void wait_for_end_of(int read_end, std::vector<bool>& watched) {
+// Marks the parents whose indexes have arrived on `socket`, reading until nothing is left; false
+// at its end (every copy of the owner's end closed) or on an error.
+bool read_watches(int socket, std::vector<bool>& watched) {
     std::uint8_t indexes[64];
     for (;;) {
-        const ssize_t got = ::read(read_end, indexes, sizeof indexes);
-        if (got == 0 || (got < 0 && errno != EINTR)) {
-            return;
+        const ssize_t got = ::recv(socket, indexes, sizeof indexes, MSG_DONTWAIT);
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got < 0 && errno == EAGAIN) {
+            return true;
+        }
+        if (got <= 0) {
+            return false;
         }
         for (ssize_t i = 0; i < got; ++i) {
             if (indexes[i] < watched.size()) {
@@ -50,7 +58,36 @@ void wait_for_end_of(int read_end, std::vector<bool>& watched) {
     }
 }
 
-[[noreturn]] void reap_after_owner(int read_end, const std::vector<CgroupDirectory>& parents,
+// Blocks until the owner has ended, marking the parents whose index arrives meanwhile on `socket`.
+// The owner's end is its pidfd becoming readable: the socket's end only says that no copy of the
+// write end is left, which a descriptor closed by mistake or passed on also does while the owner
+// lives, and then it just means no more watches. Without a pidfd (`owner` -1: a kernel without
+// pidfd_open) the socket's end is all there is to go by, and it stands for the owner's, as it did
+// before: the cleanup must not wait for an end it cannot see.
+void wait_for_end_of(int owner, int socket, std::vector<bool>& watched) {
+    for (;;) {
+        pollfd fds[2] = {{socket, POLLIN, 0}, {owner, POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0) {
+            continue;  // EINTR, or ENOMEM for a while: both descriptors are valid
+        }
+        if (fds[0].revents != 0 && !read_watches(socket, watched)) {
+            ::close(socket);
+            socket = -1;  // poll ignores negative descriptors
+            if (owner < 0) {
+                return;
+            }
+        }
+        if (fds[1].revents != 0) {
+            if (socket >= 0) {
+                read_watches(socket, watched);  // what the owner sent before it ended
+            }
+            return;
+        }
+    }
+}
+
+[[noreturn]] void reap_after_owner(pid_t owner, int read_end,
+                                   const std::vector<CgroupDirectory>& parents,
                                    const std::string& prefix) {
     // Holds nothing of resin's (the port, a sandbox's pipes, the signal pipe) and gets no
     // terminal signal meant for resin's process group.
@@ -62,7 +99,14 @@ void wait_for_end_of(int read_end, std::vector<bool>& watched) {
     ::setsid();
     ::prctl(PR_SET_NAME, "resin-reaper");
     std::vector<bool> watched(parents.size(), false);
-    wait_for_end_of(0, watched);
+    // The pidfd names the owner only if it is still this process's parent once it is open: a pid
+    // freed by the owner's death may have been reused since.
+    const int owner_fd = open_pidfd(owner);
+    if (::getppid() == owner) {
+        wait_for_end_of(owner_fd, 0, watched);
+    } else {
+        read_watches(0, watched);  // the owner has ended already
+    }
     // A cgroup stays busy until its last task has finished exiting, which for a sandbox dying
     // with resin (its init's parent-death signal) may take longer than one removal waits:
     // come back to what is left, bounded.
@@ -105,10 +149,11 @@ void start_cgroup_reaper(const CgroupLayout& layout, const CgroupSupport& suppor
         return;
     }
     const std::string prefix = own_sandbox_cgroup_prefix();
+    const pid_t owner = ::getpid();
     const pid_t pid = ::fork();
     if (pid == 0) {
         ::close(ends[1]);
-        reap_after_owner(ends[0], parents, prefix);
+        reap_after_owner(owner, ends[0], parents, prefix);
     }
     ::close(ends[0]);
     if (pid < 0) {

@@ -1,8 +1,8 @@
 // Sandbox cgroups outlive a resin killed with SIGKILL: its sandbox dies with it (the init's
 // parent-death signal), but nothing removes the directories. The reaper is a small process resin
-// forks before its first sandbox cgroup: it blocks reading a socket whose other end only resin
-// holds, so it wakes when resin ends however it ends, kills whatever is left in resin's sandbox
-// cgroups and removes them, and exits. After a clean exit there is nothing left to do.
+// forks before its first sandbox cgroup: it waits for resin's exit (a pidfd of its parent), however
+// resin ends, kills whatever is left in resin's sandbox cgroups and removes them, and exits. After
+// a clean exit there is nothing left to do. resin tells it on a socket which parents to look in.
 #pragma once
 
 #include <string>

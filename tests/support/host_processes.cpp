@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 #include "support/temp_dir.hpp"
@@ -100,6 +101,20 @@ bool is_alive(pid_t pid) {
     const auto comm_end = stat.rfind(')');
     return comm_end != std::string::npos && comm_end + 2 < stat.size() &&
            stat[comm_end + 2] != 'Z' && stat[comm_end + 2] != 'X';
+}
+
+std::vector<pid_t> children_named(pid_t pid, const std::string& name) {
+    std::vector<pid_t> found;
+    std::ifstream children("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) +
+                           "/children");
+    for (pid_t child = 0; children >> child;) {
+        std::ifstream comm_file("/proc/" + std::to_string(child) + "/comm");
+        std::string comm;
+        if (std::getline(comm_file, comm) && comm == name) {
+            found.push_back(child);
+        }
+    }
+    return found;
 }
 
 std::uint64_t peak_rss_bytes(pid_t pid) {

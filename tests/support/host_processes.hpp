@@ -32,6 +32,9 @@ bool process_exists(pid_t pid);
 // Running or stopped: it exists and is not a zombie.
 bool is_alive(pid_t pid);
 
+// The children of `pid` (its main thread's) whose name (comm) is `name`.
+std::vector<pid_t> children_named(pid_t pid, const std::string& name);
+
 // Its peak resident set size (VmHWM), or 0 if that cannot be read.
 std::uint64_t peak_rss_bytes(pid_t pid);
 

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <stdexcept>
 
@@ -64,18 +66,24 @@ std::vector<std::string> sandbox_cgroups_prefixed(const std::set<std::string>& p
     return found;
 }
 
-std::string pid_namespace_prefix(const std::string& ns_file) {
+// The inode of a namespace file, as resin puts it in its names: 0 for a time namespace on a kernel
+// without them.
+std::string namespace_inode(const std::string& ns_file) {
     struct stat info {};
     if (::stat(ns_file.c_str(), &info) != 0) {
+        if (errno == ENOENT && ns_file.ends_with("/time")) {
+            return "0";
+        }
         throw std::runtime_error("stat " + ns_file + ": " + std::strerror(errno));
     }
-    return "resin-" + std::to_string(info.st_ino) + "-";
+    return std::to_string(info.st_ino);
 }
 
 }  // namespace
 
 std::vector<std::string> sandbox_cgroups_of(const std::vector<pid_t>& pids) {
-    const std::string own = pid_namespace_prefix("/proc/self/ns/pid");
+    const std::string own = "resin-" + namespace_inode("/proc/self/ns/pid") + "-" +
+                            namespace_inode("/proc/self/ns/time") + "-";
     std::set<std::string> prefixes;
     for (pid_t pid : pids) {
         prefixes.insert(own + std::to_string(pid) + "-");
@@ -85,7 +93,33 @@ std::vector<std::string> sandbox_cgroups_of(const std::vector<pid_t>& pids) {
 
 std::vector<std::string> sandbox_cgroups_in_pid_namespace_of(pid_t pid) {
     return sandbox_cgroups_prefixed(
-        {pid_namespace_prefix("/proc/" + std::to_string(pid) + "/ns/pid")});
+        {"resin-" + namespace_inode("/proc/" + std::to_string(pid) + "/ns/pid") + "-"});
+}
+
+std::vector<std::string> sandbox_cgroups_in_time_namespace_of(pid_t pid) {
+    return sandbox_cgroups_prefixed({"resin-" + namespace_inode("/proc/self/ns/pid") + "-" +
+                                     namespace_inode("/proc/" + std::to_string(pid) + "/ns/time") +
+                                     "-"});
+}
+
+std::vector<std::string> sandbox_cgroups_holding(pid_t pid) {
+    std::ifstream membership("/proc/" + std::to_string(pid) + "/cgroup");
+    std::set<std::string> names;
+    for (std::string line; std::getline(membership, line);) {
+        const std::string name = line.substr(line.rfind('/') + 1);
+        if (name.rfind("resin-", 0) == 0) {
+            names.insert(name);
+        }
+    }
+    std::vector<std::string> found;
+    for (const auto& parent : sandbox_cgroup_parents()) {
+        for (const auto& name : names) {
+            if (std::filesystem::is_directory(parent + "/" + name)) {
+                found.push_back(parent + "/" + name);
+            }
+        }
+    }
+    return found;
 }
 
 void make_cgroup_sweep_due() {

@@ -19,7 +19,9 @@
 # Issue 14, item 4 (not in the default set; see docs/performance.md):
 #   start      /bin/true to its exit, 300 interleaved rounds: Port.open, System.cmd, MuonTrap.cmd and
 #              Exile.stream! (when built, see below), lacca trusted, lacca default; medians, ratio to
-#              Port.open.
+#              Port.open; each start at rest, then back to back (LACCA_BENCH_PACE).
+#   cpu        the CPU time of the whole box per start of each of those ways, the background
+#              included (a sandbox's teardown, the pool's refill).
 #   sustained  lacca default starts of /bin/true at a fixed rate from several starters for 20 s
 #              (100/s), then higher rates until one falls behind: achieved rate, start-to-exit p50/p99.
 #   alive      the start cost of /bin/true (median of 100 interleaved rounds) while 10, 200, 1000
@@ -33,6 +35,10 @@
 #       spawner), built from source as docs/performance.md describes; adds the library to `start`
 #       and `pool`. Without them those parts run without it.
 #   LACCA_BENCH_ROUNDS        rounds of `start` and `pool` (300)
+#   LACCA_BENCH_PACE          `start` and `alive`: at_rest (each start waits until the pool has
+#                             restocked and no earlier start's program runs), back_to_back, or both
+#                             (the default)
+#   LACCA_BENCH_CPU_STARTS    starts per way of `cpu` (300)
 #   LACCA_BENCH_SECONDS       seconds of the 100/s `sustained` run (20); LACCA_BENCH_SEARCH_SECONDS
 #                             the seconds of each higher rate (10); LACCA_BENCH_RATES the rates
 #                             ("100,150,200,250,300,400"); LACCA_BENCH_STARTERS the starters (8)
@@ -414,20 +420,145 @@ defmodule Lacca.Bench do
           {"lacca default", fn -> lacca_run(true_path, :default) end}
         ]
 
-    IO.puts(
-      "\n## start: /bin/true to its exit, median of #{rounds} interleaved rounds " <>
-        "(pool: #{inspect(Map.take(Lacca.Pool.info(), [:enabled, :max_per_config, :max_total]))})"
-    )
-
+    pool = inspect(Map.take(Lacca.Pool.info(), [:enabled, :max_per_config, :max_total]))
     Enum.each(ways, fn {_, fun} -> fun.() end)
 
-    times =
-      for _ <- 1..rounds, {label, fun} <- ways do
-        {micros, _} = :timer.tc(fun)
-        {label, micros}
-      end
+    for pace <- paces() do
+      IO.puts(
+        "\n## start: /bin/true to its exit, median of #{rounds} interleaved rounds, " <>
+          "#{pace_text(pace)} (pool: #{pool})"
+      )
 
-    print_medians(ways, times)
+      print_medians(ways, paced_rounds(ways, rounds, pace))
+    end
+  end
+
+  # Each way once per round, timed; `:at_rest` waits before each start until the box is at rest
+  # (await_rest/0), `:back_to_back` does not.
+  defp paced_rounds(ways, rounds, pace) do
+    for _ <- 1..rounds, {label, fun} <- ways do
+      if pace == :at_rest, do: await_rest()
+      {micros, _} = :timer.tc(fun)
+      {label, micros}
+    end
+  end
+
+  # LACCA_BENCH_PACE: at_rest, back_to_back, or both (the default).
+  defp paces do
+    case System.get_env("LACCA_BENCH_PACE", "both") do
+      "both" -> [:at_rest, :back_to_back]
+      "at_rest" -> [:at_rest]
+      "back_to_back" -> [:back_to_back]
+      other -> raise "LACCA_BENCH_PACE: at_rest, back_to_back or both, not #{inspect(other)}"
+    end
+  end
+
+  defp pace_text(:at_rest),
+    do: "each started at rest (the pool restocked, no earlier start's program still running)"
+
+  defp pace_text(:back_to_back),
+    do: "back to back (each started as the previous one returned)"
+
+  # The work a start leaves behind is done: the pool holds every stock's full count and prepares
+  # none, and no program the BEAM started (a resin tearing its sandbox down, a MuonTrap or Exile
+  # helper) still runs, other than the pool's resins. What a start costs the box in the
+  # background is measured by `cpu`, not here.
+  defp await_rest do
+    info = Lacca.Pool.info()
+    pooled = MapSet.new(info.resin_os_pids, &Integer.to_string/1)
+
+    restocked =
+      info.starting == 0 and Enum.all?(Map.values(info.ready), &(&1 >= info.max_per_config))
+
+    running =
+      for helper <- os_children(System.pid()),
+          pid <- os_children(helper),
+          not MapSet.member?(pooled, pid),
+          do: pid
+
+    unless restocked and running == [] do
+      Process.sleep(1)
+      await_rest()
+    end
+  end
+
+  # OS pids (as text) of the children of `pid`'s threads.
+  defp os_children(pid) do
+    "/proc/#{pid}/task/*/children"
+    |> Path.wildcard()
+    |> Enum.flat_map(fn file ->
+      case File.read(file) do
+        {:ok, text} -> String.split(text)
+        {:error, _} -> []
+      end
+    end)
+  end
+
+  # The CPU time one start of /bin/true costs, the background included (a sandbox's teardown after
+  # its exit, the pool's refill): each way N times back to back (LACCA_BENCH_CPU_STARTS, 300), then
+  # until at rest; the CPU of the BEAM and of every process it started, with what they reaped
+  # (/proc/<pid>/stat). The kernel's own workers (a network namespace's cleanup, say) are not
+  # counted, nor is the BEAM's scheduler busy-waiting told apart from its work.
+  def cpu do
+    starts = env_int("LACCA_BENCH_CPU_STARTS", 300)
+    true_path = System.find_executable("true")
+    await_pool()
+
+    ways =
+      [
+        {"Port.open", fn -> raw_port_run(true_path) end},
+        {"System.cmd", fn -> {"", 0} = System.cmd(true_path, []) end}
+      ] ++
+        comparison_ways(true_path) ++
+        [
+          {"lacca trusted", fn -> lacca_run(true_path, :trusted) end},
+          {"lacca default", fn -> lacca_run(true_path, :default) end},
+          {"lacca default (no pool)", fn -> lacca_run(true_path, :default, false) end}
+        ]
+
+    IO.puts(
+      "\n## cpu: CPU time per start of /bin/true, #{starts} starts back to back then until at " <>
+        "rest (#{System.schedulers_online()} CPUs)"
+    )
+
+    for {label, fun} <- ways do
+      await_rest()
+      {cpu0, t0} = {tree_cpu_ms(), System.monotonic_time(:microsecond)}
+      for _ <- 1..starts, do: fun.()
+      wall = System.monotonic_time(:microsecond) - t0
+      await_rest()
+      cpu = tree_cpu_ms() - cpu0
+
+      IO.puts(
+        "  #{String.pad_trailing(label, 26)} #{float(cpu / starts, 2)} ms CPU per start" <>
+          "  (#{float(wall / starts / 1000, 2)} ms wall per start back to back)"
+      )
+    end
+  end
+
+  # User and system time, with that of the children each has reaped, of the BEAM and every process
+  # it started (the pool's resins and their sandboxes included), in ms.
+  defp tree_cpu_ms do
+    beam = System.pid()
+    Enum.sum(Enum.map([beam | descendants(beam)], &process_cpu_ms/1))
+  end
+
+  defp descendants(pid), do: Enum.flat_map(os_children(pid), &[&1 | descendants(&1)])
+
+  # utime, stime, cutime, cstime: fields 14-17 of /proc/<pid>/stat, after the ")" that ends comm.
+  defp process_cpu_ms(pid) do
+    case File.read("/proc/#{pid}/stat") do
+      {:ok, stat} ->
+        [_, after_comm] = String.split(stat, ") ", parts: 2)
+
+        ticks =
+          after_comm |> String.split() |> Enum.slice(11, 4) |> Enum.map(&String.to_integer/1)
+
+        Enum.sum(ticks) * 10
+
+      {:error, _} ->
+        0
+    end
   end
 
   # MuonTrap and Exile, where LACCA_BENCH_MUONTRAP / LACCA_BENCH_EXILE name a build of them (a
@@ -610,13 +741,11 @@ defmodule Lacca.Bench do
 
         Enum.each(ways, fn {_, fun} -> fun.() end)
 
-        times =
-          for _ <- 1..rounds, {label, fun} <- ways do
-            {t, _} = :timer.tc(fun)
-            {label, t}
-          end
+        for pace <- paces() do
+          IO.puts("  #{pace_text(pace)}:")
+          print_medians(ways, paced_rounds(ways, rounds, pace))
+        end
 
-        print_medians(ways, times)
         alive_memory(sleepers, available_before)
 
         if hold > 0 and hold_at in [nil, count] do

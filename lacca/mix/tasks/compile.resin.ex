@@ -1,4 +1,8 @@
 defmodule Mix.Tasks.Compile.Resin do
+  use Mix.Task.Compiler
+
+  @shortdoc "Builds resin (C++) and installs it, with its profiles, in priv/"
+
   @moduledoc """
   Builds resin, lacca's sandboxing helper, and installs it in lacca's `priv/`.
 
@@ -42,7 +46,6 @@ defmodule Mix.Tasks.Compile.Resin do
       apt-get install -y cmake g++ make pkg-config libboost-dev nlohmann-json3-dev \\
         libseccomp-dev libcap-dev libcli11-dev
   """
-  use Mix.Task.Compiler
 
   @install_command "apt-get install -y cmake g++ make pkg-config libboost-dev nlohmann-json3-dev " <>
                      "libseccomp-dev libcap-dev libcli11-dev"

@@ -1,5 +1,5 @@
 defmodule Mix.Tasks.Compile.ResinTest do
-  # Only the prebuilt path (LACCA_RESIN_PATH): the CMake path is what `mix test` itself just ran.
+  # The prebuilt path (LACCA_RESIN_PATH) and the docs; tests/lacca_build_cache.sh checks the CMake path.
   use ExUnit.Case, async: false
 
   alias Mix.Tasks.Compile.Resin
@@ -22,6 +22,25 @@ defmodule Mix.Tasks.Compile.ResinTest do
 
     System.put_env("LACCA_RESIN_PATH", copy)
     assert Resin.run([]) == {:noop, []}
+  end
+
+  # mix.exs compiles the task before the project does, and writes its .beam where docs are read.
+  test "its documentation is in a .beam on the code path, where mix help reads it" do
+    assert {:docs_v1, _, _, _, %{"en" => moduledoc}, _, _} = Code.fetch_docs(Resin)
+    assert moduledoc =~ "LACCA_RESIN_PATH"
+    assert Resin in Mix.Task.load_all()
+  end
+
+  test "mix help shows the task's documentation, and lists it with its short description" do
+    lacca = Path.expand("../..", __DIR__)
+
+    {doc, 0} = System.cmd("mix", ["help", "compile.resin"], cd: lacca, stderr_to_stdout: true)
+    assert doc =~ "Builds resin, lacca's sandboxing helper, and installs it in lacca's `priv/`."
+    assert doc =~ "LACCA_RESIN_CACHE"
+    refute doc =~ "There is no documentation"
+
+    {list, 0} = System.cmd("mix", ["help"], cd: lacca, stderr_to_stdout: true)
+    assert list =~ ~r/^mix compile\.resin +# Builds resin/m
   end
 
   test "a LACCA_RESIN_PATH that is not a file is one clear error" do

@@ -7,16 +7,32 @@ defmodule Mix.Tasks.Compile.Resin do
   Builds resin, lacca's sandboxing helper, and installs it in lacca's `priv/`.
 
   lacca runs every command through `resin`, a C++ executable built from the repository that contains
-  lacca (its root holds `CMakeLists.txt`). This compiler, listed first in `compilers:` in `mix.exs`,
-  makes `mix compile` produce:
+  lacca. This compiler, listed first in `compilers:` in `mix.exs`, makes `mix compile` install:
 
     * `priv/resin` — the executable;
-    * `priv/config/*.json` — the shipped profiles (`default`, `build`, …), where resin looks for a
-      profile named in `"extends"` (`<directory of resin>/config`).
+    * `priv/config/*.json` — the shipped profiles (`default`, `build`, …), copied from the sources'
+      `config/`; resin looks there (`<directory of resin>/config`) for a profile named in `"extends"`.
 
-  The executable is stripped (its debug information is kept beside it in the cache, as
-  `resin.debug`, linked with `.gnu_debuglink` for gdb). `mix release` carries `priv/`, so a release
-  needs no toolchain.
+  Files are copied only when their content changed, so an unchanged resin leaves `priv/` alone.
+  `mix release` carries `priv/`, so a release needs no toolchain. `mix clean` removes both; the build
+  cache below stays.
+
+  It takes no options: the arguments of `mix compile`, `--force` included, change nothing here.
+
+  ## Where the sources are
+
+  The `:resin_source` key of the project configuration names the repository's root (the directory
+  holding `CMakeLists.txt`, `src/` and `config/`); lacca's `mix.exs` sets it to the parent of lacca's
+  directory, which is also the default.
+
+  ## Building with CMake
+
+  Without `LACCA_RESIN_PATH`, resin is built in `_build/resin-cmake`, in the `_build` of the project
+  being compiled (the depending project's, when lacca is a dependency), configured with
+  `-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESIN_BUILD_TESTS=OFF` on every build; `cmake --build`
+  rebuilds only what changed. The first build shows its progress and takes a few minutes. The
+  result is stripped; its debug information is kept beside it as `resin.debug`, linked with
+  `.gnu_debuglink` for gdb.
 
   ## The build cache
 
@@ -27,21 +43,27 @@ defmodule Mix.Tasks.Compile.Resin do
     * `LACCA_RESIN_CACHE` — the cache directory, if set;
     * otherwise the user's cache directory: `$XDG_CACHE_HOME/lacca`, or `~/.cache/lacca`.
 
-  Each entry is a directory `resin-<key>` holding `resin` and `resin.debug`; the three most recently
-  built are kept, and any entry may be deleted at any time. On a miss, CMake configures
-  `_build/resin-cmake` once and afterwards only runs `cmake --build`, which rebuilds only what changed.
-  Set `LACCA_RESIN_CACHE=off` to build without the cache.
+  The cache holds executables lacca runs, often as root, so it must be a directory owned by the user
+  and writable by no one else (the build fails otherwise), and only entries owned by the user and
+  writable by no one else are used. Each entry is a directory `resin-<key>` holding `resin` and
+  `resin.debug`; the three most recently built are kept, and any entry may be deleted at any time.
+  A build whose sources were edited while CMake ran is installed as built (not stripped), not cached.
+
+  Set `LACCA_RESIN_CACHE=off` to build without the cache: the stripped resin is then kept in
+  `_build/resin`.
 
   ## Using a prebuilt resin
 
-  Set `LACCA_RESIN_PATH` to a resin executable to skip CMake altogether: it is copied to `priv/resin`.
+  Set `LACCA_RESIN_PATH` to a resin executable to skip CMake and the cache altogether: it is copied
+  to `priv/resin` as it is (not stripped). The profiles are still copied from the sources'
+  `config/`, so the sources must be there.
 
       LACCA_RESIN_PATH=/opt/resin/bin/resin mix compile
 
   ## Toolchain
 
-  Building resin needs CMake ≥ 3.25, a C++20 compiler, make, pkg-config and a few libraries. On Debian
-  or Ubuntu:
+  Building resin needs CMake ≥ 3.25, a C++20 compiler, make, pkg-config, binutils (`strip`,
+  `objcopy`) and a few libraries. On Debian or Ubuntu:
 
       apt-get install -y cmake g++ make pkg-config libboost-dev nlohmann-json3-dev \\
         libseccomp-dev libcap-dev libcli11-dev

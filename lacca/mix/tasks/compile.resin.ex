@@ -47,10 +47,12 @@ defmodule Mix.Tasks.Compile.Resin do
   and writable by no one else (the build fails otherwise), and only entries owned by the user and
   writable by no one else are used. Each entry is a directory `resin-<key>` holding `resin` and
   `resin.debug`; the three most recently built are kept, and any entry may be deleted at any time.
-  A build whose sources were edited while CMake ran is installed as built (not stripped), not cached.
+  An entry that fails that check (a symbolic link included) is neither used nor replaced: the build
+  says which file is wrong and how, and installs the resin it has just built. A build whose sources
+  were edited while CMake ran is installed, not cached.
 
-  Set `LACCA_RESIN_CACHE=off` to build without the cache: the stripped resin is then kept in
-  `_build/resin`.
+  Set `LACCA_RESIN_CACHE=off` to build without the cache. Either way the stripped resin last built
+  is kept in `_build/resin`, with its `resin.debug`.
 
   ## Using a prebuilt resin
 
@@ -79,13 +81,8 @@ defmodule Mix.Tasks.Compile.Resin do
   @impl true
   @spec run([String.t()]) :: {:ok | :noop, []}
   def run(_args) do
-    project = Mix.Project.config()
     priv = Path.join(project_dir(), "priv")
-
-    changed =
-      [install_resin(project, priv), install_profiles(project, priv)]
-      |> Enum.any?()
-
+    changed = install(Mix.Project.config(), priv)
     sync_app_priv(priv)
     if changed, do: {:ok, []}, else: {:noop, []}
   end
@@ -101,14 +98,21 @@ defmodule Mix.Tasks.Compile.Resin do
 
   defp project_dir, do: Path.dirname(Mix.Project.project_file())
 
+  @doc false
+  # Installs resin and the profiles in priv; true if anything changed. Public for its tests.
+  def install(project, priv) do
+    [install_resin(project, priv), install_profiles(project, priv)]
+    |> Enum.any?()
+  end
+
   defp install_resin(project, priv) do
-    source =
+    resin =
       case System.get_env("LACCA_RESIN_PATH") do
         path when path in [nil, ""] -> build_with_cmake(project)
-        path -> prebuilt(path)
+        path -> path |> prebuilt() |> File.read!()
       end
 
-    install_file(source, Path.join(priv, "resin"), 0o755)
+    install_file(resin, Path.join(priv, "resin"), 0o755)
   end
 
   defp prebuilt(path) do
@@ -130,30 +134,21 @@ defmodule Mix.Tasks.Compile.Resin do
     source
     |> Path.join("*.json")
     |> Path.wildcard()
-    |> Enum.map(&install_file(&1, Path.join(target, Path.basename(&1)), 0o644))
+    |> Enum.map(&install_file(File.read!(&1), Path.join(target, Path.basename(&1)), 0o644))
     |> Enum.any?()
   end
 
-  # Copies only when the content differs, so an unchanged resin leaves priv/ (and a release) alone.
-  defp install_file(source, target, mode) do
-    if same_content?(source, target) do
+  # Writes only when the content differs, so an unchanged resin leaves priv/ (and a release) alone.
+  defp install_file(content, target, mode) do
+    if File.read(target) == {:ok, content} do
       false
     else
       File.mkdir_p!(Path.dirname(target))
       tmp = target <> ".tmp"
-      File.cp!(source, tmp)
+      File.write!(tmp, content)
       File.chmod!(tmp, mode)
       File.rename!(tmp, target)
       true
-    end
-  end
-
-  defp same_content?(a, b) do
-    with {:ok, %File.Stat{size: size}} <- File.stat(a),
-         {:ok, %File.Stat{size: ^size}} <- File.stat(b) do
-      File.read!(a) == File.read!(b)
-    else
-      _ -> false
     end
   end
 
@@ -171,27 +166,32 @@ defmodule Mix.Tasks.Compile.Resin do
 
   defp build_with_cmake(project) do
     source = resin_source(project)
+    built = Path.join(Path.dirname(Mix.Project.build_path()), "resin")
 
     case cache_dir() do
       nil ->
-        cmake_build(source)
-        |> strip_into(Path.join(Path.dirname(Mix.Project.build_path()), "resin"))
+        source |> cmake_build() |> strip_into(built) |> File.read!()
 
       cache ->
         trusted_cache!(cache)
         key = source_key(source)
         entry = Path.join(cache, "resin-" <> key)
-        cached = Path.join(entry, "resin")
 
-        if trusted_entry?(entry) and trusted_entry?(cached) do
-          cached
-        else
-          binary = cmake_build(source)
+        case cached(entry) do
+          # Installed from what was read and checked, never by reopening the entry.
+          {:ok, content} ->
+            content
 
-          # Sources edited while CMake ran: the binary is not the one the key names.
-          if source_key(source) == key,
-            do: store_in_cache(binary, entry, cache),
-            else: binary
+          found ->
+            if found != :missing, do: not_used(entry, found)
+            source |> cmake_build() |> strip_into(built)
+
+            # Sources edited while CMake ran: the binary is not the one the key names. An entry
+            # that cannot be used is left for its owner to look at, not replaced.
+            if found == :missing and source_key(source) == key,
+              do: store_in_cache(built, entry, cache)
+
+            File.read!(built)
         end
     end
   end
@@ -201,22 +201,118 @@ defmodule Mix.Tasks.Compile.Resin do
   defp trusted_cache!(cache) do
     File.mkdir_p!(cache)
 
-    unless trusted_entry?(cache) do
-      Mix.raise(
-        "the resin build cache #{cache} must be a directory owned by this user and writable by " <>
-          "no one else (chmod 700 it, or set LACCA_RESIN_CACHE to another directory, or off)"
-      )
+    case trusted(cache, :directory) do
+      {:ok, _stat} ->
+        :ok
+
+      problem ->
+        Mix.raise(
+          "the resin build cache #{describe(cache, problem)}; it must be a directory owned by " <>
+            "this user and writable by no one else (chmod 700 it, or set LACCA_RESIN_CACHE to " <>
+            "another directory, or off)"
+        )
     end
   end
 
-  defp trusted_entry?(path) do
-    case File.lstat(path) do
-      {:ok, %File.Stat{type: type, uid: uid, mode: mode}} when type in [:directory, :regular] ->
-        uid == current_uid() and Bitwise.band(mode, 0o022) == 0
+  @doc false
+  # The content of an entry's resin, if the entry and the file pass the trust check: {:ok, content},
+  # :missing, or {:untrusted, path, what is wrong}. The checks are made again on the opened file, so
+  # what is read is the file that passed them, not one swapped in meanwhile. Public for its tests.
+  def cached(entry) do
+    resin = Path.join(entry, "resin")
 
-      _ ->
-        false
+    with {:ok, _dir} <- trusted(entry, :directory),
+         {:ok, checked} <- trusted(resin, :regular) do
+      read_checked(resin, checked)
     end
+  end
+
+  # {:ok, stat} for a path (not followed if a symbolic link) of this user's, of the given type, that
+  # no one else can write; otherwise :missing or {:untrusted, path, what is wrong}.
+  defp trusted(path, type) do
+    case File.lstat(path) do
+      {:ok, stat} -> check(path, stat, type)
+      {:error, :enoent} -> :missing
+      {:error, reason} -> {:untrusted, path, "cannot be examined (#{:file.format_error(reason)})"}
+    end
+  end
+
+  defp check(path, %File.Stat{type: actual, uid: uid, mode: mode} = stat, type) do
+    writers = Bitwise.band(mode, 0o022)
+
+    cond do
+      actual == :symlink ->
+        {:untrusted, path, "is a symbolic link"}
+
+      actual != type ->
+        {:untrusted, path, "is a #{type_name(actual)}, not a #{type_name(type)}"}
+
+      uid != current_uid() ->
+        {:untrusted, path, "is owned by uid #{uid}, not by this user (uid #{current_uid()})"}
+
+      writers != 0 ->
+        who = %{0o020 => "its group", 0o002 => "others", 0o022 => "its group and others"}[writers]
+        mode = mode |> Bitwise.band(0o7777) |> Integer.to_string(8)
+        {:untrusted, path, "is writable by #{who} (mode #{mode})"}
+
+      true ->
+        {:ok, stat}
+    end
+  end
+
+  defp type_name(:regular), do: "regular file"
+  defp type_name(type), do: Atom.to_string(type)
+
+  defp read_checked(path, checked) do
+    case :file.open(path, [:read, :raw, :binary]) do
+      {:ok, fd} ->
+        try do
+          with {:ok, info} <- :file.read_file_info(fd, time: :posix),
+               opened = File.Stat.from_record(info),
+               true <-
+                 {opened.major_device, opened.inode} == {checked.major_device, checked.inode},
+               {:ok, _} <- check(path, opened, :regular),
+               {:ok, content} <- read_all(fd, []) do
+            {:ok, content}
+          else
+            false ->
+              {:untrusted, path, "was replaced while it was being checked"}
+
+            {:error, reason} ->
+              {:untrusted, path, "cannot be read (#{:file.format_error(reason)})"}
+
+            untrusted ->
+              untrusted
+          end
+        after
+          :file.close(fd)
+        end
+
+      {:error, :enoent} ->
+        :missing
+
+      {:error, reason} ->
+        {:untrusted, path, "cannot be read (#{:file.format_error(reason)})"}
+    end
+  end
+
+  defp read_all(fd, read) do
+    case :file.read(fd, 1_048_576) do
+      {:ok, data} -> read_all(fd, [read | data])
+      :eof -> {:ok, IO.iodata_to_binary(read)}
+      {:error, reason} -> {:error, reason}
+    end
+  end
+
+  defp describe(_path, {:untrusted, path, what}), do: "#{path} #{what}"
+  defp describe(path, :missing), do: "#{path} does not exist"
+
+  defp not_used(entry, problem) do
+    Mix.shell().error(
+      "The cached resin in #{entry} is not used: #{describe(entry, problem)}. The resin just " <>
+        "built is installed instead, and is not cached while that entry is there: find out how " <>
+        "it came to be so, then delete it."
+    )
   end
 
   defp current_uid do
@@ -255,32 +351,78 @@ defmodule Mix.Tasks.Compile.Resin do
     |> binary_part(0, 32)
   end
 
+  @doc false
+  # Copies `built` (a stripped resin, its .debug beside it) into the cache as `entry`, and returns
+  # `built`: what is installed is the resin just built, whatever the cache holds under that name.
   # Written to a temporary directory and renamed: a concurrent build of another project either
-  # finds the whole entry or none of it.
-  defp store_in_cache(binary, entry, cache) do
+  # finds the whole entry or none of it. Public for its tests.
+  def store_in_cache(built, entry, cache) do
     # Unique across concurrent builds, and made, not reused: a clash fails instead of sharing.
     suffix = Base.encode16(:crypto.strong_rand_bytes(8), case: :lower)
     tmp = "#{entry}.tmp-#{System.pid()}-#{suffix}"
     File.mkdir!(tmp)
     File.chmod!(tmp, 0o755)
-    strip_into(binary, Path.join(tmp, "resin"))
 
-    case File.rename(tmp, entry) do
-      :ok -> :ok
-      {:error, _already_there} -> File.rm_rf!(tmp)
+    # Made with the umask's mode: whatever got in before the chmod would be written through.
+    case {trusted(tmp, :directory), File.ls!(tmp)} do
+      {{:ok, _stat}, []} ->
+        copy_into_cache(built, tmp, entry, cache)
+
+      {{:ok, _stat}, files} ->
+        Mix.shell().error(
+          "resin was not cached: #{tmp}, just made by this build, already holds " <>
+            "#{Enum.join(files, ", ")}; it is left there to be looked at"
+        )
+
+      {untrusted, _files} ->
+        Mix.shell().error("resin was not cached: #{describe(tmp, untrusted)}")
     end
 
-    prune_cache(cache)
-    Path.join(entry, "resin")
+    built
+  end
+
+  defp copy_into_cache(built, tmp, entry, cache) do
+    install_file(File.read!(built), Path.join(tmp, "resin"), 0o755)
+    install_file(File.read!(built <> ".debug"), Path.join(tmp, "resin.debug"), 0o644)
+
+    case File.rename(tmp, entry) do
+      :ok ->
+        prune_cache(cache)
+
+      {:error, reason} ->
+        File.rm_rf!(tmp)
+
+        # A concurrent build stored the same sources meanwhile, or something else is there.
+        case cached(entry) do
+          {:ok, _content} ->
+            :ok
+
+          :missing ->
+            Mix.shell().error(
+              "resin was not cached: #{tmp} could not be renamed to #{entry} " <>
+                "(#{:file.format_error(reason)})"
+            )
+
+          untrusted ->
+            not_used(entry, untrusted)
+        end
+    end
   end
 
   defp prune_cache(cache) do
     Path.join(cache, "resin-*")
     |> Path.wildcard()
     |> Enum.reject(&String.contains?(Path.basename(&1), ".tmp-"))
-    |> Enum.sort_by(&File.stat!(&1, time: :posix).mtime, :desc)
+    |> Enum.flat_map(fn entry ->
+      # Not followed if a link; gone already if a concurrent build pruned it.
+      case File.lstat(entry, time: :posix) do
+        {:ok, stat} -> [{stat.mtime, entry}]
+        {:error, _} -> []
+      end
+    end)
+    |> Enum.sort(:desc)
     |> Enum.drop(@cache_entries_kept)
-    |> Enum.each(&File.rm_rf!/1)
+    |> Enum.each(fn {_mtime, entry} -> File.rm_rf(entry) end)
   end
 
   # target: the stripped executable; target.debug: its debug information, linked by name.

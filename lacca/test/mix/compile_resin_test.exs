@@ -50,4 +50,219 @@ defmodule Mix.Tasks.Compile.ResinTest do
       Resin.run([])
     end
   end
+
+  # As root, as the suite runs: entries are planted as root's (this user's) and as uid 65534's.
+  describe "the build cache" do
+    setup do
+      cache = Path.join(System.tmp_dir!(), "lacca-cache-#{System.unique_integer([:positive])}")
+      File.mkdir_p!(cache)
+      File.chmod!(cache, 0o700)
+      shell = Mix.shell()
+      Mix.shell(Mix.Shell.Process)
+
+      on_exit(fn ->
+        Mix.shell(shell)
+        File.rm_rf!(cache)
+      end)
+
+      # What CMake just built, stripped, with its debug information beside it.
+      built = Path.join(cache, "built/resin")
+      File.mkdir_p!(Path.dirname(built))
+      File.cp!("/bin/true", built)
+      File.write!(built <> ".debug", "debug information")
+
+      %{
+        cache: cache,
+        entry: Path.join(cache, "resin-0123456789abcdef0123456789abcdef"),
+        built: built
+      }
+    end
+
+    defp plant(entry, mode, uid) do
+      File.mkdir_p!(entry)
+      resin = Path.join(entry, "resin")
+      File.write!(resin, "#!/bin/sh\necho planted\n")
+      File.chmod!(resin, mode)
+      File.chmod!(entry, mode)
+      :ok = File.chown(resin, uid)
+      :ok = File.chown(entry, uid)
+    end
+
+    defp stored_resin_is_the_one_built(built, entry, cache, problem) do
+      planted = File.read!(Path.join(entry, "resin"))
+      installed = Resin.store_in_cache(built, entry, cache)
+
+      assert File.read!(installed) == File.read!(built)
+      assert File.read!(installed) != planted
+      assert File.read!(Path.join(entry, "resin")) == planted
+
+      assert_received {:mix_shell, :error, [message]}
+      assert message =~ entry
+      assert message =~ problem
+      refute_received {:mix_shell, :error, _}
+    end
+
+    test "storing over a group-writable entry installs the resin just built, not the entry's",
+         %{cache: cache, entry: entry, built: built} do
+      plant(entry, 0o775, 0)
+      stored_resin_is_the_one_built(built, entry, cache, "writable by its group")
+    end
+
+    test "storing over an entry of another user's installs the resin just built, not the entry's",
+         %{cache: cache, entry: entry, built: built} do
+      plant(entry, 0o755, 65534)
+      stored_resin_is_the_one_built(built, entry, cache, "owned by uid 65534")
+    end
+
+    test "storing where there is no entry makes one, which is then used",
+         %{cache: cache, entry: entry, built: built} do
+      assert Resin.cached(entry) == :missing
+      assert Resin.store_in_cache(built, entry, cache) == built
+      assert Resin.cached(entry) == {:ok, File.read!(built)}
+      assert File.read!(Path.join(entry, "resin.debug")) == "debug information"
+      assert Path.wildcard(Path.join(cache, "*.tmp-*")) == []
+      refute_received {:mix_shell, :error, _}
+    end
+
+    test "an entry is used only if it and its resin are this user's and writable by no one else",
+         %{entry: entry} do
+      resin = Path.join(entry, "resin")
+      plant(entry, 0o755, 0)
+      assert {:ok, "#!/bin/sh\necho planted\n"} = Resin.cached(entry)
+
+      File.chmod!(resin, 0o757)
+      assert Resin.cached(entry) == {:untrusted, resin, "is writable by others (mode 757)"}
+
+      File.chmod!(resin, 0o755)
+      File.chmod!(entry, 0o775)
+      assert Resin.cached(entry) == {:untrusted, entry, "is writable by its group (mode 775)"}
+
+      File.chmod!(entry, 0o755)
+      :ok = File.chown(resin, 65534)
+
+      assert Resin.cached(entry) ==
+               {:untrusted, resin, "is owned by uid 65534, not by this user (uid 0)"}
+    end
+
+    # The link and its target both pass the owner and mode checks; following it would read a file
+    # the entry does not hold.
+    test "a symbolic link in an entry is not followed", %{cache: cache, entry: entry} do
+      File.mkdir_p!(entry)
+      File.chmod!(entry, 0o755)
+      target = Path.join(cache, "elsewhere")
+      File.write!(target, "not resin")
+      File.chmod!(target, 0o755)
+      File.ln_s!(target, Path.join(entry, "resin"))
+
+      assert Resin.cached(entry) == {:untrusted, Path.join(entry, "resin"), "is a symbolic link"}
+
+      File.rm_rf!(entry)
+      File.ln_s!(Path.dirname(target), entry)
+      assert Resin.cached(entry) == {:untrusted, entry, "is a symbolic link"}
+    end
+  end
+
+  # The whole CMake path, with a stand-in cmake that "builds" a copy of /bin/true (no C++ is built)
+  # into a scratch _build (MIX_BUILD_PATH), a scratch cache and sources with a profile.
+  # As root, like the cache's tests.
+  describe "a build with CMake" do
+    setup do
+      root = Path.join(System.tmp_dir!(), "lacca-build-#{System.unique_integer([:positive])}")
+      bin = Path.join(root, "bin")
+      source = Path.join(root, "resin")
+      File.mkdir_p!(Path.join(source, "src/host"))
+      File.mkdir_p!(Path.join(source, "config"))
+      File.write!(Path.join(source, "CMakeLists.txt"), "project(resin CXX)\n")
+      File.write!(Path.join(source, "src/host/CMakeLists.txt"), "add_executable(resin)\n")
+      File.write!(Path.join(source, "config/default.json"), "{}\n")
+      File.mkdir_p!(bin)
+
+      for tool <- ["c++", "make", "pkg-config"], do: script(bin, tool, "exit 0")
+
+      script(bin, "cmake", """
+      [ "$1" = --build ] || exit 0
+      mkdir -p "$2/src/host" && cp /bin/true "$2/src/host/resin"
+      """)
+
+      cache = Path.join(root, "cache")
+      File.mkdir_p!(cache)
+      File.chmod!(cache, 0o700)
+
+      env = %{
+        "PATH" => bin <> ":" <> System.get_env("PATH"),
+        "MIX_BUILD_PATH" => Path.join(root, "_build/test"),
+        "LACCA_RESIN_CACHE" => cache,
+        "LACCA_RESIN_PATH" => nil
+      }
+
+      previous = Map.new(env, fn {name, _} -> {name, System.get_env(name)} end)
+      shell = Mix.shell()
+      Mix.shell(Mix.Shell.Process)
+
+      on_exit(fn ->
+        Enum.each(previous, fn
+          {name, nil} -> System.delete_env(name)
+          {name, value} -> System.put_env(name, value)
+        end)
+
+        Mix.shell(shell)
+        File.rm_rf!(root)
+      end)
+
+      Enum.each(env, fn
+        {name, nil} -> System.delete_env(name)
+        {name, value} -> System.put_env(name, value)
+      end)
+
+      %{
+        project: [resin_source: source],
+        priv: Path.join(root, "priv"),
+        cache: cache
+      }
+    end
+
+    defp script(bin, name, body) do
+      path = Path.join(bin, name)
+      File.write!(path, "#!/bin/sh\n" <> body)
+      File.chmod!(path, 0o755)
+    end
+
+    test "an entry that fails the trust check is reported once, and the resin just built installed",
+         %{project: project, priv: priv, cache: cache} do
+      assert Resin.install(project, priv)
+      assert [entry] = Path.wildcard(Path.join(cache, "resin-*"))
+      resin = Path.join(entry, "resin")
+      # Every build of these sources gives these bytes: /bin/true, stripped, with a debuglink.
+      built = File.read!(Path.join(priv, "resin"))
+      assert File.read!(resin) == built
+
+      planted = "#!/bin/sh\necho planted\n"
+
+      for {mode, uid, problem} <- [
+            {0o775, 0, "is writable by its group"},
+            {0o755, 65534, "is owned by uid 65534"}
+          ] do
+        File.write!(resin, planted)
+        File.chmod!(resin, mode)
+        :ok = File.chown(resin, uid)
+        File.rm!(Path.join(priv, "resin"))
+
+        Resin.install(project, priv)
+
+        assert File.read!(Path.join(priv, "resin")) == built
+        assert File.read!(resin) == planted
+        assert_received {:mix_shell, :error, [message]}
+        assert message =~ "#{resin} is "
+        assert message =~ problem
+        refute_received {:mix_shell, :error, _}
+      end
+
+      # The same entry, this user's again and writable by no one else, is used as it is.
+      :ok = File.chown(resin, 0)
+      File.chmod!(resin, 0o755)
+      Resin.install(project, priv)
+      assert File.read!(Path.join(priv, "resin")) == planted
+      refute_received {:mix_shell, :error, _}
+    end
+  end
 end

@@ -58,7 +58,8 @@ defmodule Mix.Tasks.Compile.Resin do
 
   Set `LACCA_RESIN_PATH` to a resin executable to skip CMake and the cache altogether: it is copied
   to `priv/resin` as it is (not stripped). The profiles are still copied from the sources'
-  `config/`, so the sources must be there.
+  `config/`, so that much of the sources must be there: without it nothing is installed, and the
+  error says so.
 
       LACCA_RESIN_PATH=/opt/resin/bin/resin mix compile
 
@@ -101,14 +102,18 @@ defmodule Mix.Tasks.Compile.Resin do
   @doc false
   # Installs resin and the profiles in priv; true if anything changed. Public for its tests.
   def install(project, priv) do
-    [install_resin(project, priv), install_profiles(project, priv)]
+    source = project[:resin_source] || Path.expand("..", project_dir())
+    # Looked for first: without them resin is of no use, so priv/ is left as it was.
+    profiles = profiles!(source)
+
+    [install_resin(source, priv), install_profiles(profiles, priv)]
     |> Enum.any?()
   end
 
-  defp install_resin(project, priv) do
+  defp install_resin(source, priv) do
     resin =
-      case System.get_env("LACCA_RESIN_PATH") do
-        path when path in [nil, ""] -> build_with_cmake(project)
+      case prebuilt_path() do
+        nil -> build_with_cmake(source)
         path -> path |> prebuilt() |> File.read!()
       end
 
@@ -127,13 +132,51 @@ defmodule Mix.Tasks.Compile.Resin do
     path
   end
 
-  defp install_profiles(project, priv) do
-    source = Path.join(resin_source(project), "config")
+  defp prebuilt_path do
+    case System.get_env("LACCA_RESIN_PATH") do
+      path when path in [nil, ""] -> nil
+      path -> path
+    end
+  end
+
+  # The profiles always come from the sources, a prebuilt resin or not.
+  defp profiles!(source) do
+    config = Path.join(source, "config")
+
+    case Path.wildcard(Path.join(config, "*.json")) do
+      [] -> Mix.raise(no_profiles(source, config))
+      profiles -> profiles
+    end
+  end
+
+  defp no_profiles(source, config) do
+    missing =
+      cond do
+        not File.dir?(source) -> "#{source} does not exist"
+        not File.dir?(config) -> "#{source} has no config/"
+        true -> "#{config} holds no profile (*.json)"
+      end
+
+    why =
+      case prebuilt_path() do
+        nil ->
+          "lacca builds resin from those sources, and copies resin's profiles (config/*.json) " <>
+            "from them into priv/config."
+
+        path ->
+          "LACCA_RESIN_PATH (#{path}) stands in for the resin executable only: resin's " <>
+            "profiles (config/*.json) are always copied from the sources' config/ into priv/config."
+      end
+
+    "resin's sources were not found where lacca looks for them (its :resin_source): " <>
+      "#{missing}. #{why} Use lacca from within the resin repository (its lacca/ directory), " <>
+      "or set :resin_source in lacca's mix.exs to that repository's root."
+  end
+
+  defp install_profiles(profiles, priv) do
     target = Path.join(priv, "config")
 
-    source
-    |> Path.join("*.json")
-    |> Path.wildcard()
+    profiles
     |> Enum.map(&install_file(File.read!(&1), Path.join(target, Path.basename(&1)), 0o644))
     |> Enum.any?()
   end
@@ -164,8 +207,8 @@ defmodule Mix.Tasks.Compile.Resin do
     end
   end
 
-  defp build_with_cmake(project) do
-    source = resin_source(project)
+  defp build_with_cmake(source) do
+    cmake_sources!(source)
     built = Path.join(Path.dirname(Mix.Project.build_path()), "resin")
 
     case cache_dir() do
@@ -453,13 +496,6 @@ defmodule Mix.Tasks.Compile.Resin do
     build_dir = Path.join(Path.dirname(Mix.Project.build_path()), "resin-cmake")
     check_toolchain!()
 
-    unless File.regular?(Path.join([source, "src", "host", "CMakeLists.txt"])) do
-      Mix.raise(
-        "the resin sources in #{source} have no executable (src/host/ is missing); " <>
-          "set LACCA_RESIN_PATH to a prebuilt resin"
-      )
-    end
-
     configure = ["-S", source, "-B", build_dir] ++ @cmake_options
 
     # Configured on every build, so that the options the cache key names are the ones in force
@@ -486,17 +522,20 @@ defmodule Mix.Tasks.Compile.Resin do
     binary
   end
 
-  defp resin_source(project) do
-    source = project[:resin_source] || Path.expand("..", project_dir())
+  defp cmake_sources!(source) do
+    missing =
+      Enum.reject(["CMakeLists.txt", "src/host/CMakeLists.txt"], fn file ->
+        File.regular?(Path.join(source, file))
+      end)
 
-    unless File.regular?(Path.join(source, "CMakeLists.txt")) do
+    if missing != [] do
       Mix.raise(
-        "resin's sources were not found in #{source} (no CMakeLists.txt); " <>
-          "set LACCA_RESIN_PATH to a prebuilt resin"
+        "resin cannot be built: its sources in #{source} (lacca's :resin_source) have no " <>
+          "#{Enum.join(missing, " and no ")}. Set :resin_source in lacca's mix.exs to the resin " <>
+          "repository's root, or set LACCA_RESIN_PATH to a prebuilt resin executable (the " <>
+          "profiles are still copied from #{Path.join(source, "config")})."
       )
     end
-
-    source
   end
 
   defp check_toolchain!() do

@@ -265,4 +265,71 @@ defmodule Mix.Tasks.Compile.ResinTest do
       refute_received {:mix_shell, :error, _}
     end
   end
+
+  describe "sources that are not there" do
+    setup do
+      root = Path.join(System.tmp_dir!(), "lacca-sources-#{System.unique_integer([:positive])}")
+      prebuilt = Path.join(root, "prebuilt-resin")
+      File.mkdir_p!(root)
+      File.write!(prebuilt, "a prebuilt resin")
+      cache = System.get_env("LACCA_RESIN_CACHE")
+
+      on_exit(fn ->
+        if cache,
+          do: System.put_env("LACCA_RESIN_CACHE", cache),
+          else: System.delete_env("LACCA_RESIN_CACHE")
+
+        File.rm_rf!(root)
+      end)
+
+      %{root: root, prebuilt: prebuilt, priv: Path.join(root, "priv")}
+    end
+
+    test "with LACCA_RESIN_PATH set, the error says the profiles come from the sources",
+         %{root: root, prebuilt: prebuilt, priv: priv} do
+      System.put_env("LACCA_RESIN_PATH", prebuilt)
+      source = Path.join(root, "resin")
+
+      message = install_error(source, priv)
+      assert message =~ "#{source} does not exist"
+      assert message =~ "LACCA_RESIN_PATH (#{prebuilt}) stands in for the resin executable only"
+      assert message =~ "profiles (config/*.json) are always copied from the sources' config/"
+      assert message =~ "set :resin_source in lacca's mix.exs to that repository's root"
+      refute message =~ "set LACCA_RESIN_PATH"
+
+      File.mkdir_p!(source)
+      assert install_error(source, priv) =~ "#{source} has no config/"
+      File.mkdir_p!(Path.join(source, "config"))
+      assert install_error(source, priv) =~ "#{source}/config holds no profile (*.json)"
+
+      # Nothing is installed without the profiles, not even the prebuilt resin.
+      refute File.exists?(priv)
+    end
+
+    test "without LACCA_RESIN_PATH, sources with profiles but no CMake files say what to do",
+         %{root: root, priv: priv} do
+      System.delete_env("LACCA_RESIN_PATH")
+      System.put_env("LACCA_RESIN_CACHE", "off")
+      source = Path.join(root, "resin")
+      File.mkdir_p!(Path.join(source, "config"))
+      File.write!(Path.join(source, "config/default.json"), "{}")
+
+      message = install_error(source, priv)
+      assert message =~ "resin cannot be built: its sources in #{source}"
+      assert message =~ "have no CMakeLists.txt and no src/host/CMakeLists.txt"
+      assert message =~ "or set LACCA_RESIN_PATH to a prebuilt resin executable"
+      assert message =~ "the profiles are still copied from #{source}/config"
+      refute File.exists?(priv)
+
+      File.rm_rf!(Path.join(source, "config"))
+      message = install_error(source, priv)
+      assert message =~ "#{source} has no config/"
+      assert message =~ "lacca builds resin from those sources, and copies resin's profiles"
+      refute message =~ "LACCA_RESIN_PATH"
+    end
+
+    defp install_error(source, priv) do
+      assert_raise(Mix.Error, fn -> Resin.install([resin_source: source], priv) end).message
+    end
+  end
 end

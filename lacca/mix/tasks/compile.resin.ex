@@ -44,8 +44,9 @@ defmodule Mix.Tasks.Compile.Resin do
     * otherwise the user's cache directory: `$XDG_CACHE_HOME/lacca`, or `~/.cache/lacca`.
 
   The cache holds executables lacca runs, often as root, so it must be a directory owned by the user
-  and writable by no one else (the build fails otherwise), and only entries owned by the user and
-  writable by no one else are used. Each entry is a directory `resin-<key>` holding `resin` and
+  and writable by no one else, below directories (symbolic links resolved) that are root's or the
+  user's and writable by no one else unless sticky, as `/tmp` is (the build fails otherwise); and
+  only entries owned by the user and writable by no one else are used. Each entry is a directory `resin-<key>` holding `resin` and
   `resin.debug`; the three most recently built are kept, and any entry may be deleted at any time.
   An entry that fails that check (a symbolic link included) is neither used nor replaced: the build
   says which file is wrong and how, and installs the resin it has just built. A build whose sources
@@ -216,7 +217,7 @@ defmodule Mix.Tasks.Compile.Resin do
         source |> cmake_build() |> strip_into(built) |> File.read!()
 
       cache ->
-        trusted_cache!(cache)
+        cache = trusted_cache!(cache)
         key = source_key(source)
         entry = Path.join(cache, "resin-" <> key)
 
@@ -240,20 +241,81 @@ defmodule Mix.Tasks.Compile.Resin do
   end
 
   # The cache holds executables lacca runs, often as root: only a directory of this user's that
-  # nobody else can write is used, and only entries of this user's in it.
+  # nobody else can write is used, and only entries of this user's in it. Whoever can write a
+  # directory above it could put another in its place between a check and a write (a link to a
+  # file of root's where an entry is written, say), so those are checked too, on the path with its
+  # links resolved, which is the one used from then on.
   defp trusted_cache!(cache) do
     File.mkdir_p!(cache)
+    real = real_path(cache)
 
-    case trusted(cache, :directory) do
+    case Enum.find_value(ancestors(real), &unsafe_ancestor/1) || trusted(real, :directory) do
       {:ok, _stat} ->
-        :ok
+        real
+
+      {:ancestor, problem} ->
+        Mix.raise(
+          "the resin build cache #{real} is not safe: #{describe(real, problem)}, so someone " <>
+            "else could replace it. Every directory above it must be root's or this " <>
+            "user's and writable by no one else, unless sticky (as /tmp is); set " <>
+            "LACCA_RESIN_CACHE to a directory in such a place, or off"
+        )
 
       problem ->
         Mix.raise(
-          "the resin build cache #{describe(cache, problem)}; it must be a directory owned by " <>
+          "the resin build cache #{describe(real, problem)}; it must be a directory owned by " <>
             "this user and writable by no one else (chmod 700 it, or set LACCA_RESIN_CACHE to " <>
             "another directory, or off)"
         )
+    end
+  end
+
+  defp ancestors(path) do
+    case Path.dirname(path) do
+      ^path -> []
+      parent -> ancestors(parent) ++ [parent]
+    end
+  end
+
+  # In a sticky directory only an entry's owner may rename or delete it.
+  defp unsafe_ancestor(dir) do
+    case File.lstat(dir) do
+      {:ok, %File.Stat{type: :directory, uid: uid, mode: mode}} ->
+        cond do
+          uid not in [0, current_uid()] ->
+            {:ancestor, {:untrusted, dir, "is owned by uid #{uid}, not by root or this user"}}
+
+          Bitwise.band(mode, 0o022) != 0 and Bitwise.band(mode, 0o1000) == 0 ->
+            {:ancestor, {:untrusted, dir, writable(mode)}}
+
+          true ->
+            nil
+        end
+
+      {:ok, %File.Stat{type: type}} ->
+        {:ancestor, {:untrusted, dir, "is a #{type_name(type)}, not a directory"}}
+
+      {:error, reason} ->
+        {:ancestor, {:untrusted, dir, "cannot be examined (#{:file.format_error(reason)})"}}
+    end
+  end
+
+  # The absolute path with every symbolic link resolved, `.` and `..` taken as the kernel does.
+  defp real_path(path), do: resolve(Path.split(Path.absname(path)), [], 0)
+
+  # `done`: the names resolved so far, under /, last first.
+  defp resolve([], done, _links), do: Path.join(["/" | Enum.reverse(done)])
+  defp resolve(["/" | rest], _done, links), do: resolve(rest, [], links)
+  defp resolve(["." | rest], done, links), do: resolve(rest, done, links)
+  defp resolve([".." | rest], done, links), do: resolve(rest, Enum.drop(done, 1), links)
+
+  defp resolve([name | rest], done, links) do
+    path = Path.join(["/" | Enum.reverse([name | done])])
+
+    case File.read_link(path) do
+      {:ok, _target} when links >= 40 -> Mix.raise("#{path}: too many levels of symbolic links")
+      {:ok, target} -> resolve(Path.split(target) ++ rest, done, links + 1)
+      {:error, _not_a_link} -> resolve(rest, [name | done], links)
     end
   end
 
@@ -294,13 +356,17 @@ defmodule Mix.Tasks.Compile.Resin do
         {:untrusted, path, "is owned by uid #{uid}, not by this user (uid #{current_uid()})"}
 
       writers != 0 ->
-        who = %{0o020 => "its group", 0o002 => "others", 0o022 => "its group and others"}[writers]
-        mode = mode |> Bitwise.band(0o7777) |> Integer.to_string(8)
-        {:untrusted, path, "is writable by #{who} (mode #{mode})"}
+        {:untrusted, path, writable(mode)}
 
       true ->
         {:ok, stat}
     end
+  end
+
+  defp writable(mode) do
+    who = %{0o020 => "its group", 0o002 => "others", 0o022 => "its group and others"}
+    octal = mode |> Bitwise.band(0o7777) |> Integer.to_string(8)
+    "is writable by #{who[Bitwise.band(mode, 0o022)]} (mode #{octal})"
   end
 
   defp type_name(:regular), do: "regular file"

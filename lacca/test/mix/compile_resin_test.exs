@@ -264,6 +264,57 @@ defmodule Mix.Tasks.Compile.ResinTest do
       assert File.read!(Path.join(priv, "resin")) == planted
       refute_received {:mix_shell, :error, _}
     end
+
+    defp install_with_cache(project, priv, cache) do
+      System.put_env("LACCA_RESIN_CACHE", cache)
+      Resin.install(project, priv)
+    end
+
+    test "a cache below a directory someone else can write or owns is refused",
+         %{project: project, priv: priv, cache: cache} do
+      open = Path.join(Path.dirname(cache), "open")
+      File.mkdir_p!(open)
+      File.chmod!(open, 0o777)
+
+      error = assert_raise Mix.Error, fn -> install_with_cache(project, priv, "#{open}/cache") end
+      assert error.message =~ "the resin build cache #{open}/cache is not safe: #{open} is "
+
+      assert error.message =~
+               "writable by its group and others (mode 777), so someone else could replace it"
+
+      File.chmod!(open, 0o755)
+      :ok = File.chown(open, 65534)
+      error = assert_raise Mix.Error, fn -> install_with_cache(project, priv, "#{open}/cache") end
+      assert error.message =~ "#{open} is owned by uid 65534, not by root or this user"
+      refute File.exists?(Path.join(priv, "resin"))
+
+      # Sticky, as /tmp (above every cache of these tests) is: only an entry's owner may move it.
+      :ok = File.chown(open, 0)
+      # File.chmod! leaves the sticky bit out.
+      {"", 0} = System.cmd("chmod", ["1777", open])
+      assert install_with_cache(project, priv, "#{open}/cache")
+      assert [_entry] = Path.wildcard("#{open}/cache/resin-*")
+    end
+
+    test "a cache reached through symbolic links is checked and used at its real path",
+         %{project: project, priv: priv, cache: cache} do
+      root = Path.dirname(cache)
+      File.mkdir_p!(Path.join(root, "a/x/y"))
+      File.ln_s!("x/y", Path.join(root, "a/b"))
+      # The kernel takes a/b/.. as a/x/y/.., that is a/x, not a as Path.expand would.
+      File.ln_s!("a/b/../cache", Path.join(root, "link"))
+      real = Path.join(root, "a/x/cache")
+      File.mkdir_p!(real)
+      File.chmod!(real, 0o777)
+
+      error = assert_raise Mix.Error, fn -> install_with_cache(project, priv, "#{root}/link") end
+      assert error.message =~ "the resin build cache #{real} is writable by its group and others"
+
+      File.chmod!(real, 0o700)
+      assert install_with_cache(project, priv, "#{root}/link")
+      assert [_entry] = Path.wildcard("#{real}/resin-*")
+      assert Path.wildcard("#{cache}/resin-*") == []
+    end
   end
 
   describe "sources that are not there" do

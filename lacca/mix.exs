@@ -1,5 +1,24 @@
-# The compiler that builds resin must exist before the project compiles, so it lives outside lib/.
-Code.require_file("mix/tasks/compile.resin.ex", __DIR__)
+# Mix runs the compiler that builds resin before it compiles lib/, so that compiler cannot live in
+# lib/: it is compiled here, on every Mix command. `mix help` reads a task's documentation from its
+# .beam on the code path (a module compiled in memory has none), so the .beam is also written to
+# lacca's own _build/mix_tasks (also when lacca is a dependency: Mix.Project.build_path/0 is not
+# settled while a mix.exs is evaluated) and that directory put on the code path. If it cannot be
+# written, the compiler still runs; only `mix help compile.resin` has nothing to show.
+unless Code.ensure_loaded?(Mix.Tasks.Compile.Resin) do
+  [{task, beam}] = Code.compile_file("mix/tasks/compile.resin.ex", __DIR__)
+  ebin = Path.join([__DIR__, "_build", "mix_tasks"])
+  file = Path.join(ebin, "#{task}.beam")
+  # Renamed into place, so that a concurrent `mix help` never reads half a file.
+  tmp = "#{file}.tmp-#{System.pid()}"
+
+  written? =
+    File.read(file) == {:ok, beam} or
+      (File.mkdir_p(ebin) == :ok and File.write(tmp, beam) == :ok and
+         File.rename(tmp, file) == :ok)
+
+  File.rm(tmp)
+  if written?, do: Code.prepend_path(ebin)
+end
 
 defmodule Lacca.MixProject do
   use Mix.Project

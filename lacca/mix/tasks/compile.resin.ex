@@ -1,18 +1,38 @@
 defmodule Mix.Tasks.Compile.Resin do
+  use Mix.Task.Compiler
+
+  @shortdoc "Builds resin (C++) and installs it, with its profiles, in priv/"
+
   @moduledoc """
   Builds resin, lacca's sandboxing helper, and installs it in lacca's `priv/`.
 
   lacca runs every command through `resin`, a C++ executable built from the repository that contains
-  lacca (its root holds `CMakeLists.txt`). This compiler, listed first in `compilers:` in `mix.exs`,
-  makes `mix compile` produce:
+  lacca. This compiler, listed first in `compilers:` in `mix.exs`, makes `mix compile` install:
 
     * `priv/resin` — the executable;
-    * `priv/config/*.json` — the shipped profiles (`default`, `build`, …), where resin looks for a
-      profile named in `"extends"` (`<directory of resin>/config`).
+    * `priv/config/*.json` — the shipped profiles (`default`, `build`, …), copied from the sources'
+      `config/`; resin looks there (`<directory of resin>/config`) for a profile named in `"extends"`.
 
-  The executable is stripped (its debug information is kept beside it in the cache, as
-  `resin.debug`, linked with `.gnu_debuglink` for gdb). `mix release` carries `priv/`, so a release
-  needs no toolchain.
+  Files are copied only when their content changed, so an unchanged resin leaves `priv/` alone.
+  `mix release` carries `priv/`, so a release needs no toolchain. `mix clean` removes both; the build
+  cache below stays.
+
+  It takes no options: the arguments of `mix compile`, `--force` included, change nothing here.
+
+  ## Where the sources are
+
+  The `:resin_source` key of the project configuration names the repository's root (the directory
+  holding `CMakeLists.txt`, `src/` and `config/`); lacca's `mix.exs` sets it to the parent of lacca's
+  directory, which is also the default.
+
+  ## Building with CMake
+
+  Without `LACCA_RESIN_PATH`, resin is built in `_build/resin-cmake`, in the `_build` of the project
+  being compiled (the depending project's, when lacca is a dependency), configured with
+  `-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESIN_BUILD_TESTS=OFF` on every build; `cmake --build`
+  rebuilds only what changed. The first build shows its progress and takes a few minutes. The
+  result is stripped; its debug information is kept beside it as `resin.debug`, linked with
+  `.gnu_debuglink` for gdb.
 
   ## The build cache
 
@@ -23,26 +43,35 @@ defmodule Mix.Tasks.Compile.Resin do
     * `LACCA_RESIN_CACHE` — the cache directory, if set;
     * otherwise the user's cache directory: `$XDG_CACHE_HOME/lacca`, or `~/.cache/lacca`.
 
-  Each entry is a directory `resin-<key>` holding `resin` and `resin.debug`; the three most recently
-  built are kept, and any entry may be deleted at any time. On a miss, CMake configures
-  `_build/resin-cmake` once and afterwards only runs `cmake --build`, which rebuilds only what changed.
-  Set `LACCA_RESIN_CACHE=off` to build without the cache.
+  The cache holds executables lacca runs, often as root, so it must be a directory owned by the user
+  and writable by no one else, below directories (symbolic links resolved) that are root's or the
+  user's and writable by no one else unless sticky, as `/tmp` is (the build fails otherwise); and
+  only entries owned by the user and writable by no one else are used. Each entry is a directory `resin-<key>` holding `resin` and
+  `resin.debug`; the three most recently built are kept, and any entry may be deleted at any time.
+  An entry that fails that check (a symbolic link included) is neither used nor replaced: the build
+  says which file is wrong and how, and installs the resin it has just built. A build whose sources
+  were edited while CMake ran is installed, not cached.
+
+  Set `LACCA_RESIN_CACHE=off` to build without the cache. Either way the stripped resin last built
+  is kept in `_build/resin`, with its `resin.debug`.
 
   ## Using a prebuilt resin
 
-  Set `LACCA_RESIN_PATH` to a resin executable to skip CMake altogether: it is copied to `priv/resin`.
+  Set `LACCA_RESIN_PATH` to a resin executable to skip CMake and the cache altogether: it is copied
+  to `priv/resin` as it is (not stripped). The profiles are still copied from the sources'
+  `config/`, so that much of the sources must be there: without it nothing is installed, and the
+  error says so.
 
       LACCA_RESIN_PATH=/opt/resin/bin/resin mix compile
 
   ## Toolchain
 
-  Building resin needs CMake ≥ 3.25, a C++20 compiler, make, pkg-config and a few libraries. On Debian
-  or Ubuntu:
+  Building resin needs CMake ≥ 3.25, a C++20 compiler, make, pkg-config, binutils (`strip`,
+  `objcopy`) and a few libraries. On Debian or Ubuntu:
 
       apt-get install -y cmake g++ make pkg-config libboost-dev nlohmann-json3-dev \\
         libseccomp-dev libcap-dev libcli11-dev
   """
-  use Mix.Task.Compiler
 
   @install_command "apt-get install -y cmake g++ make pkg-config libboost-dev nlohmann-json3-dev " <>
                      "libseccomp-dev libcap-dev libcli11-dev"
@@ -54,13 +83,8 @@ defmodule Mix.Tasks.Compile.Resin do
   @impl true
   @spec run([String.t()]) :: {:ok | :noop, []}
   def run(_args) do
-    project = Mix.Project.config()
     priv = Path.join(project_dir(), "priv")
-
-    changed =
-      [install_resin(project, priv), install_profiles(project, priv)]
-      |> Enum.any?()
-
+    changed = install(Mix.Project.config(), priv)
     sync_app_priv(priv)
     if changed, do: {:ok, []}, else: {:noop, []}
   end
@@ -76,14 +100,25 @@ defmodule Mix.Tasks.Compile.Resin do
 
   defp project_dir, do: Path.dirname(Mix.Project.project_file())
 
-  defp install_resin(project, priv) do
-    source =
-      case System.get_env("LACCA_RESIN_PATH") do
-        path when path in [nil, ""] -> build_with_cmake(project)
-        path -> prebuilt(path)
+  @doc false
+  # Installs resin and the profiles in priv; true if anything changed. Public for its tests.
+  def install(project, priv) do
+    source = project[:resin_source] || Path.expand("..", project_dir())
+    # Looked for first: without them resin is of no use, so priv/ is left as it was.
+    profiles = profiles!(source)
+
+    [install_resin(source, priv), install_profiles(profiles, priv)]
+    |> Enum.any?()
+  end
+
+  defp install_resin(source, priv) do
+    resin =
+      case prebuilt_path() do
+        nil -> build_with_cmake(source)
+        path -> path |> prebuilt() |> File.read!()
       end
 
-    install_file(source, Path.join(priv, "resin"), 0o755)
+    install_file(resin, Path.join(priv, "resin"), 0o755)
   end
 
   defp prebuilt(path) do
@@ -98,37 +133,66 @@ defmodule Mix.Tasks.Compile.Resin do
     path
   end
 
-  defp install_profiles(project, priv) do
-    source = Path.join(resin_source(project), "config")
+  defp prebuilt_path do
+    case System.get_env("LACCA_RESIN_PATH") do
+      path when path in [nil, ""] -> nil
+      path -> path
+    end
+  end
+
+  # The profiles always come from the sources, a prebuilt resin or not.
+  defp profiles!(source) do
+    config = Path.join(source, "config")
+
+    case Path.wildcard(Path.join(config, "*.json")) do
+      [] -> Mix.raise(no_profiles(source, config))
+      profiles -> profiles
+    end
+  end
+
+  defp no_profiles(source, config) do
+    missing =
+      cond do
+        not File.dir?(source) -> "#{source} does not exist"
+        not File.dir?(config) -> "#{source} has no config/"
+        true -> "#{config} holds no profile (*.json)"
+      end
+
+    why =
+      case prebuilt_path() do
+        nil ->
+          "lacca builds resin from those sources, and copies resin's profiles (config/*.json) " <>
+            "from them into priv/config."
+
+        path ->
+          "LACCA_RESIN_PATH (#{path}) stands in for the resin executable only: resin's " <>
+            "profiles (config/*.json) are always copied from the sources' config/ into priv/config."
+      end
+
+    "resin's sources were not found where lacca looks for them (its :resin_source): " <>
+      "#{missing}. #{why} Use lacca from within the resin repository (its lacca/ directory), " <>
+      "or set :resin_source in lacca's mix.exs to that repository's root."
+  end
+
+  defp install_profiles(profiles, priv) do
     target = Path.join(priv, "config")
 
-    source
-    |> Path.join("*.json")
-    |> Path.wildcard()
-    |> Enum.map(&install_file(&1, Path.join(target, Path.basename(&1)), 0o644))
+    profiles
+    |> Enum.map(&install_file(File.read!(&1), Path.join(target, Path.basename(&1)), 0o644))
     |> Enum.any?()
   end
 
-  # Copies only when the content differs, so an unchanged resin leaves priv/ (and a release) alone.
-  defp install_file(source, target, mode) do
-    if same_content?(source, target) do
+  # Writes only when the content differs, so an unchanged resin leaves priv/ (and a release) alone.
+  defp install_file(content, target, mode) do
+    if File.read(target) == {:ok, content} do
       false
     else
       File.mkdir_p!(Path.dirname(target))
       tmp = target <> ".tmp"
-      File.cp!(source, tmp)
+      File.write!(tmp, content)
       File.chmod!(tmp, mode)
       File.rename!(tmp, target)
       true
-    end
-  end
-
-  defp same_content?(a, b) do
-    with {:ok, %File.Stat{size: size}} <- File.stat(a),
-         {:ok, %File.Stat{size: ^size}} <- File.stat(b) do
-      File.read!(a) == File.read!(b)
-    else
-      _ -> false
     end
   end
 
@@ -144,54 +208,220 @@ defmodule Mix.Tasks.Compile.Resin do
     end
   end
 
-  defp build_with_cmake(project) do
-    source = resin_source(project)
+  defp build_with_cmake(source) do
+    cmake_sources!(source)
+    built = Path.join(Path.dirname(Mix.Project.build_path()), "resin")
 
     case cache_dir() do
       nil ->
-        cmake_build(source)
-        |> strip_into(Path.join(Path.dirname(Mix.Project.build_path()), "resin"))
+        source |> cmake_build() |> strip_into(built) |> File.read!()
 
       cache ->
-        trusted_cache!(cache)
+        cache = trusted_cache!(cache)
         key = source_key(source)
         entry = Path.join(cache, "resin-" <> key)
-        cached = Path.join(entry, "resin")
 
-        if trusted_entry?(entry) and trusted_entry?(cached) do
-          cached
-        else
-          binary = cmake_build(source)
+        case cached(entry) do
+          # Installed from what was read and checked, never by reopening the entry.
+          {:ok, content} ->
+            content
 
-          # Sources edited while CMake ran: the binary is not the one the key names.
-          if source_key(source) == key,
-            do: store_in_cache(binary, entry, cache),
-            else: binary
+          found ->
+            if found != :missing, do: not_used(entry, found)
+            source |> cmake_build() |> strip_into(built)
+
+            # Sources edited while CMake ran: the binary is not the one the key names. An entry
+            # that cannot be used is left for its owner to look at, not replaced.
+            if found == :missing and source_key(source) == key,
+              do: store_in_cache(built, entry, cache)
+
+            File.read!(built)
         end
     end
   end
 
   # The cache holds executables lacca runs, often as root: only a directory of this user's that
-  # nobody else can write is used, and only entries of this user's in it.
+  # nobody else can write is used, and only entries of this user's in it. Whoever can write a
+  # directory above it could put another in its place between a check and a write (a link to a
+  # file of root's where an entry is written, say), so those are checked too, on the path with its
+  # links resolved, which is the one used from then on.
   defp trusted_cache!(cache) do
     File.mkdir_p!(cache)
+    real = real_path(cache)
 
-    unless trusted_entry?(cache) do
-      Mix.raise(
-        "the resin build cache #{cache} must be a directory owned by this user and writable by " <>
-          "no one else (chmod 700 it, or set LACCA_RESIN_CACHE to another directory, or off)"
-      )
+    case Enum.find_value(ancestors(real), &unsafe_ancestor/1) || trusted(real, :directory) do
+      {:ok, _stat} ->
+        real
+
+      {:ancestor, problem} ->
+        Mix.raise(
+          "the resin build cache #{real} is not safe: #{describe(real, problem)}, so someone " <>
+            "else could replace it. Every directory above it must be root's or this " <>
+            "user's and writable by no one else, unless sticky (as /tmp is); set " <>
+            "LACCA_RESIN_CACHE to a directory in such a place, or off"
+        )
+
+      problem ->
+        Mix.raise(
+          "the resin build cache #{describe(real, problem)}; it must be a directory owned by " <>
+            "this user and writable by no one else (chmod 700 it, or set LACCA_RESIN_CACHE to " <>
+            "another directory, or off)"
+        )
     end
   end
 
-  defp trusted_entry?(path) do
-    case File.lstat(path) do
-      {:ok, %File.Stat{type: type, uid: uid, mode: mode}} when type in [:directory, :regular] ->
-        uid == current_uid() and Bitwise.band(mode, 0o022) == 0
-
-      _ ->
-        false
+  defp ancestors(path) do
+    case Path.dirname(path) do
+      ^path -> []
+      parent -> ancestors(parent) ++ [parent]
     end
+  end
+
+  # In a sticky directory only an entry's owner may rename or delete it.
+  defp unsafe_ancestor(dir) do
+    case File.lstat(dir) do
+      {:ok, %File.Stat{type: :directory, uid: uid, mode: mode}} ->
+        cond do
+          uid not in [0, current_uid()] ->
+            {:ancestor, {:untrusted, dir, "is owned by uid #{uid}, not by root or this user"}}
+
+          Bitwise.band(mode, 0o022) != 0 and Bitwise.band(mode, 0o1000) == 0 ->
+            {:ancestor, {:untrusted, dir, writable(mode)}}
+
+          true ->
+            nil
+        end
+
+      {:ok, %File.Stat{type: type}} ->
+        {:ancestor, {:untrusted, dir, "is a #{type_name(type)}, not a directory"}}
+
+      {:error, reason} ->
+        {:ancestor, {:untrusted, dir, "cannot be examined (#{:file.format_error(reason)})"}}
+    end
+  end
+
+  # The absolute path with every symbolic link resolved, `.` and `..` taken as the kernel does.
+  defp real_path(path), do: resolve(Path.split(Path.absname(path)), [], 0)
+
+  # `done`: the names resolved so far, under /, last first.
+  defp resolve([], done, _links), do: Path.join(["/" | Enum.reverse(done)])
+  defp resolve(["/" | rest], _done, links), do: resolve(rest, [], links)
+  defp resolve(["." | rest], done, links), do: resolve(rest, done, links)
+  defp resolve([".." | rest], done, links), do: resolve(rest, Enum.drop(done, 1), links)
+
+  defp resolve([name | rest], done, links) do
+    path = Path.join(["/" | Enum.reverse([name | done])])
+
+    case File.read_link(path) do
+      {:ok, _target} when links >= 40 -> Mix.raise("#{path}: too many levels of symbolic links")
+      {:ok, target} -> resolve(Path.split(target) ++ rest, done, links + 1)
+      {:error, _not_a_link} -> resolve(rest, [name | done], links)
+    end
+  end
+
+  @doc false
+  # The content of an entry's resin, if the entry and the file pass the trust check: {:ok, content},
+  # :missing, or {:untrusted, path, what is wrong}. The checks are made again on the opened file, so
+  # what is read is the file that passed them, not one swapped in meanwhile. Public for its tests.
+  def cached(entry) do
+    resin = Path.join(entry, "resin")
+
+    with {:ok, _dir} <- trusted(entry, :directory),
+         {:ok, checked} <- trusted(resin, :regular) do
+      read_checked(resin, checked)
+    end
+  end
+
+  # {:ok, stat} for a path (not followed if a symbolic link) of this user's, of the given type, that
+  # no one else can write; otherwise :missing or {:untrusted, path, what is wrong}.
+  defp trusted(path, type) do
+    case File.lstat(path) do
+      {:ok, stat} -> check(path, stat, type)
+      {:error, :enoent} -> :missing
+      {:error, reason} -> {:untrusted, path, "cannot be examined (#{:file.format_error(reason)})"}
+    end
+  end
+
+  defp check(path, %File.Stat{type: actual, uid: uid, mode: mode} = stat, type) do
+    writers = Bitwise.band(mode, 0o022)
+
+    cond do
+      actual == :symlink ->
+        {:untrusted, path, "is a symbolic link"}
+
+      actual != type ->
+        {:untrusted, path, "is a #{type_name(actual)}, not a #{type_name(type)}"}
+
+      uid != current_uid() ->
+        {:untrusted, path, "is owned by uid #{uid}, not by this user (uid #{current_uid()})"}
+
+      writers != 0 ->
+        {:untrusted, path, writable(mode)}
+
+      true ->
+        {:ok, stat}
+    end
+  end
+
+  defp writable(mode) do
+    who = %{0o020 => "its group", 0o002 => "others", 0o022 => "its group and others"}
+    octal = mode |> Bitwise.band(0o7777) |> Integer.to_string(8)
+    "is writable by #{who[Bitwise.band(mode, 0o022)]} (mode #{octal})"
+  end
+
+  defp type_name(:regular), do: "regular file"
+  defp type_name(type), do: Atom.to_string(type)
+
+  defp read_checked(path, checked) do
+    case :file.open(path, [:read, :raw, :binary]) do
+      {:ok, fd} ->
+        try do
+          with {:ok, info} <- :file.read_file_info(fd, time: :posix),
+               opened = File.Stat.from_record(info),
+               true <-
+                 {opened.major_device, opened.inode} == {checked.major_device, checked.inode},
+               {:ok, _} <- check(path, opened, :regular),
+               {:ok, content} <- read_all(fd, []) do
+            {:ok, content}
+          else
+            false ->
+              {:untrusted, path, "was replaced while it was being checked"}
+
+            {:error, reason} ->
+              {:untrusted, path, "cannot be read (#{:file.format_error(reason)})"}
+
+            untrusted ->
+              untrusted
+          end
+        after
+          :file.close(fd)
+        end
+
+      {:error, :enoent} ->
+        :missing
+
+      {:error, reason} ->
+        {:untrusted, path, "cannot be read (#{:file.format_error(reason)})"}
+    end
+  end
+
+  defp read_all(fd, read) do
+    case :file.read(fd, 1_048_576) do
+      {:ok, data} -> read_all(fd, [read | data])
+      :eof -> {:ok, IO.iodata_to_binary(read)}
+      {:error, reason} -> {:error, reason}
+    end
+  end
+
+  defp describe(_path, {:untrusted, path, what}), do: "#{path} #{what}"
+  defp describe(path, :missing), do: "#{path} does not exist"
+
+  defp not_used(entry, problem) do
+    Mix.shell().error(
+      "The cached resin in #{entry} is not used: #{describe(entry, problem)}. The resin just " <>
+        "built is installed instead, and is not cached while that entry is there: find out how " <>
+        "it came to be so, then delete it."
+    )
   end
 
   defp current_uid do
@@ -230,32 +460,78 @@ defmodule Mix.Tasks.Compile.Resin do
     |> binary_part(0, 32)
   end
 
+  @doc false
+  # Copies `built` (a stripped resin, its .debug beside it) into the cache as `entry`, and returns
+  # `built`: what is installed is the resin just built, whatever the cache holds under that name.
   # Written to a temporary directory and renamed: a concurrent build of another project either
-  # finds the whole entry or none of it.
-  defp store_in_cache(binary, entry, cache) do
+  # finds the whole entry or none of it. Public for its tests.
+  def store_in_cache(built, entry, cache) do
     # Unique across concurrent builds, and made, not reused: a clash fails instead of sharing.
     suffix = Base.encode16(:crypto.strong_rand_bytes(8), case: :lower)
     tmp = "#{entry}.tmp-#{System.pid()}-#{suffix}"
     File.mkdir!(tmp)
     File.chmod!(tmp, 0o755)
-    strip_into(binary, Path.join(tmp, "resin"))
 
-    case File.rename(tmp, entry) do
-      :ok -> :ok
-      {:error, _already_there} -> File.rm_rf!(tmp)
+    # Made with the umask's mode: whatever got in before the chmod would be written through.
+    case {trusted(tmp, :directory), File.ls!(tmp)} do
+      {{:ok, _stat}, []} ->
+        copy_into_cache(built, tmp, entry, cache)
+
+      {{:ok, _stat}, files} ->
+        Mix.shell().error(
+          "resin was not cached: #{tmp}, just made by this build, already holds " <>
+            "#{Enum.join(files, ", ")}; it is left there to be looked at"
+        )
+
+      {untrusted, _files} ->
+        Mix.shell().error("resin was not cached: #{describe(tmp, untrusted)}")
     end
 
-    prune_cache(cache)
-    Path.join(entry, "resin")
+    built
+  end
+
+  defp copy_into_cache(built, tmp, entry, cache) do
+    install_file(File.read!(built), Path.join(tmp, "resin"), 0o755)
+    install_file(File.read!(built <> ".debug"), Path.join(tmp, "resin.debug"), 0o644)
+
+    case File.rename(tmp, entry) do
+      :ok ->
+        prune_cache(cache)
+
+      {:error, reason} ->
+        File.rm_rf!(tmp)
+
+        # A concurrent build stored the same sources meanwhile, or something else is there.
+        case cached(entry) do
+          {:ok, _content} ->
+            :ok
+
+          :missing ->
+            Mix.shell().error(
+              "resin was not cached: #{tmp} could not be renamed to #{entry} " <>
+                "(#{:file.format_error(reason)})"
+            )
+
+          untrusted ->
+            not_used(entry, untrusted)
+        end
+    end
   end
 
   defp prune_cache(cache) do
     Path.join(cache, "resin-*")
     |> Path.wildcard()
     |> Enum.reject(&String.contains?(Path.basename(&1), ".tmp-"))
-    |> Enum.sort_by(&File.stat!(&1, time: :posix).mtime, :desc)
+    |> Enum.flat_map(fn entry ->
+      # Not followed if a link; gone already if a concurrent build pruned it.
+      case File.lstat(entry, time: :posix) do
+        {:ok, stat} -> [{stat.mtime, entry}]
+        {:error, _} -> []
+      end
+    end)
+    |> Enum.sort(:desc)
     |> Enum.drop(@cache_entries_kept)
-    |> Enum.each(&File.rm_rf!/1)
+    |> Enum.each(fn {_mtime, entry} -> File.rm_rf(entry) end)
   end
 
   # target: the stripped executable; target.debug: its debug information, linked by name.
@@ -286,13 +562,6 @@ defmodule Mix.Tasks.Compile.Resin do
     build_dir = Path.join(Path.dirname(Mix.Project.build_path()), "resin-cmake")
     check_toolchain!()
 
-    unless File.regular?(Path.join([source, "src", "host", "CMakeLists.txt"])) do
-      Mix.raise(
-        "the resin sources in #{source} have no executable (src/host/ is missing); " <>
-          "set LACCA_RESIN_PATH to a prebuilt resin"
-      )
-    end
-
     configure = ["-S", source, "-B", build_dir] ++ @cmake_options
 
     # Configured on every build, so that the options the cache key names are the ones in force
@@ -319,17 +588,20 @@ defmodule Mix.Tasks.Compile.Resin do
     binary
   end
 
-  defp resin_source(project) do
-    source = project[:resin_source] || Path.expand("..", project_dir())
+  defp cmake_sources!(source) do
+    missing =
+      Enum.reject(["CMakeLists.txt", "src/host/CMakeLists.txt"], fn file ->
+        File.regular?(Path.join(source, file))
+      end)
 
-    unless File.regular?(Path.join(source, "CMakeLists.txt")) do
+    if missing != [] do
       Mix.raise(
-        "resin's sources were not found in #{source} (no CMakeLists.txt); " <>
-          "set LACCA_RESIN_PATH to a prebuilt resin"
+        "resin cannot be built: its sources in #{source} (lacca's :resin_source) have no " <>
+          "#{Enum.join(missing, " and no ")}. Set :resin_source in lacca's mix.exs to the resin " <>
+          "repository's root, or set LACCA_RESIN_PATH to a prebuilt resin executable (the " <>
+          "profiles are still copied from #{Path.join(source, "config")})."
       )
     end
-
-    source
   end
 
   defp check_toolchain!() do

@@ -1,5 +1,5 @@
 defmodule Mix.Tasks.Compile.ResinTest do
-  # Only the prebuilt path (LACCA_RESIN_PATH): the CMake path is what `mix test` itself just ran.
+  # The prebuilt path (LACCA_RESIN_PATH) and the docs; tests/lacca_build_cache.sh checks the CMake path.
   use ExUnit.Case, async: false
 
   alias Mix.Tasks.Compile.Resin
@@ -24,11 +24,363 @@ defmodule Mix.Tasks.Compile.ResinTest do
     assert Resin.run([]) == {:noop, []}
   end
 
+  # mix.exs compiles the task before the project does, and writes its .beam where docs are read.
+  test "its documentation is in a .beam on the code path, where mix help reads it" do
+    assert {:docs_v1, _, _, _, %{"en" => moduledoc}, _, _} = Code.fetch_docs(Resin)
+    assert moduledoc =~ "LACCA_RESIN_PATH"
+    assert Resin in Mix.Task.load_all()
+  end
+
+  test "mix help shows the task's documentation, and lists it with its short description" do
+    lacca = Path.expand("../..", __DIR__)
+
+    {doc, 0} = System.cmd("mix", ["help", "compile.resin"], cd: lacca, stderr_to_stdout: true)
+    assert doc =~ "Builds resin, lacca's sandboxing helper, and installs it in lacca's `priv/`."
+    assert doc =~ "LACCA_RESIN_CACHE"
+    refute doc =~ "There is no documentation"
+
+    {list, 0} = System.cmd("mix", ["help"], cd: lacca, stderr_to_stdout: true)
+    assert list =~ ~r/^mix compile\.resin +# Builds resin/m
+  end
+
   test "a LACCA_RESIN_PATH that is not a file is one clear error" do
     System.put_env("LACCA_RESIN_PATH", "/nonexistent/resin")
 
     assert_raise Mix.Error, ~r"LACCA_RESIN_PATH is /nonexistent/resin, which is not a file", fn ->
       Resin.run([])
+    end
+  end
+
+  # As root, as the suite runs: entries are planted as root's (this user's) and as uid 65534's.
+  describe "the build cache" do
+    setup do
+      cache = Path.join(System.tmp_dir!(), "lacca-cache-#{System.unique_integer([:positive])}")
+      File.mkdir_p!(cache)
+      File.chmod!(cache, 0o700)
+      shell = Mix.shell()
+      Mix.shell(Mix.Shell.Process)
+
+      on_exit(fn ->
+        Mix.shell(shell)
+        File.rm_rf!(cache)
+      end)
+
+      # What CMake just built, stripped, with its debug information beside it.
+      built = Path.join(cache, "built/resin")
+      File.mkdir_p!(Path.dirname(built))
+      File.cp!("/bin/true", built)
+      File.write!(built <> ".debug", "debug information")
+
+      %{
+        cache: cache,
+        entry: Path.join(cache, "resin-0123456789abcdef0123456789abcdef"),
+        built: built
+      }
+    end
+
+    defp plant(entry, mode, uid) do
+      File.mkdir_p!(entry)
+      resin = Path.join(entry, "resin")
+      File.write!(resin, "#!/bin/sh\necho planted\n")
+      File.chmod!(resin, mode)
+      File.chmod!(entry, mode)
+      :ok = File.chown(resin, uid)
+      :ok = File.chown(entry, uid)
+    end
+
+    defp stored_resin_is_the_one_built(built, entry, cache, problem) do
+      planted = File.read!(Path.join(entry, "resin"))
+      installed = Resin.store_in_cache(built, entry, cache)
+
+      assert File.read!(installed) == File.read!(built)
+      assert File.read!(installed) != planted
+      assert File.read!(Path.join(entry, "resin")) == planted
+
+      assert_received {:mix_shell, :error, [message]}
+      assert message =~ entry
+      assert message =~ problem
+      refute_received {:mix_shell, :error, _}
+    end
+
+    test "storing over a group-writable entry installs the resin just built, not the entry's",
+         %{cache: cache, entry: entry, built: built} do
+      plant(entry, 0o775, 0)
+      stored_resin_is_the_one_built(built, entry, cache, "writable by its group")
+    end
+
+    test "storing over an entry of another user's installs the resin just built, not the entry's",
+         %{cache: cache, entry: entry, built: built} do
+      plant(entry, 0o755, 65534)
+      stored_resin_is_the_one_built(built, entry, cache, "owned by uid 65534")
+    end
+
+    test "storing where there is no entry makes one, which is then used",
+         %{cache: cache, entry: entry, built: built} do
+      assert Resin.cached(entry) == :missing
+      assert Resin.store_in_cache(built, entry, cache) == built
+      assert Resin.cached(entry) == {:ok, File.read!(built)}
+      assert File.read!(Path.join(entry, "resin.debug")) == "debug information"
+      assert Path.wildcard(Path.join(cache, "*.tmp-*")) == []
+      refute_received {:mix_shell, :error, _}
+    end
+
+    test "an entry is used only if it and its resin are this user's and writable by no one else",
+         %{entry: entry} do
+      resin = Path.join(entry, "resin")
+      plant(entry, 0o755, 0)
+      assert {:ok, "#!/bin/sh\necho planted\n"} = Resin.cached(entry)
+
+      File.chmod!(resin, 0o757)
+      assert Resin.cached(entry) == {:untrusted, resin, "is writable by others (mode 757)"}
+
+      File.chmod!(resin, 0o755)
+      File.chmod!(entry, 0o775)
+      assert Resin.cached(entry) == {:untrusted, entry, "is writable by its group (mode 775)"}
+
+      File.chmod!(entry, 0o755)
+      :ok = File.chown(resin, 65534)
+
+      assert Resin.cached(entry) ==
+               {:untrusted, resin, "is owned by uid 65534, not by this user (uid 0)"}
+    end
+
+    # The link and its target both pass the owner and mode checks; following it would read a file
+    # the entry does not hold.
+    test "a symbolic link in an entry is not followed", %{cache: cache, entry: entry} do
+      File.mkdir_p!(entry)
+      File.chmod!(entry, 0o755)
+      target = Path.join(cache, "elsewhere")
+      File.write!(target, "not resin")
+      File.chmod!(target, 0o755)
+      File.ln_s!(target, Path.join(entry, "resin"))
+
+      assert Resin.cached(entry) == {:untrusted, Path.join(entry, "resin"), "is a symbolic link"}
+
+      File.rm_rf!(entry)
+      File.ln_s!(Path.dirname(target), entry)
+      assert Resin.cached(entry) == {:untrusted, entry, "is a symbolic link"}
+    end
+  end
+
+  # The whole CMake path, with a stand-in cmake that "builds" a copy of /bin/true (no C++ is built)
+  # into a scratch _build (MIX_BUILD_PATH), a scratch cache and sources with a profile.
+  # As root, like the cache's tests.
+  describe "a build with CMake" do
+    setup do
+      root = Path.join(System.tmp_dir!(), "lacca-build-#{System.unique_integer([:positive])}")
+      bin = Path.join(root, "bin")
+      source = Path.join(root, "resin")
+      File.mkdir_p!(Path.join(source, "src/host"))
+      File.mkdir_p!(Path.join(source, "config"))
+      File.write!(Path.join(source, "CMakeLists.txt"), "project(resin CXX)\n")
+      File.write!(Path.join(source, "src/host/CMakeLists.txt"), "add_executable(resin)\n")
+      File.write!(Path.join(source, "config/default.json"), "{}\n")
+      File.mkdir_p!(bin)
+
+      for tool <- ["c++", "make", "pkg-config"], do: script(bin, tool, "exit 0")
+
+      script(bin, "cmake", """
+      [ "$1" = --build ] || exit 0
+      mkdir -p "$2/src/host" && cp /bin/true "$2/src/host/resin"
+      """)
+
+      cache = Path.join(root, "cache")
+      File.mkdir_p!(cache)
+      File.chmod!(cache, 0o700)
+
+      env = %{
+        "PATH" => bin <> ":" <> System.get_env("PATH"),
+        "MIX_BUILD_PATH" => Path.join(root, "_build/test"),
+        "LACCA_RESIN_CACHE" => cache,
+        "LACCA_RESIN_PATH" => nil
+      }
+
+      previous = Map.new(env, fn {name, _} -> {name, System.get_env(name)} end)
+      shell = Mix.shell()
+      Mix.shell(Mix.Shell.Process)
+
+      on_exit(fn ->
+        Enum.each(previous, fn
+          {name, nil} -> System.delete_env(name)
+          {name, value} -> System.put_env(name, value)
+        end)
+
+        Mix.shell(shell)
+        File.rm_rf!(root)
+      end)
+
+      Enum.each(env, fn
+        {name, nil} -> System.delete_env(name)
+        {name, value} -> System.put_env(name, value)
+      end)
+
+      %{
+        project: [resin_source: source],
+        priv: Path.join(root, "priv"),
+        cache: cache
+      }
+    end
+
+    defp script(bin, name, body) do
+      path = Path.join(bin, name)
+      File.write!(path, "#!/bin/sh\n" <> body)
+      File.chmod!(path, 0o755)
+    end
+
+    test "an entry that fails the trust check is reported once, and the resin just built installed",
+         %{project: project, priv: priv, cache: cache} do
+      assert Resin.install(project, priv)
+      assert [entry] = Path.wildcard(Path.join(cache, "resin-*"))
+      resin = Path.join(entry, "resin")
+      # Every build of these sources gives these bytes: /bin/true, stripped, with a debuglink.
+      built = File.read!(Path.join(priv, "resin"))
+      assert File.read!(resin) == built
+
+      planted = "#!/bin/sh\necho planted\n"
+
+      for {mode, uid, problem} <- [
+            {0o775, 0, "is writable by its group"},
+            {0o755, 65534, "is owned by uid 65534"}
+          ] do
+        File.write!(resin, planted)
+        File.chmod!(resin, mode)
+        :ok = File.chown(resin, uid)
+        File.rm!(Path.join(priv, "resin"))
+
+        Resin.install(project, priv)
+
+        assert File.read!(Path.join(priv, "resin")) == built
+        assert File.read!(resin) == planted
+        assert_received {:mix_shell, :error, [message]}
+        assert message =~ "#{resin} is "
+        assert message =~ problem
+        refute_received {:mix_shell, :error, _}
+      end
+
+      # The same entry, this user's again and writable by no one else, is used as it is.
+      :ok = File.chown(resin, 0)
+      File.chmod!(resin, 0o755)
+      Resin.install(project, priv)
+      assert File.read!(Path.join(priv, "resin")) == planted
+      refute_received {:mix_shell, :error, _}
+    end
+
+    defp install_with_cache(project, priv, cache) do
+      System.put_env("LACCA_RESIN_CACHE", cache)
+      Resin.install(project, priv)
+    end
+
+    test "a cache below a directory someone else can write or owns is refused",
+         %{project: project, priv: priv, cache: cache} do
+      open = Path.join(Path.dirname(cache), "open")
+      File.mkdir_p!(open)
+      File.chmod!(open, 0o777)
+
+      error = assert_raise Mix.Error, fn -> install_with_cache(project, priv, "#{open}/cache") end
+      assert error.message =~ "the resin build cache #{open}/cache is not safe: #{open} is "
+
+      assert error.message =~
+               "writable by its group and others (mode 777), so someone else could replace it"
+
+      File.chmod!(open, 0o755)
+      :ok = File.chown(open, 65534)
+      error = assert_raise Mix.Error, fn -> install_with_cache(project, priv, "#{open}/cache") end
+      assert error.message =~ "#{open} is owned by uid 65534, not by root or this user"
+      refute File.exists?(Path.join(priv, "resin"))
+
+      # Sticky, as /tmp (above every cache of these tests) is: only an entry's owner may move it.
+      :ok = File.chown(open, 0)
+      # File.chmod! leaves the sticky bit out.
+      {"", 0} = System.cmd("chmod", ["1777", open])
+      assert install_with_cache(project, priv, "#{open}/cache")
+      assert [_entry] = Path.wildcard("#{open}/cache/resin-*")
+    end
+
+    test "a cache reached through symbolic links is checked and used at its real path",
+         %{project: project, priv: priv, cache: cache} do
+      root = Path.dirname(cache)
+      File.mkdir_p!(Path.join(root, "a/x/y"))
+      File.ln_s!("x/y", Path.join(root, "a/b"))
+      # The kernel takes a/b/.. as a/x/y/.., that is a/x, not a as Path.expand would.
+      File.ln_s!("a/b/../cache", Path.join(root, "link"))
+      real = Path.join(root, "a/x/cache")
+      File.mkdir_p!(real)
+      File.chmod!(real, 0o777)
+
+      error = assert_raise Mix.Error, fn -> install_with_cache(project, priv, "#{root}/link") end
+      assert error.message =~ "the resin build cache #{real} is writable by its group and others"
+
+      File.chmod!(real, 0o700)
+      assert install_with_cache(project, priv, "#{root}/link")
+      assert [_entry] = Path.wildcard("#{real}/resin-*")
+      assert Path.wildcard("#{cache}/resin-*") == []
+    end
+  end
+
+  describe "sources that are not there" do
+    setup do
+      root = Path.join(System.tmp_dir!(), "lacca-sources-#{System.unique_integer([:positive])}")
+      prebuilt = Path.join(root, "prebuilt-resin")
+      File.mkdir_p!(root)
+      File.write!(prebuilt, "a prebuilt resin")
+      cache = System.get_env("LACCA_RESIN_CACHE")
+
+      on_exit(fn ->
+        if cache,
+          do: System.put_env("LACCA_RESIN_CACHE", cache),
+          else: System.delete_env("LACCA_RESIN_CACHE")
+
+        File.rm_rf!(root)
+      end)
+
+      %{root: root, prebuilt: prebuilt, priv: Path.join(root, "priv")}
+    end
+
+    test "with LACCA_RESIN_PATH set, the error says the profiles come from the sources",
+         %{root: root, prebuilt: prebuilt, priv: priv} do
+      System.put_env("LACCA_RESIN_PATH", prebuilt)
+      source = Path.join(root, "resin")
+
+      message = install_error(source, priv)
+      assert message =~ "#{source} does not exist"
+      assert message =~ "LACCA_RESIN_PATH (#{prebuilt}) stands in for the resin executable only"
+      assert message =~ "profiles (config/*.json) are always copied from the sources' config/"
+      assert message =~ "set :resin_source in lacca's mix.exs to that repository's root"
+      refute message =~ "set LACCA_RESIN_PATH"
+
+      File.mkdir_p!(source)
+      assert install_error(source, priv) =~ "#{source} has no config/"
+      File.mkdir_p!(Path.join(source, "config"))
+      assert install_error(source, priv) =~ "#{source}/config holds no profile (*.json)"
+
+      # Nothing is installed without the profiles, not even the prebuilt resin.
+      refute File.exists?(priv)
+    end
+
+    test "without LACCA_RESIN_PATH, sources with profiles but no CMake files say what to do",
+         %{root: root, priv: priv} do
+      System.delete_env("LACCA_RESIN_PATH")
+      System.put_env("LACCA_RESIN_CACHE", "off")
+      source = Path.join(root, "resin")
+      File.mkdir_p!(Path.join(source, "config"))
+      File.write!(Path.join(source, "config/default.json"), "{}")
+
+      message = install_error(source, priv)
+      assert message =~ "resin cannot be built: its sources in #{source}"
+      assert message =~ "have no CMakeLists.txt and no src/host/CMakeLists.txt"
+      assert message =~ "or set LACCA_RESIN_PATH to a prebuilt resin executable"
+      assert message =~ "the profiles are still copied from #{source}/config"
+      refute File.exists?(priv)
+
+      File.rm_rf!(Path.join(source, "config"))
+      message = install_error(source, priv)
+      assert message =~ "#{source} has no config/"
+      assert message =~ "lacca builds resin from those sources, and copies resin's profiles"
+      refute message =~ "LACCA_RESIN_PATH"
+    end
+
+    defp install_error(source, priv) do
+      assert_raise(Mix.Error, fn -> Resin.install([resin_source: source], priv) end).message
     end
   end
 end

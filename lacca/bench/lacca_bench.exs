@@ -429,18 +429,21 @@ defmodule Lacca.Bench do
           "#{pace_text(pace)} (pool: #{pool})"
       )
 
-      print_medians(ways, paced_rounds(ways, rounds, pace))
+      print_medians(ways, paced_rounds(ways, rounds, pace, rest_for([:trusted, :default])))
     end
   end
 
   # Each way once per round, timed; `:at_rest` waits before each start until the box is at rest
-  # (await_rest/0), `:back_to_back` does not.
-  defp paced_rounds(ways, rounds, pace) do
-    for _ <- 1..rounds, {label, fun} <- ways do
-      if pace == :at_rest, do: await_rest()
-      {micros, _} = :timer.tc(fun)
-      {label, micros}
-    end
+  # (await_rest/1), `:back_to_back` does not.
+  defp paced_rounds(ways, rounds, pace, rest) do
+    {times, _} =
+      Enum.map_reduce(for(_ <- 1..rounds, way <- ways, do: way), nil, fn {label, fun}, ended ->
+        if pace == :at_rest, do: await_rest(rest, ended)
+        {micros, _} = :timer.tc(fun)
+        {{label, micros}, now_ms()}
+      end)
+
+    times
   end
 
   # LACCA_BENCH_PACE: at_rest, back_to_back, or both (the default).
@@ -459,27 +462,48 @@ defmodule Lacca.Bench do
   defp pace_text(:back_to_back),
     do: "back to back (each started as the previous one returned)"
 
-  # The work a start leaves behind is done: the pool holds every stock's full count and prepares
-  # none, and no program the BEAM started (a resin tearing its sandbox down, a MuonTrap or Exile
-  # helper) still runs, other than the pool's resins. What a start costs the box in the
-  # background is measured by `cpu`, not here.
-  defp await_rest do
+  # What await_rest/2 waits for: the pool's stocks of `configs` (those the rounds draw from) hold
+  # a sandbox, and no program runs beyond the pool's and those in `standing` (alive on purpose).
+  defp rest_for(configs, standing \\ MapSet.new()) do
+    {:ok, path} = Lacca.Resin.path(nil)
+
+    stocks =
+      for config <- configs do
+        {:ok, json} = Lacca.Config.to_json(config)
+        {path, Lacca.Pool.Entry.key(json)}
+      end
+
+    %{stocks: stocks, standing: standing, refill_delay_ms: Lacca.Pool.config().refill_delay_ms}
+  end
+
+  # The work the start that returned at `ended` (monotonic ms, nil: none) left behind is done: the
+  # pool's refill after it is due (`:refill_delay_ms` after a take) and the pool prepares nothing,
+  # the stocks drawn from hold a sandbox, and no program the BEAM started (a resin tearing its
+  # sandbox down, a MuonTrap or Exile helper) still runs, other than the pool's resins and the
+  # standing ones. What a start costs the box in the background is measured by `cpu`, not here.
+  defp await_rest(rest, ended) do
+    if ended, do: Process.sleep(max(ended + rest.refill_delay_ms + 1 - now_ms(), 0))
     info = Lacca.Pool.info()
-    pooled = MapSet.new(info.resin_os_pids, &Integer.to_string/1)
 
-    restocked =
-      info.starting == 0 and Enum.all?(Map.values(info.ready), &(&1 >= info.max_per_config))
+    restocked = info.starting == 0 and Enum.all?(rest.stocks, &(Map.get(info.ready, &1, 0) > 0))
 
-    running =
-      for helper <- os_children(System.pid()),
-          pid <- os_children(helper),
-          not MapSet.member?(pooled, pid),
-          do: pid
-
-    unless restocked and running == [] do
+    unless restocked and MapSet.subset?(running_programs(), rest.standing) do
       Process.sleep(1)
-      await_rest()
+      await_rest(rest, nil)
     end
+  end
+
+  defp now_ms, do: System.monotonic_time(:millisecond)
+
+  # OS pids (as text) of the programs the BEAM started (its helper's children), less the pool's.
+  defp running_programs do
+    pooled = MapSet.new(Lacca.Pool.info().resin_os_pids, &Integer.to_string/1)
+
+    for helper <- os_children(System.pid()),
+        pid <- os_children(helper),
+        not MapSet.member?(pooled, pid),
+        into: MapSet.new(),
+        do: pid
   end
 
   # OS pids (as text) of the children of `pid`'s threads.
@@ -521,12 +545,14 @@ defmodule Lacca.Bench do
         "rest (#{System.schedulers_online()} CPUs)"
     )
 
+    rest = rest_for([:trusted, :default])
+
     for {label, fun} <- ways do
-      await_rest()
+      await_rest(rest, now_ms())
       {cpu0, t0} = {tree_cpu_ms(), System.monotonic_time(:microsecond)}
       for _ <- 1..starts, do: fun.()
       wall = System.monotonic_time(:microsecond) - t0
-      await_rest()
+      await_rest(rest, now_ms())
       cpu = tree_cpu_ms() - cpu0
 
       IO.puts(
@@ -739,11 +765,13 @@ defmodule Lacca.Bench do
           print_limits()
         end
 
+        # The sleepers: alive on purpose, not work left behind by a start.
+        standing = running_programs()
         Enum.each(ways, fn {_, fun} -> fun.() end)
 
         for pace <- paces() do
           IO.puts("  #{pace_text(pace)}:")
-          print_medians(ways, paced_rounds(ways, rounds, pace))
+          print_medians(ways, paced_rounds(ways, rounds, pace, rest_for([:default], standing)))
         end
 
         alive_memory(sleepers, available_before)

@@ -402,24 +402,13 @@ defmodule Lacca.Bench do
 
   ## Issue 14, item 4: the start against other libraries, a sustained rate, many alive
 
-  # /bin/true to its exit, one of each way per round, in turn: the BEAM's own ways, the other
-  # libraries that were built (comparison_ways/1), lacca trusted and default (pool at its defaults).
+  # /bin/true to its exit, one of each way (start_ways/1) per round, in turn.
   def start do
     rounds = env_int("LACCA_BENCH_ROUNDS", 300)
     true_path = System.find_executable("true")
     await_pool()
 
-    ways =
-      [
-        {"Port.open", fn -> raw_port_run(true_path) end},
-        {"System.cmd", fn -> {"", 0} = System.cmd(true_path, []) end}
-      ] ++
-        comparison_ways(true_path) ++
-        [
-          {"lacca trusted", fn -> lacca_run(true_path, :trusted) end},
-          {"lacca default", fn -> lacca_run(true_path, :default) end}
-        ]
-
+    ways = start_ways(true_path)
     pool = inspect(Map.take(Lacca.Pool.info(), [:enabled, :max_per_config, :max_total]))
     Enum.each(ways, fn {_, fun} -> fun.() end)
 
@@ -431,6 +420,20 @@ defmodule Lacca.Bench do
 
       print_medians(ways, paced_rounds(ways, rounds, pace, rest_for([:trusted, :default])))
     end
+  end
+
+  # The BEAM's own ways, the other libraries that were built (comparison_ways/1), lacca trusted
+  # and default (pool at its defaults).
+  defp start_ways(true_path) do
+    [
+      {"Port.open", fn -> raw_port_run(true_path) end},
+      {"System.cmd", fn -> {"", 0} = System.cmd(true_path, []) end}
+    ] ++
+      comparison_ways(true_path) ++
+      [
+        {"lacca trusted", fn -> lacca_run(true_path, :trusted) end},
+        {"lacca default", fn -> lacca_run(true_path, :default) end}
+      ]
   end
 
   # Each way once per round, timed; `:at_rest` waits before each start until the box is at rest
@@ -529,16 +532,8 @@ defmodule Lacca.Bench do
     await_pool()
 
     ways =
-      [
-        {"Port.open", fn -> raw_port_run(true_path) end},
-        {"System.cmd", fn -> {"", 0} = System.cmd(true_path, []) end}
-      ] ++
-        comparison_ways(true_path) ++
-        [
-          {"lacca trusted", fn -> lacca_run(true_path, :trusted) end},
-          {"lacca default", fn -> lacca_run(true_path, :default) end},
-          {"lacca default (no pool)", fn -> lacca_run(true_path, :default, false) end}
-        ]
+      start_ways(true_path) ++
+        [{"lacca default (no pool)", fn -> lacca_run(true_path, :default, false) end}]
 
     IO.puts(
       "\n## cpu: CPU time per start of /bin/true, #{starts} starts back to back then until at " <>

@@ -484,15 +484,27 @@ defmodule Lacca.Bench do
   # the stocks drawn from hold a sandbox, and no program the BEAM started (a resin tearing its
   # sandbox down, a MuonTrap or Exile helper) still runs, other than the pool's resins and the
   # standing ones. What a start costs the box in the background is measured by `cpu`, not here.
+  # Raises if that does not come within a minute (a stock refused, a pool turned off).
   defp await_rest(rest, ended) do
     if ended, do: Process.sleep(max(ended + rest.refill_delay_ms + 1 - now_ms(), 0))
+    await_rest_until(rest, now_ms() + 60_000)
+  end
+
+  defp await_rest_until(rest, deadline) do
     info = Lacca.Pool.info()
 
     restocked = info.starting == 0 and Enum.all?(rest.stocks, &(Map.get(info.ready, &1, 0) > 0))
 
-    unless restocked and MapSet.subset?(running_programs(), rest.standing) do
-      Process.sleep(1)
-      await_rest(rest, nil)
+    cond do
+      restocked and MapSet.subset?(running_programs(), rest.standing) ->
+        :ok
+
+      now_ms() > deadline ->
+        raise "not at rest after a minute: pool #{inspect(Map.drop(info, [:resin_os_pids]))}"
+
+      true ->
+        Process.sleep(1)
+        await_rest_until(rest, deadline)
     end
   end
 
@@ -524,8 +536,10 @@ defmodule Lacca.Bench do
   # The CPU time one start of /bin/true costs, the background included (a sandbox's teardown after
   # its exit, the pool's refill): each way N times back to back (LACCA_BENCH_CPU_STARTS, 300), then
   # until at rest; the CPU of the BEAM and of every process it started, with what they reaped
-  # (/proc/<pid>/stat). The kernel's own workers (a network namespace's cleanup, say) are not
-  # counted, nor is the BEAM's scheduler busy-waiting told apart from its work.
+  # (/proc/<pid>/stat, in clock ticks taken as 100 a second). Not counted: the kernel's own workers
+  # (a network namespace's cleanup, say) and processes the BEAM's no longer are (a resin's cgroup
+  # reaper after resin, the netns pool's refill: adopted by init). The BEAM's scheduler
+  # busy-waiting is not told apart from its work (`+sbwt none` turns it off).
   def cpu do
     starts = env_int("LACCA_BENCH_CPU_STARTS", 300)
     true_path = System.find_executable("true")
@@ -570,7 +584,8 @@ defmodule Lacca.Bench do
   defp process_cpu_ms(pid) do
     case File.read("/proc/#{pid}/stat") do
       {:ok, stat} ->
-        [_, after_comm] = String.split(stat, ") ", parts: 2)
+        # comm may hold ") ": the fields start after the last one.
+        after_comm = stat |> String.split(")") |> List.last()
 
         ticks =
           after_comm |> String.split() |> Enum.slice(11, 4) |> Enum.map(&String.to_integer/1)

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string_view>
@@ -160,8 +161,18 @@ Result<std::unique_ptr<SandboxCgroup>> create_sandbox_cgroup(const CgroupLayout&
 }
 
 std::string own_sandbox_cgroup_prefix() {
-    return kPrefix + own_pid_namespace() + "-" + own_time_namespace() + "-" +
-           std::to_string(::getpid()) + "-" + start_time_of("self").value_or("") + "-";
+    // Read once per process: the reaper is given this prefix and removes the cgroups named with
+    // it, so a read failing once (EMFILE) must not make a name the reaper cannot recognise.
+    static std::mutex mutex;
+    static pid_t read_by = 0;
+    static std::string prefix;
+    const std::lock_guard lock(mutex);
+    if (read_by != ::getpid()) {
+        read_by = ::getpid();
+        prefix = kPrefix + own_pid_namespace() + "-" + own_time_namespace() + "-" +
+                 std::to_string(read_by) + "-" + start_time_of("self").value_or("") + "-";
+    }
+    return prefix;
 }
 
 std::string sandbox_cgroup_name() {

@@ -35,12 +35,13 @@ Reaper& reaper() {
     return instance;
 }
 
-// Marks the parents whose indexes have arrived on `socket`, reading until nothing is left; false
-// at its end (every copy of the owner's end closed) or on an error.
-bool read_watches(int socket, std::vector<bool>& watched) {
+// Marks the parents whose indexes have arrived on `socket`, reading until nothing is left (or, with
+// `flags` 0, blocking until its end); false at its end (every copy of the owner's end closed) or
+// on an error.
+bool read_watches(int socket, std::vector<bool>& watched, int flags = MSG_DONTWAIT) {
     std::uint8_t indexes[64];
     for (;;) {
-        const ssize_t got = ::recv(socket, indexes, sizeof indexes, MSG_DONTWAIT);
+        const ssize_t got = ::recv(socket, indexes, sizeof indexes, flags);
         if (got < 0 && errno == EINTR) {
             continue;
         }
@@ -68,7 +69,15 @@ void wait_for_end_of(int owner, int socket, std::vector<bool>& watched) {
     for (;;) {
         pollfd fds[2] = {{socket, POLLIN, 0}, {owner, POLLIN, 0}};
         if (::poll(fds, 2, -1) < 0) {
-            continue;  // EINTR, or ENOMEM for a while: both descriptors are valid
+            if (errno == EINTR || errno == EAGAIN || errno == ENOMEM) {
+                continue;  // both descriptors are still valid: wait again
+            }
+            // poll cannot wait at all (it never should): rather than spin, go by the socket's end
+            // alone, as without a pidfd.
+            if (socket >= 0) {
+                read_watches(socket, watched, 0);
+            }
+            return;
         }
         if (fds[0].revents != 0 && !read_watches(socket, watched)) {
             ::close(socket);

@@ -437,12 +437,12 @@ defmodule Mix.Tasks.Compile.Resin do
     end
   end
 
+  @doc false
   # What the resin target is built from: the CMake files and src/, by relative path and content,
-  # and the options it is configured with.
-  defp source_key(source) do
+  # and the options it is configured with. Public for its tests.
+  def source_key(source) do
     files =
-      ["CMakeLists.txt" | Path.wildcard(Path.join(source, "src/**/*"), match_dot: true)]
-      |> Enum.map(&Path.relative_to(Path.expand(&1, source), source))
+      ["CMakeLists.txt" | below(source, "src", [])]
       |> Enum.filter(&File.regular?(Path.join(source, &1)))
       |> Enum.sort()
 
@@ -458,6 +458,26 @@ defmodule Mix.Tasks.Compile.Resin do
     |> :crypto.hash_final()
     |> Base.encode16(case: :lower)
     |> binary_part(0, 32)
+  end
+
+  # The paths, relative to `root`, of everything below its `dir`, dot files included. Listed, not
+  # globbed: a glob built from `root` would read any `[`, `?`, `*` or `{` in it as a pattern.
+  # Symbolic links are followed, since the compiler follows them and the key must cover what it
+  # reads, but not into a directory being listed already (a loop).
+  defp below(root, dir, listing) do
+    path = Path.join(root, dir)
+
+    with {:ok, %File.Stat{type: :directory} = stat} <- File.stat(path),
+         id = {stat.major_device, stat.inode},
+         false <- id in listing,
+         {:ok, names} <- File.ls(path) do
+      Enum.flat_map(names, fn name ->
+        file = Path.join(dir, name)
+        [file | below(root, file, [id | listing])]
+      end)
+    else
+      _ -> []
+    end
   end
 
   @doc false

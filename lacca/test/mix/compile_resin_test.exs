@@ -317,6 +317,61 @@ defmodule Mix.Tasks.Compile.ResinTest do
     end
   end
 
+  # Glob characters in a path name themselves only: `p[1]` is not `p1`, `a?b` and `a*b` not `axb`.
+  describe "paths with glob characters" do
+    setup do
+      root = Path.join(System.tmp_dir!(), "lacca-glob-#{System.unique_integer([:positive])}")
+      File.mkdir_p!(root)
+      cache = System.get_env("LACCA_RESIN_CACHE")
+      shell = Mix.shell()
+      Mix.shell(Mix.Shell.Process)
+
+      on_exit(fn ->
+        if cache,
+          do: System.put_env("LACCA_RESIN_CACHE", cache),
+          else: System.delete_env("LACCA_RESIN_CACHE")
+
+        Mix.shell(shell)
+        File.rm_rf!(root)
+      end)
+
+      %{root: root}
+    end
+
+    defp sources(dir) do
+      File.mkdir_p!(Path.join(dir, "src/host"))
+      File.mkdir_p!(Path.join(dir, "config"))
+      File.write!(Path.join(dir, "CMakeLists.txt"), "project(resin CXX)\n")
+      File.write!(Path.join(dir, "src/host/CMakeLists.txt"), "add_executable(resin)\n")
+      File.write!(Path.join(dir, "src/host/main.cpp"), "int main() {}\n")
+      dir
+    end
+
+    for name <- ["p[1]", "q{1}"] do
+      test "the cache key covers src/ below a directory named like #{name}", %{root: root} do
+        source = sources(Path.join([root, unquote(name), "resin"]))
+        key = Resin.source_key(source)
+
+        File.write!(Path.join(source, "src/host/main.cpp"), "int main() { return 1; }\n")
+        assert Resin.source_key(source) != key
+      end
+    end
+
+    for name <- ["a?b", "a*b"] do
+      test "the cache key covers its own src/ below #{name}, and only that", %{root: root} do
+        source = sources(Path.join([root, unquote(name), "resin"]))
+        sibling = sources(Path.join(root, "axb/resin"))
+        key = Resin.source_key(source)
+
+        File.write!(Path.join(sibling, "src/host/main.cpp"), "int main() { return 2; }\n")
+        assert Resin.source_key(source) == key
+
+        File.write!(Path.join(source, "src/host/main.cpp"), "int main() { return 1; }\n")
+        assert Resin.source_key(source) != key
+      end
+    end
+  end
+
   describe "sources that are not there" do
     setup do
       root = Path.join(System.tmp_dir!(), "lacca-sources-#{System.unique_integer([:positive])}")

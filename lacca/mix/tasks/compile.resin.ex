@@ -538,11 +538,15 @@ defmodule Mix.Tasks.Compile.Resin do
     end
   end
 
+  # Listed, not globbed: a glob built from the cache's path would read any `?`, `*`, `[` or `{` in
+  # it as a pattern, and delete the entries of the directories it matched.
   defp prune_cache(cache) do
-    Path.join(cache, "resin-*")
-    |> Path.wildcard()
-    |> Enum.reject(&String.contains?(Path.basename(&1), ".tmp-"))
-    |> Enum.flat_map(fn entry ->
+    cache
+    |> names_in()
+    |> Enum.filter(&(String.starts_with?(&1, "resin-") and not String.contains?(&1, ".tmp-")))
+    |> Enum.flat_map(fn name ->
+      entry = Path.join(cache, name)
+
       # Not followed if a link; gone already if a concurrent build pruned it.
       case File.lstat(entry, time: :posix) do
         {:ok, stat} -> [{stat.mtime, entry}]
@@ -552,6 +556,14 @@ defmodule Mix.Tasks.Compile.Resin do
     |> Enum.sort(:desc)
     |> Enum.drop(@cache_entries_kept)
     |> Enum.each(fn {_mtime, entry} -> File.rm_rf(entry) end)
+  end
+
+  # The names in a directory (symbolic links followed), none if it cannot be listed.
+  defp names_in(dir) do
+    case File.ls(dir) do
+      {:ok, names} -> names
+      {:error, _} -> []
+    end
   end
 
   # target: the stripped executable; target.debug: its debug information, linked by name.

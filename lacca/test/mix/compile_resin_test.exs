@@ -370,6 +370,37 @@ defmodule Mix.Tasks.Compile.ResinTest do
         assert Resin.source_key(source) != key
       end
     end
+
+    test "pruning a cache whose path holds ? never touches a sibling's entries", %{root: root} do
+      cache = Path.join(root, "c?che")
+      sibling = Path.join(root, "cache")
+      built = Path.join(root, "built/resin")
+      File.mkdir_p!(Path.dirname(built))
+      File.cp!("/bin/true", built)
+      File.write!(built <> ".debug", "debug information")
+      now = System.os_time(:second)
+
+      # The sibling's entries are newer than the cache's own old ones.
+      entries = fn dir, ages ->
+        for age <- ages do
+          entry = Path.join(dir, "resin-#{age}")
+          File.mkdir_p!(entry)
+          File.touch!(entry, now - age)
+          entry
+        end
+      end
+
+      [_oldest | kept] = entries.(cache, [300, 200, 100])
+      siblings = entries.(sibling, [30, 20, 10])
+      File.chmod!(cache, 0o700)
+
+      new = Path.join(cache, "resin-new")
+      assert Resin.store_in_cache(built, new, cache) == built
+
+      assert Enum.filter(siblings, &File.dir?/1) == siblings
+      assert Enum.sort(File.ls!(cache)) == Enum.sort(Enum.map([new | kept], &Path.basename/1))
+      refute_received {:mix_shell, :error, _}
+    end
   end
 
   describe "sources that are not there" do

@@ -140,13 +140,19 @@ defmodule Mix.Tasks.Compile.Resin do
     end
   end
 
-  # The profiles always come from the sources, a prebuilt resin or not.
+  # The profiles always come from the sources, a prebuilt resin or not: config/*.json, dot files
+  # left out. Listed, not globbed: a glob built from the source's path would read any `[`, `?`,
+  # `*` or `{` in it as a pattern, and copy the profiles of the directories it matched.
   defp profiles!(source) do
     config = Path.join(source, "config")
 
-    case Path.wildcard(Path.join(config, "*.json")) do
+    config
+    |> names_in()
+    |> Enum.filter(&(String.ends_with?(&1, ".json") and not String.starts_with?(&1, ".")))
+    |> Enum.sort()
+    |> case do
       [] -> Mix.raise(no_profiles(source, config))
-      profiles -> profiles
+      names -> Enum.map(names, &Path.join(config, &1))
     end
   end
 

@@ -322,15 +322,10 @@ defmodule Mix.Tasks.Compile.ResinTest do
     setup do
       root = Path.join(System.tmp_dir!(), "lacca-glob-#{System.unique_integer([:positive])}")
       File.mkdir_p!(root)
-      cache = System.get_env("LACCA_RESIN_CACHE")
       shell = Mix.shell()
       Mix.shell(Mix.Shell.Process)
 
       on_exit(fn ->
-        if cache,
-          do: System.put_env("LACCA_RESIN_CACHE", cache),
-          else: System.delete_env("LACCA_RESIN_CACHE")
-
         Mix.shell(shell)
         File.rm_rf!(root)
       end)
@@ -400,6 +395,20 @@ defmodule Mix.Tasks.Compile.ResinTest do
       assert Enum.filter(siblings, &File.dir?/1) == siblings
       assert Enum.sort(File.ls!(cache)) == Enum.sort(Enum.map([new | kept], &Path.basename/1))
       refute_received {:mix_shell, :error, _}
+    end
+
+    test "the profiles copied are those of the sources' own config/", %{root: root} do
+      System.put_env("LACCA_RESIN_PATH", "/bin/true")
+      source = sources(Path.join(root, "p[1]/resin"))
+      File.write!(Path.join(source, "config/own.json"), "{}\n")
+      File.write!(Path.join(source, "config/.hidden.json"), "{}\n")
+      File.write!(Path.join(source, "config/notes.txt"), "not a profile\n")
+      sibling = sources(Path.join(root, "p1/resin"))
+      File.write!(Path.join(sibling, "config/sibling.json"), "{}\n")
+      priv = Path.join(root, "priv")
+
+      assert Resin.install([resin_source: source], priv)
+      assert File.ls!(Path.join(priv, "config")) == ["own.json"]
     end
   end
 

@@ -2,7 +2,8 @@
 # lib/: it is compiled here, on every Mix command. `mix help` reads a task's documentation from its
 # .beam on the code path (a module compiled in memory has none), so the .beam is also written to
 # lacca's own _build/mix_tasks (also when lacca is a dependency: Mix.Project.build_path/0 is not
-# settled while a mix.exs is evaluated) and that directory put on the code path. If it cannot be
+# settled while a mix.exs is evaluated) and that directory put at the end of the code path, so that
+# nothing else there can stand in for a module of Elixir, Mix or OTP not loaded yet. If it cannot be
 # written, the compiler still runs; only `mix help compile.resin` has nothing to show.
 unless Code.ensure_loaded?(Mix.Tasks.Compile.Resin) do
   [{task, beam}] = Code.compile_file("mix/tasks/compile.resin.ex", __DIR__)
@@ -17,7 +18,7 @@ unless Code.ensure_loaded?(Mix.Tasks.Compile.Resin) do
          File.rename(tmp, file) == :ok)
 
   File.rm(tmp)
-  if written?, do: Code.prepend_path(ebin)
+  if written?, do: Code.append_path(ebin)
 end
 
 defmodule Lacca.MixProject do

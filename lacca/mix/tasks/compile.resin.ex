@@ -140,13 +140,19 @@ defmodule Mix.Tasks.Compile.Resin do
     end
   end
 
-  # The profiles always come from the sources, a prebuilt resin or not.
+  # The profiles always come from the sources, a prebuilt resin or not: config/*.json, dot files
+  # left out. Listed, not globbed: a glob built from the source's path would read any `[`, `?`,
+  # `*` or `{` in it as a pattern, and copy the profiles of the directories it matched.
   defp profiles!(source) do
     config = Path.join(source, "config")
 
-    case Path.wildcard(Path.join(config, "*.json")) do
+    config
+    |> names_in()
+    |> Enum.filter(&(String.ends_with?(&1, ".json") and not String.starts_with?(&1, ".")))
+    |> Enum.sort()
+    |> case do
       [] -> Mix.raise(no_profiles(source, config))
-      profiles -> profiles
+      names -> Enum.map(names, &Path.join(config, &1))
     end
   end
 
@@ -437,12 +443,12 @@ defmodule Mix.Tasks.Compile.Resin do
     end
   end
 
+  @doc false
   # What the resin target is built from: the CMake files and src/, by relative path and content,
-  # and the options it is configured with.
-  defp source_key(source) do
+  # and the options it is configured with. Public for its tests.
+  def source_key(source) do
     files =
-      ["CMakeLists.txt" | Path.wildcard(Path.join(source, "src/**/*"), match_dot: true)]
-      |> Enum.map(&Path.relative_to(Path.expand(&1, source), source))
+      ["CMakeLists.txt" | below(source, "src", [])]
       |> Enum.filter(&File.regular?(Path.join(source, &1)))
       |> Enum.sort()
 
@@ -458,6 +464,26 @@ defmodule Mix.Tasks.Compile.Resin do
     |> :crypto.hash_final()
     |> Base.encode16(case: :lower)
     |> binary_part(0, 32)
+  end
+
+  # The paths, relative to `root`, of everything below its `dir`, dot files included. Listed, not
+  # globbed: a glob built from `root` would read any `[`, `?`, `*` or `{` in it as a pattern.
+  # Symbolic links are followed, since the compiler follows them and the key must cover what it
+  # reads, but not into a directory being listed already (a loop).
+  defp below(root, dir, listing) do
+    path = Path.join(root, dir)
+
+    with {:ok, %File.Stat{type: :directory} = stat} <- File.stat(path),
+         id = {stat.major_device, stat.inode},
+         false <- id in listing,
+         {:ok, names} <- File.ls(path) do
+      Enum.flat_map(names, fn name ->
+        file = Path.join(dir, name)
+        [file | below(root, file, [id | listing])]
+      end)
+    else
+      _ -> []
+    end
   end
 
   @doc false
@@ -518,11 +544,15 @@ defmodule Mix.Tasks.Compile.Resin do
     end
   end
 
+  # Listed, not globbed: a glob built from the cache's path would read any `?`, `*`, `[` or `{` in
+  # it as a pattern, and delete the entries of the directories it matched.
   defp prune_cache(cache) do
-    Path.join(cache, "resin-*")
-    |> Path.wildcard()
-    |> Enum.reject(&String.contains?(Path.basename(&1), ".tmp-"))
-    |> Enum.flat_map(fn entry ->
+    cache
+    |> names_in()
+    |> Enum.filter(&(String.starts_with?(&1, "resin-") and not String.contains?(&1, ".tmp-")))
+    |> Enum.flat_map(fn name ->
+      entry = Path.join(cache, name)
+
       # Not followed if a link; gone already if a concurrent build pruned it.
       case File.lstat(entry, time: :posix) do
         {:ok, stat} -> [{stat.mtime, entry}]
@@ -532,6 +562,14 @@ defmodule Mix.Tasks.Compile.Resin do
     |> Enum.sort(:desc)
     |> Enum.drop(@cache_entries_kept)
     |> Enum.each(fn {_mtime, entry} -> File.rm_rf(entry) end)
+  end
+
+  # The names in a directory (symbolic links followed), none if it cannot be listed.
+  defp names_in(dir) do
+    case File.ls(dir) do
+      {:ok, names} -> names
+      {:error, _} -> []
+    end
   end
 
   # target: the stripped executable; target.debug: its debug information, linked by name.

@@ -317,6 +317,101 @@ defmodule Mix.Tasks.Compile.ResinTest do
     end
   end
 
+  # Glob characters in a path name themselves only: `p[1]` is not `p1`, `a?b` and `a*b` not `axb`.
+  describe "paths with glob characters" do
+    setup do
+      root = Path.join(System.tmp_dir!(), "lacca-glob-#{System.unique_integer([:positive])}")
+      File.mkdir_p!(root)
+      shell = Mix.shell()
+      Mix.shell(Mix.Shell.Process)
+
+      on_exit(fn ->
+        Mix.shell(shell)
+        File.rm_rf!(root)
+      end)
+
+      %{root: root}
+    end
+
+    defp sources(dir) do
+      File.mkdir_p!(Path.join(dir, "src/host"))
+      File.mkdir_p!(Path.join(dir, "config"))
+      File.write!(Path.join(dir, "CMakeLists.txt"), "project(resin CXX)\n")
+      File.write!(Path.join(dir, "src/host/CMakeLists.txt"), "add_executable(resin)\n")
+      File.write!(Path.join(dir, "src/host/main.cpp"), "int main() {}\n")
+      dir
+    end
+
+    for name <- ["p[1]", "q{1}"] do
+      test "the cache key covers src/ below a directory named like #{name}", %{root: root} do
+        source = sources(Path.join([root, unquote(name), "resin"]))
+        key = Resin.source_key(source)
+
+        File.write!(Path.join(source, "src/host/main.cpp"), "int main() { return 1; }\n")
+        assert Resin.source_key(source) != key
+      end
+    end
+
+    for name <- ["a?b", "a*b"] do
+      test "the cache key covers its own src/ below #{name}, and only that", %{root: root} do
+        source = sources(Path.join([root, unquote(name), "resin"]))
+        sibling = sources(Path.join(root, "axb/resin"))
+        key = Resin.source_key(source)
+
+        File.write!(Path.join(sibling, "src/host/main.cpp"), "int main() { return 2; }\n")
+        assert Resin.source_key(source) == key
+
+        File.write!(Path.join(source, "src/host/main.cpp"), "int main() { return 1; }\n")
+        assert Resin.source_key(source) != key
+      end
+    end
+
+    test "pruning a cache whose path holds ? never touches a sibling's entries", %{root: root} do
+      cache = Path.join(root, "c?che")
+      sibling = Path.join(root, "cache")
+      built = Path.join(root, "built/resin")
+      File.mkdir_p!(Path.dirname(built))
+      File.cp!("/bin/true", built)
+      File.write!(built <> ".debug", "debug information")
+      now = System.os_time(:second)
+
+      # The sibling's entries are newer than the cache's own old ones.
+      entries = fn dir, ages ->
+        for age <- ages do
+          entry = Path.join(dir, "resin-#{age}")
+          File.mkdir_p!(entry)
+          File.touch!(entry, now - age)
+          entry
+        end
+      end
+
+      [_oldest | kept] = entries.(cache, [300, 200, 100])
+      siblings = entries.(sibling, [30, 20, 10])
+      File.chmod!(cache, 0o700)
+
+      new = Path.join(cache, "resin-new")
+      assert Resin.store_in_cache(built, new, cache) == built
+
+      assert Enum.filter(siblings, &File.dir?/1) == siblings
+      assert Enum.sort(File.ls!(cache)) == Enum.sort(Enum.map([new | kept], &Path.basename/1))
+      refute_received {:mix_shell, :error, _}
+    end
+
+    test "the profiles copied are those of the sources' own config/", %{root: root} do
+      System.put_env("LACCA_RESIN_PATH", "/bin/true")
+      source = sources(Path.join(root, "p[1]/resin"))
+      File.write!(Path.join(source, "config/own.json"), "{}\n")
+      File.write!(Path.join(source, "config/.hidden.json"), "{}\n")
+      File.write!(Path.join(source, "config/notes.txt"), "not a profile\n")
+      sibling = sources(Path.join(root, "p1/resin"))
+      File.write!(Path.join(sibling, "config/sibling.json"), "{}\n")
+      priv = Path.join(root, "priv")
+
+      assert Resin.install([resin_source: source], priv)
+      assert File.ls!(Path.join(priv, "config")) == ["own.json"]
+    end
+  end
+
   describe "sources that are not there" do
     setup do
       root = Path.join(System.tmp_dir!(), "lacca-sources-#{System.unique_integer([:positive])}")

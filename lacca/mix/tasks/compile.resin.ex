@@ -36,9 +36,25 @@ defmodule Mix.Tasks.Compile.Resin do
 
   ## The build cache
 
-  A resin built from given sources is kept in a cache outside `_build`, keyed by a SHA-256 of those
-  sources (`CMakeLists.txt`, `src/`) and of the CMake options, so a second project that depends on
-  lacca, a clean `_build` or another Mix environment installs it without running CMake at all:
+  A resin built from given sources is kept in a cache outside `_build`, so a second project that
+  depends on lacca, a clean `_build` or another Mix environment installs it without running CMake
+  at all. It is keyed by a SHA-256 of everything the executable is made from:
+
+    * the sources (`CMakeLists.txt`, `src/`) and the CMake options;
+    * the absolute path of the sources, which resin bakes in (its `config/` is the last place it
+      looks for a profile named in `"extends"`), so a resin built in one checkout never serves
+      another;
+    * the C and C++ compilers CMake uses (the ones its `CMakeCache.txt` names, else `CC` and `CXX`,
+      else the first of `cc`, `gcc`, … and `c++`, `g++`, … in `PATH`): their `--version` and the
+      content of their executables;
+    * the static libraries resin is linked with (it is linked `-static-pie`): `libseccomp.a` and
+      `libcap.a` where CMake finds them (pkg-config's `-L` directories, else the linker's), and
+      `libc.a`, `libm.a`, `libstdc++.a`, `libgcc.a`, `libgcc_eh.a` and `rcrt1.o` where the C++
+      compiler's linker finds them (`-print-file-name`), by content: after a security update of
+      one of them, resin is built again.
+
+  If any of these cannot be found, the build says so, and resin is built and installed without the
+  cache (neither looked up nor stored). The cache is:
 
     * `LACCA_RESIN_CACHE` — the cache directory, if set;
     * otherwise the user's cache directory: `$XDG_CACHE_HOME/lacca`, or `~/.cache/lacca`.
@@ -50,7 +66,8 @@ defmodule Mix.Tasks.Compile.Resin do
   `resin.debug`; the three most recently built are kept, and any entry may be deleted at any time.
   An entry that fails that check (a symbolic link included) is neither used nor replaced: the build
   says which file is wrong and how, and installs the resin it has just built. A build whose sources
-  were edited while CMake ran is installed, not cached.
+  were edited while CMake ran, or that CMake made with another compiler than the one foreseen, is
+  installed, not cached.
 
   Set `LACCA_RESIN_CACHE=off` to build without the cache. Either way the stripped resin last built
   is kept in `_build/resin`, with its `resin.debug`.

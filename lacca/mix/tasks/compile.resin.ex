@@ -276,13 +276,25 @@ defmodule Mix.Tasks.Compile.Resin do
         if found != :missing, do: not_used(entry, found)
         source |> cmake_build() |> strip_into(built)
 
-        # Sources edited while CMake ran, or CMake used another compiler than the one foreseen
-        # (its CMakeCache.txt is read now): the binary is not the one the key names. An entry
-        # that cannot be used is left for its owner to look at, not replaced.
-        if found == :missing and cache_key(source, cmake_build_dir()) == {:ok, key},
-          do: store_in_cache(built, entry, cache)
-
+        # An entry that cannot be used is left for its owner to look at, not replaced.
+        if found == :missing, do: store_if_key_holds(source, built, entry, cache, key)
         File.read!(built)
+    end
+  end
+
+  # Sources edited while CMake ran, or CMake used another compiler than the one foreseen (its
+  # CMakeCache.txt is read now): the binary is not the one the key names.
+  defp store_if_key_holds(source, built, entry, cache, key) do
+    case cache_key(source, cmake_build_dir()) do
+      {:ok, ^key} ->
+        store_in_cache(built, entry, cache)
+
+      _changed ->
+        Mix.shell().error(
+          "resin was not cached: its sources, or the compilers CMake used, are not those the " <>
+            "build started with (#{Path.join(cmake_build_dir(), "CMakeCache.txt")} names the " <>
+            "compilers, CC and CXX are read only until it exists)"
+        )
     end
   end
 

@@ -312,6 +312,40 @@ defmodule Mix.Tasks.Compile.ResinTest do
       refute_received {:mix_shell, :error, _}
     end
 
+    test "a build CMake made with another compiler than the key named is installed, not cached",
+         %{project: project, priv: priv, cache: cache, version: version} do
+      bin = Path.dirname(System.get_env("CXX"))
+      other = Path.join(bin, "other-c++")
+
+      File.write!(
+        other,
+        File.read!(Path.join(bin, "c++")) |> String.replace(version, other <> ".version")
+      )
+
+      File.chmod!(other, 0o755)
+      File.write!(other <> ".version", "c++ (Other) 14.1.0\n")
+
+      # Configuring, it settles on other-c++, whatever CXX says.
+      script(bin, "cmake", """
+      if [ "$1" = --build ]; then
+        mkdir -p "$2/src/host" && cp /bin/true "$2/src/host/resin"; exit 0
+      fi
+      mkdir -p "$4"
+      printf 'CMAKE_CXX_COMPILER:FILEPATH=#{other}\\nCMAKE_C_COMPILER:FILEPATH=#{bin}/cc\\n' \\
+        >"$4/CMakeCache.txt"
+      """)
+
+      assert Resin.install(project, priv)
+
+      assert File.read!(Path.join(priv, "resin")) ==
+               File.read!(Path.join(Path.dirname(cache), "_build/resin"))
+
+      assert entries(cache) == []
+      assert_received {:mix_shell, :error, [message]}
+      assert message =~ "resin was not cached: its sources, or the compilers CMake used"
+      refute_received {:mix_shell, :error, _}
+    end
+
     test "a build whose static library cannot be found is installed, not cached, and says so once",
          %{project: project, priv: priv, cache: cache, libs: libs} do
       File.rm!(Path.join(libs, "libcap.a"))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # lacca's resin build: `mix compile` installs a stripped resin, keeps it in a cache keyed by the
-# sources, and a clean _build (or another project) installs it from that cache without running
+# sources and the toolchain, and a clean _build (or another project) installs it from that cache without running
 # CMake. Usage: tests/lacca_build_cache.sh (from anywhere; needs the build packages and elixir).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -36,9 +36,25 @@ defmodule Mix.Tasks.Compile.Resin do
 
   ## The build cache
 
-  A resin built from given sources is kept in a cache outside `_build`, keyed by a SHA-256 of those
-  sources (`CMakeLists.txt`, `src/`) and of the CMake options, so a second project that depends on
-  lacca, a clean `_build` or another Mix environment installs it without running CMake at all:
+  A resin built from given sources is kept in a cache outside `_build`, so a second project that
+  depends on lacca, a clean `_build` or another Mix environment installs it without running CMake
+  at all. It is keyed by a SHA-256 of everything the executable is made from:
+
+    * the sources (`CMakeLists.txt`, `src/`) and the CMake options;
+    * the absolute path of the sources, which resin bakes in (its `config/` is the last place it
+      looks for a profile named in `"extends"`), so a resin built in one checkout never serves
+      another;
+    * the C and C++ compilers CMake uses (the ones its `CMakeCache.txt` names, else `CC` and `CXX`,
+      else the first of `cc`, `gcc`, … and `c++`, `g++`, … in `PATH`): their `--version` and the
+      content of their executables;
+    * the static libraries resin is linked with (it is linked `-static-pie`): `libseccomp.a` and
+      `libcap.a` where CMake finds them (pkg-config's `-L` directories, else the linker's), and
+      `libc.a`, `libm.a`, `libstdc++.a`, `libgcc.a`, `libgcc_eh.a` and `rcrt1.o` where the C++
+      compiler's linker finds them (`-print-file-name`), by content: after a security update of
+      one of them, resin is built again.
+
+  If any of these cannot be found, the build says so, and resin is built and installed without the
+  cache (neither looked up nor stored). The cache is:
 
     * `LACCA_RESIN_CACHE` — the cache directory, if set;
     * otherwise the user's cache directory: `$XDG_CACHE_HOME/lacca`, or `~/.cache/lacca`.
@@ -50,7 +66,8 @@ defmodule Mix.Tasks.Compile.Resin do
   `resin.debug`; the three most recently built are kept, and any entry may be deleted at any time.
   An entry that fails that check (a symbolic link included) is neither used nor replaced: the build
   says which file is wrong and how, and installs the resin it has just built. A build whose sources
-  were edited while CMake ran is installed, not cached.
+  were edited while CMake ran, or that CMake made with another compiler than the one foreseen, is
+  installed, not cached.
 
   Set `LACCA_RESIN_CACHE=off` to build without the cache. Either way the stripped resin last built
   is kept in `_build/resin`, with its `resin.debug`.
@@ -77,6 +94,12 @@ defmodule Mix.Tasks.Compile.Resin do
                      "libseccomp-dev libcap-dev libcli11-dev"
   @cmake_options ["-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DRESIN_BUILD_TESTS=OFF"]
   @cache_entries_kept 3
+  # What CMake looks for when CC and CXX are unset (CMakeDetermineCCompiler.cmake and
+  # CMakeDetermineCXXCompiler.cmake), in its order.
+  @c_compilers ~w(cc gcc cl bcc xlc icx clang)
+  @cxx_compilers ~w(CC c++ g++ aCC cl bcc xlC icpx icx clang++)
+  # Linked into the static-pie resin besides libseccomp.a and libcap.a (src/host/CMakeLists.txt).
+  @linked_files ~w(libc.a libm.a libstdc++.a libgcc.a libgcc_eh.a rcrt1.o)
   @tools [{"cmake", ["cmake"]}, {"a C++ compiler", ["c++", "g++"]}, {"make", ["make"]}] ++
            [{"pkg-config", ["pkg-config"]}]
 
@@ -224,27 +247,58 @@ defmodule Mix.Tasks.Compile.Resin do
 
       cache ->
         cache = trusted_cache!(cache)
-        key = source_key(source)
-        entry = Path.join(cache, "resin-" <> key)
 
-        case cached(entry) do
-          # Installed from what was read and checked, never by reopening the entry.
-          {:ok, content} ->
-            content
+        case cache_key(source, cmake_build_dir()) do
+          {:ok, key} ->
+            build_with_cache(source, built, cache, key)
 
-          found ->
-            if found != :missing, do: not_used(entry, found)
-            source |> cmake_build() |> strip_into(built)
+          {:undetermined, why} ->
+            Mix.shell().error(
+              "The resin build cache is not used for this build: #{why}, so a cached resin " <>
+                "cannot be told apart from one built with another toolchain or library. " <>
+                "resin is built, installed and not cached."
+            )
 
-            # Sources edited while CMake ran: the binary is not the one the key names. An entry
-            # that cannot be used is left for its owner to look at, not replaced.
-            if found == :missing and source_key(source) == key,
-              do: store_in_cache(built, entry, cache)
-
-            File.read!(built)
+            source |> cmake_build() |> strip_into(built) |> File.read!()
         end
     end
   end
+
+  defp build_with_cache(source, built, cache, key) do
+    entry = Path.join(cache, "resin-" <> key)
+
+    case cached(entry) do
+      # Installed from what was read and checked, never by reopening the entry.
+      {:ok, content} ->
+        content
+
+      found ->
+        if found != :missing, do: not_used(entry, found)
+        source |> cmake_build() |> strip_into(built)
+
+        # An entry that cannot be used is left for its owner to look at, not replaced.
+        if found == :missing, do: store_if_key_holds(source, built, entry, cache, key)
+        File.read!(built)
+    end
+  end
+
+  # Sources edited while CMake ran, or CMake used another compiler than the one foreseen (its
+  # CMakeCache.txt is read now): the binary is not the one the key names.
+  defp store_if_key_holds(source, built, entry, cache, key) do
+    case cache_key(source, cmake_build_dir()) do
+      {:ok, ^key} ->
+        store_in_cache(built, entry, cache)
+
+      _changed ->
+        Mix.shell().error(
+          "resin was not cached: its sources, or the compilers CMake used, are not those the " <>
+            "build started with (#{Path.join(cmake_build_dir(), "CMakeCache.txt")} names the " <>
+            "compilers, CC and CXX are read only until it exists)"
+        )
+    end
+  end
+
+  defp cmake_build_dir, do: Path.join(Path.dirname(Mix.Project.build_path()), "resin-cmake")
 
   # The cache holds executables lacca runs, often as root: only a directory of this user's that
   # nobody else can write is used, and only entries of this user's in it. Whoever can write a
@@ -466,6 +520,129 @@ defmodule Mix.Tasks.Compile.Resin do
     |> binary_part(0, 32)
   end
 
+  @doc false
+  # The key a build of `source` (configured in `build_dir`) is cached under: a SHA-256 of
+  #
+  #   * `source_key/1`: the CMake files and src/, by relative path and content, and the CMake
+  #     options;
+  #   * the absolute path of `source`: resin bakes its config/ in, as the last place it looks for a
+  #     profile named in `"extends"`;
+  #   * the C and C++ compilers CMake uses (`compiler/4`): their paths and any arguments, their
+  #     `--version`, and the content of the executables they resolve to;
+  #   * the static libraries resin is linked with (`archives/1`): libseccomp.a and libcap.a where
+  #     CMake finds them, and the @linked_files (libc.a, libstdc++.a, …) where the C++ compiler's
+  #     linker does, each by path and content.
+  #
+  # {:ok, key}, or {:undetermined, why} if any of these cannot be found: no key rather than one that
+  # misses an upgraded library. Public for its tests.
+  def cache_key(source, build_dir) do
+    with {:ok, c} <- compiler(build_dir, "C", "CC", @c_compilers),
+         {:ok, cxx} <- compiler(build_dir, "CXX", "CXX", @cxx_compilers),
+         {:ok, archives} <- archives(cxx) do
+      [source_key(source), Path.expand(source), c.identity, cxx.identity | archives]
+      |> Enum.reduce(:crypto.hash_init(:sha256), fn part, hash ->
+        :crypto.hash_update(hash, <<byte_size(part)::64, part::binary>>)
+      end)
+      |> :crypto.hash_final()
+      |> Base.encode16(case: :lower)
+      |> binary_part(0, 32)
+      |> then(&{:ok, &1})
+    end
+  end
+
+  # The compiler CMake uses for `lang`: the one its CMakeCache.txt names once configured (CMake
+  # keeps it, whatever the environment says later), else the environment variable's (a program and
+  # its arguments), else the first of CMake's own list of names found in PATH.
+  defp compiler(build_dir, lang, variable, names) do
+    configured =
+      with {:ok, text} <- File.read(Path.join(build_dir, "CMakeCache.txt")),
+           [_, path] <- Regex.run(~r/^CMAKE_#{lang}_COMPILER:[A-Z]*=(.*)$/m, text) do
+        [path]
+      else
+        _ -> nil
+      end
+
+    named = configured || default(String.split(System.get_env(variable, "")), names)
+
+    with [program | args] <- named,
+         path when is_binary(path) <- System.find_executable(program),
+         {:ok, content} <- File.read(real_path(path)),
+         {version, 0} <- System.cmd(path, args ++ ["--version"], stderr_to_stdout: true) do
+      identity = Enum.join([lang, path | args] ++ [version, sha256(content)], "\0")
+      {:ok, %{program: path, args: args, identity: identity}}
+    else
+      _ ->
+        {:undetermined, "the #{lang} compiler (#{describe_named(named, variable)}) cannot be run"}
+    end
+  end
+
+  defp default([], names), do: names |> Enum.find(&System.find_executable/1) |> List.wrap()
+  defp default(words, _names), do: words
+
+  defp describe_named([], variable), do: "#{variable} unset, and none in PATH"
+  defp describe_named(named, _variable), do: Enum.join(named, " ")
+
+  # The path and content of each static library, or {:undetermined, why} for the first not found.
+  defp archives(cxx) do
+    [pkg_archive(cxx, "seccomp"), pkg_archive(cxx, "cap")]
+    |> Stream.concat(Stream.map(@linked_files, &linked_file(cxx, &1)))
+    |> Enum.reduce_while({:ok, []}, fn
+      {:ok, path}, {:ok, found} ->
+        case File.read(path) do
+          {:ok, content} ->
+            {:cont, {:ok, [path <> "\0" <> sha256(content) | found]}}
+
+          {:error, reason} ->
+            {:halt, {:undetermined, "#{path} cannot be read (#{:file.format_error(reason)})"}}
+        end
+
+      undetermined, _found ->
+        {:halt, undetermined}
+    end)
+  end
+
+  # As CMakeLists.txt finds lib<name>.a: in the directories pkg-config names (its HINTS) first,
+  # then where the linker looks.
+  defp pkg_archive(cxx, name) do
+    file = "lib#{name}.a"
+
+    with pkg_config when is_binary(pkg_config) <- System.find_executable("pkg-config"),
+         {flags, 0} <- System.cmd(pkg_config, ["--libs-only-L", "lib" <> name]) do
+      flags
+      |> String.split()
+      |> Enum.flat_map(fn
+        "-L" <> dir -> [Path.join(dir, file)]
+        _ -> []
+      end)
+      |> Enum.find(&File.regular?/1)
+      |> case do
+        nil -> linked_file(cxx, file)
+        path -> {:ok, path}
+      end
+    else
+      _ -> {:undetermined, "pkg-config cannot tell where lib#{name} is"}
+    end
+  end
+
+  # Where the linker the C++ compiler runs finds `file`.
+  defp linked_file(cxx, file) do
+    query = "-print-file-name=" <> file
+
+    case System.cmd(cxx.program, cxx.args ++ [query]) do
+      {output, 0} ->
+        path = String.trim(output)
+
+        if Path.type(path) == :absolute and File.regular?(path),
+          do: {:ok, path},
+          else: {:undetermined, "#{file} cannot be found (#{cxx.program} does not know it)"}
+
+      {_output, _status} ->
+        {:undetermined, "#{cxx.program} #{query} failed"}
+    end
+  end
+
+  defp sha256(content), do: :crypto.hash(:sha256, content)
+
   # The paths, relative to `root`, of everything below its `dir`, dot files included. Listed, not
   # globbed: a glob built from `root` would read any `[`, `?`, `*` or `{` in it as a pattern.
   # Symbolic links are followed, since the compiler follows them and the key must cover what it
@@ -597,7 +774,7 @@ defmodule Mix.Tasks.Compile.Resin do
   end
 
   defp cmake_build(source) do
-    build_dir = Path.join(Path.dirname(Mix.Project.build_path()), "resin-cmake")
+    build_dir = cmake_build_dir()
     check_toolchain!()
 
     configure = ["-S", source, "-B", build_dir] ++ @cmake_options

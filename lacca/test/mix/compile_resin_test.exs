@@ -177,7 +177,26 @@ defmodule Mix.Tasks.Compile.ResinTest do
       File.write!(Path.join(source, "config/default.json"), "{}\n")
       File.mkdir_p!(bin)
 
-      for tool <- ["c++", "make", "pkg-config"], do: script(bin, tool, "exit 0")
+      for tool <- ["make", "pkg-config"], do: script(bin, tool, "exit 0")
+
+      # Stand-in compilers: a fixed --version, and the static libraries in a directory of the test's.
+      libs = Path.join(root, "libs")
+      File.mkdir_p!(libs)
+
+      for lib <- ~w(libseccomp.a libcap.a libc.a libm.a libstdc++.a libgcc.a libgcc_eh.a rcrt1.o),
+          do: File.write!(Path.join(libs, lib), "archive #{lib}\n")
+
+      version = Path.join(root, "version")
+      File.write!(version, "c++ (Stand-in) 13.2.0\n")
+
+      for tool <- ["c++", "cc"] do
+        script(bin, tool, """
+        case "$1" in
+          --version) cat #{version} ;;
+          -print-file-name=*) echo #{libs}/"${1#-print-file-name=}" ;;
+        esac
+        """)
+      end
 
       script(bin, "cmake", """
       [ "$1" = --build ] || exit 0
@@ -192,7 +211,9 @@ defmodule Mix.Tasks.Compile.ResinTest do
         "PATH" => bin <> ":" <> System.get_env("PATH"),
         "MIX_BUILD_PATH" => Path.join(root, "_build/test"),
         "LACCA_RESIN_CACHE" => cache,
-        "LACCA_RESIN_PATH" => nil
+        "LACCA_RESIN_PATH" => nil,
+        "CXX" => Path.join(bin, "c++"),
+        "CC" => Path.join(bin, "cc")
       }
 
       previous = Map.new(env, fn {name, _} -> {name, System.get_env(name)} end)
@@ -217,8 +238,128 @@ defmodule Mix.Tasks.Compile.ResinTest do
       %{
         project: [resin_source: source],
         priv: Path.join(root, "priv"),
-        cache: cache
+        cache: cache,
+        libs: libs,
+        version: version
       }
+    end
+
+    defp entries(cache), do: Path.wildcard(Path.join(cache, "resin-*"))
+
+    test "a static library upgraded is a new cache entry, not the resin linked with the old one",
+         %{project: project, priv: priv, cache: cache, libs: libs} do
+      assert Resin.install(project, priv)
+      assert [_entry] = entries(cache)
+
+      for {lib, count} <- [{"libseccomp.a", 2}, {"libc.a", 3}] do
+        File.write!(Path.join(libs, lib), "archive #{lib}, with a security fix\n")
+        Resin.install(project, priv)
+        assert length(entries(cache)) == count, "#{lib} changed, and the cached resin was used"
+      end
+
+      refute_received {:mix_shell, :error, _}
+    end
+
+    test "another compiler version is a new cache entry",
+         %{project: project, priv: priv, cache: cache, version: version} do
+      assert Resin.install(project, priv)
+      assert [_entry] = entries(cache)
+
+      File.write!(version, "c++ (Stand-in) 13.3.0\n")
+      Resin.install(project, priv)
+      assert length(entries(cache)) == 2
+      refute_received {:mix_shell, :error, _}
+    end
+
+    # resin bakes in the path of its sources' config/: one built at a path must not serve another.
+    test "the same sources at another path are a new cache entry",
+         %{project: project, priv: priv, cache: cache} do
+      assert Resin.install(project, priv)
+      Resin.install(project, priv)
+      assert [_entry] = entries(cache)
+
+      source = project[:resin_source]
+      copy = Path.join(Path.dirname(source), "resin-copy")
+      File.cp_r!(source, copy)
+      Resin.install([resin_source: copy], priv)
+      assert length(entries(cache)) == 2
+      refute_received {:mix_shell, :error, _}
+    end
+
+    # CMake keeps the compilers it was configured with, whatever CC and CXX say later.
+    test "the compilers in the CMake cache are the ones the key names, once configured",
+         %{project: project, priv: priv, cache: cache, version: version} do
+      bin = Path.dirname(System.get_env("CXX"))
+      build_dir = Path.join(Path.dirname(cache), "_build/resin-cmake")
+      File.mkdir_p!(build_dir)
+
+      File.write!(Path.join(build_dir, "CMakeCache.txt"), """
+      CMAKE_CXX_COMPILER:FILEPATH=#{bin}/c++
+      CMAKE_C_COMPILER:FILEPATH=#{bin}/cc
+      """)
+
+      assert Resin.install(project, priv)
+      assert [_entry] = entries(cache)
+
+      File.cp!(Path.join(bin, "c++"), Path.join(bin, "other-c++"))
+      System.put_env("CXX", Path.join(bin, "other-c++"))
+      Resin.install(project, priv)
+      assert [_entry] = entries(cache)
+
+      File.write!(version, "c++ (Stand-in) 13.3.0\n")
+      Resin.install(project, priv)
+      assert length(entries(cache)) == 2
+      refute_received {:mix_shell, :error, _}
+    end
+
+    test "a build CMake made with another compiler than the key named is installed, not cached",
+         %{project: project, priv: priv, cache: cache, version: version} do
+      bin = Path.dirname(System.get_env("CXX"))
+      other = Path.join(bin, "other-c++")
+
+      File.write!(
+        other,
+        File.read!(Path.join(bin, "c++")) |> String.replace(version, other <> ".version")
+      )
+
+      File.chmod!(other, 0o755)
+      File.write!(other <> ".version", "c++ (Other) 14.1.0\n")
+
+      # Configuring, it settles on other-c++, whatever CXX says.
+      script(bin, "cmake", """
+      if [ "$1" = --build ]; then
+        mkdir -p "$2/src/host" && cp /bin/true "$2/src/host/resin"; exit 0
+      fi
+      mkdir -p "$4"
+      printf 'CMAKE_CXX_COMPILER:FILEPATH=#{other}\\nCMAKE_C_COMPILER:FILEPATH=#{bin}/cc\\n' \\
+        >"$4/CMakeCache.txt"
+      """)
+
+      assert Resin.install(project, priv)
+
+      assert File.read!(Path.join(priv, "resin")) ==
+               File.read!(Path.join(Path.dirname(cache), "_build/resin"))
+
+      assert entries(cache) == []
+      assert_received {:mix_shell, :error, [message]}
+      assert message =~ "resin was not cached: its sources, or the compilers CMake used"
+      refute_received {:mix_shell, :error, _}
+    end
+
+    test "a build whose static library cannot be found is installed, not cached, and says so once",
+         %{project: project, priv: priv, cache: cache, libs: libs} do
+      File.rm!(Path.join(libs, "libcap.a"))
+
+      assert Resin.install(project, priv)
+      # What CMake just built, stripped: the resin last built is kept in _build/resin.
+      assert File.read!(Path.join(priv, "resin")) ==
+               File.read!(Path.join(Path.dirname(cache), "_build/resin"))
+
+      assert entries(cache) == []
+      assert_received {:mix_shell, :error, [message]}
+      assert message =~ "libcap.a cannot be found"
+      assert message =~ "not cached"
+      refute_received {:mix_shell, :error, _}
     end
 
     defp script(bin, name, body) do

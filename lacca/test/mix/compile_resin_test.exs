@@ -169,11 +169,7 @@ defmodule Mix.Tasks.Compile.ResinTest do
     setup do
       root = Path.join(System.tmp_dir!(), "lacca-build-#{System.unique_integer([:positive])}")
       bin = Path.join(root, "bin")
-      source = Path.join(root, "resin")
-      File.mkdir_p!(Path.join(source, "src/host"))
-      File.mkdir_p!(Path.join(source, "config"))
-      File.write!(Path.join(source, "CMakeLists.txt"), "project(resin CXX)\n")
-      File.write!(Path.join(source, "src/host/CMakeLists.txt"), "add_executable(resin)\n")
+      source = sources(Path.join(root, "resin"))
       File.write!(Path.join(source, "config/default.json"), "{}\n")
       File.mkdir_p!(bin)
 
@@ -474,15 +470,6 @@ defmodule Mix.Tasks.Compile.ResinTest do
       %{root: root}
     end
 
-    defp sources(dir) do
-      File.mkdir_p!(Path.join(dir, "src/host"))
-      File.mkdir_p!(Path.join(dir, "config"))
-      File.write!(Path.join(dir, "CMakeLists.txt"), "project(resin CXX)\n")
-      File.write!(Path.join(dir, "src/host/CMakeLists.txt"), "add_executable(resin)\n")
-      File.write!(Path.join(dir, "src/host/main.cpp"), "int main() {}\n")
-      dir
-    end
-
     for name <- ["p[1]", "q{1}"] do
       test "the cache key covers src/ below a directory named like #{name}", %{root: root} do
         source = sources(Path.join([root, unquote(name), "resin"]))
@@ -618,5 +605,15 @@ defmodule Mix.Tasks.Compile.ResinTest do
     defp install_error(source, priv) do
       assert_raise(Mix.Error, fn -> Resin.install([resin_source: source], priv) end).message
     end
+  end
+
+  # A minimal tree of resin's sources: what the task hashes and checks for.
+  defp sources(dir) do
+    File.mkdir_p!(Path.join(dir, "src/host"))
+    File.mkdir_p!(Path.join(dir, "config"))
+    File.write!(Path.join(dir, "CMakeLists.txt"), "project(resin CXX)\n")
+    File.write!(Path.join(dir, "src/host/CMakeLists.txt"), "add_executable(resin)\n")
+    File.write!(Path.join(dir, "src/host/main.cpp"), "int main() {}\n")
+    dir
   end
 end

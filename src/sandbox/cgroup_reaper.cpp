@@ -35,13 +35,12 @@ Reaper& reaper() {
     return instance;
 }
 
-// Marks the parents whose indexes have arrived on `socket`, reading until nothing is left (or, with
-// `flags` 0, blocking until its end); false at its end (every copy of the owner's end closed) or
-// on an error.
-bool read_watches(int socket, std::vector<bool>& watched, int flags = MSG_DONTWAIT) {
+// Marks the parents whose indexes have arrived on `socket`, reading until nothing is left; false
+// at its end (every copy of the owner's end closed) or on an error.
+bool read_watches(int socket, std::vector<bool>& watched) {
     std::uint8_t indexes[64];
     for (;;) {
-        const ssize_t got = ::recv(socket, indexes, sizeof indexes, flags);
+        const ssize_t got = ::recv(socket, indexes, sizeof indexes, MSG_DONTWAIT);
         if (got < 0 && errno == EINTR) {
             continue;
         }
@@ -59,39 +58,44 @@ bool read_watches(int socket, std::vector<bool>& watched, int flags = MSG_DONTWA
     }
 }
 
+// Blocks until this process is no longer the child of `owner`: the kernel reparents it when the
+// owner has ended. For when a pidfd cannot tell (a kernel without pidfd_open, a poll that cannot
+// wait): a check every 50 ms, rather than taking the socket's end for the owner's.
+void wait_until_reparented_from(pid_t owner) {
+    while (::getppid() == owner) {
+        ::usleep(50'000);
+    }
+}
+
 // Blocks until the owner has ended, marking the parents whose index arrives meanwhile on `socket`.
-// The owner's end is its pidfd becoming readable: the socket's end only says that no copy of the
-// write end is left, which a descriptor closed by mistake or passed on also does while the owner
-// lives, and then it just means no more watches. Without a pidfd (`owner` -1: a kernel without
-// pidfd_open) the socket's end is all there is to go by, and it stands for the owner's, as it did
-// before: the cleanup must not wait for an end it cannot see.
-void wait_for_end_of(int owner, int socket, std::vector<bool>& watched) {
+// The owner's end is its pidfd (`owner_fd`) becoming readable: the socket's end only says that no
+// copy of the write end is left, which a descriptor closed by mistake or passed on also does while
+// the owner lives, and then it just means no more watches.
+void wait_for_end_of(pid_t owner, int owner_fd, int socket, std::vector<bool>& watched) {
     for (;;) {
-        pollfd fds[2] = {{socket, POLLIN, 0}, {owner, POLLIN, 0}};
-        if (::poll(fds, 2, -1) < 0) {
-            if (errno == EINTR || errno == EAGAIN || errno == ENOMEM) {
-                continue;  // both descriptors are still valid: wait again
-            }
-            // poll cannot wait at all (it never should): rather than spin, go by the socket's end
-            // alone, as without a pidfd.
-            if (socket >= 0) {
-                read_watches(socket, watched, 0);
-            }
-            return;
+        if (owner_fd < 0 && socket < 0) {
+            wait_until_reparented_from(owner);  // poll would wait on nothing, for ever
+            break;
+        }
+        pollfd fds[2] = {{socket, POLLIN, 0}, {owner_fd, POLLIN, 0}};
+        const int ready = ::poll(fds, 2, -1);
+        if (ready < 0 && (errno == EINTR || errno == EAGAIN || errno == ENOMEM)) {
+            continue;  // both descriptors are still valid: wait again
+        }
+        if (ready < 0) {
+            wait_until_reparented_from(owner);
+            break;
         }
         if (fds[0].revents != 0 && !read_watches(socket, watched)) {
             ::close(socket);
             socket = -1;  // poll ignores negative descriptors
-            if (owner < 0) {
-                return;
-            }
         }
         if (fds[1].revents != 0) {
-            if (socket >= 0) {
-                read_watches(socket, watched);  // what the owner sent before it ended
-            }
-            return;
+            break;
         }
+    }
+    if (socket >= 0) {
+        read_watches(socket, watched);  // what the owner sent before it ended
     }
 }
 
@@ -112,7 +116,7 @@ void wait_for_end_of(int owner, int socket, std::vector<bool>& watched) {
     // freed by the owner's death may have been reused since.
     const int owner_fd = open_pidfd(owner);
     if (::getppid() == owner) {
-        wait_for_end_of(owner_fd, 0, watched);
+        wait_for_end_of(owner, owner_fd, 0, watched);
     } else {
         read_watches(0, watched);  // the owner has ended already
     }

@@ -243,7 +243,7 @@ defmodule Mix.Tasks.Compile.Resin do
 
     case cache_dir() do
       nil ->
-        source |> cmake_build() |> strip_into(built) |> File.read!()
+        build_uncached(source, built)
 
       cache ->
         cache = trusted_cache!(cache)
@@ -259,10 +259,13 @@ defmodule Mix.Tasks.Compile.Resin do
                 "resin is built, installed and not cached."
             )
 
-            source |> cmake_build() |> strip_into(built) |> File.read!()
+            build_uncached(source, built)
         end
     end
   end
+
+  defp build_uncached(source, built),
+    do: source |> cmake_build() |> strip_into(built) |> File.read!()
 
   defp build_with_cache(source, built, cache, key) do
     entry = Path.join(cache, "resin-" <> key)

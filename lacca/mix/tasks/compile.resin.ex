@@ -518,9 +518,7 @@ defmodule Mix.Tasks.Compile.Resin do
       |> :crypto.hash_update(<<byte_size(content)::64, content::binary>>)
     end)
     |> :crypto.hash_update(Enum.join(@cmake_options, "\0"))
-    |> :crypto.hash_final()
-    |> Base.encode16(case: :lower)
-    |> binary_part(0, 32)
+    |> key_text()
   end
 
   @doc false
@@ -546,9 +544,7 @@ defmodule Mix.Tasks.Compile.Resin do
       |> Enum.reduce(:crypto.hash_init(:sha256), fn part, hash ->
         :crypto.hash_update(hash, <<byte_size(part)::64, part::binary>>)
       end)
-      |> :crypto.hash_final()
-      |> Base.encode16(case: :lower)
-      |> binary_part(0, 32)
+      |> key_text()
       |> then(&{:ok, &1})
     end
   end
@@ -643,6 +639,10 @@ defmodule Mix.Tasks.Compile.Resin do
         {:undetermined, "#{cxx.program} #{query} failed"}
     end
   end
+
+  # A finished SHA-256 as a key: 32 hex digits.
+  defp key_text(hash),
+    do: hash |> :crypto.hash_final() |> Base.encode16(case: :lower) |> binary_part(0, 32)
 
   defp sha256(content), do: :crypto.hash(:sha256, content)
 

@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -108,6 +109,41 @@ TEST(CgroupCleanup, CgroupsAreRemovedWhenALimitEndsTheSandbox) {
     Launched running = launch_checked(with_every_limit(), {"/bin/sleep", "30"});
     running.sandbox.reset();  // never reaped: the destructor kills the tree
     EXPECT_EQ(sandbox_cgroups_of(::getpid()), std::vector<std::string>{});
+}
+
+// The pid a pidfd refers to, from its fdinfo.
+pid_t pid_of_pidfd(int pidfd) {
+    std::ifstream info("/proc/self/fdinfo/" + std::to_string(pidfd));
+    for (std::string line; std::getline(info, line);) {
+        if (line.rfind("Pid:", 0) == 0) {
+            return static_cast<pid_t>(std::stol(line.substr(4)));
+        }
+    }
+    return -1;
+}
+
+// resin's event loop watches the init's pidfd, which makes it non-blocking, and waitid(2) on a
+// non-blocking pidfd does not wait. A sandbox destroyed unreaped (resin after an early report, or
+// when its port closes) must still have reaped its init before its cgroups and its uid go: else
+// the init is still in its cgroups, mid-exit, while they are torn down.
+TEST(CgroupCleanup, ADestroyedSandboxHasReapedItsInitThoughItsPidfdIsNonBlocking) {
+    for (int round = 0; round < 3; ++round) {
+        SCOPED_TRACE("round " + std::to_string(round));
+        Launched running = launch_checked(with_every_limit(), {"/bin/sleep", "30"});
+        ASSERT_TRUE(running.sandbox);
+        const int pidfd = running.sandbox->exit_fd();
+        const pid_t init = pid_of_pidfd(pidfd);
+        ASSERT_GT(init, 0);
+        ASSERT_EQ(::fcntl(pidfd, F_SETFL, ::fcntl(pidfd, F_GETFL) | O_NONBLOCK), 0);
+
+        running.sandbox.reset();
+
+        siginfo_t info{};
+        EXPECT_EQ(::waitid(P_PID, static_cast<id_t>(init), &info, WEXITED | WNOHANG), -1)
+            << "the init is still a child of the test, unreaped";
+        EXPECT_EQ(errno, ECHILD);
+        EXPECT_EQ(sandbox_cgroups_of(::getpid()), std::vector<std::string>{});
+    }
 }
 
 // Forks a process that runs `body` as pid 1 of a new pid namespace, and dies with the returned

@@ -1,5 +1,6 @@
 #include "sandbox/sandbox.hpp"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -25,14 +26,21 @@ std::uint64_t since(std::uint64_t now, std::uint64_t start) {
     return now > start ? now - start : 0;
 }
 
-// waitid(2) on a pidfd, with the rusage glibc's wrapper does not expose. Retries on EINTR.
-int wait_pidfd(int pidfd, siginfo_t& info, rusage& usage, int options) {
-    int result;
-    do {
-        result = static_cast<int>(
-            ::syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED | options, &usage));
-    } while (result < 0 && errno == EINTR);
-    return result;
+// waitid(2) on a pidfd, with the rusage glibc's wrapper does not expose: blocks until the process
+// has ended, then reaps it. The host's event loop watches the pidfd and so makes it non-blocking,
+// and waitid on a non-blocking pidfd says EAGAIN instead of waiting: it then waits in poll.
+int wait_pidfd(int pidfd, siginfo_t& info, rusage& usage) {
+    for (;;) {
+        if (::syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, &usage) == 0) {
+            return 0;
+        }
+        if (errno == EAGAIN) {
+            pollfd ended{pidfd, POLLIN, 0};
+            (void)::poll(&ended, 1, -1);
+        } else if (errno != EINTR) {
+            return -1;
+        }
+    }
 }
 
 }  // namespace
@@ -59,7 +67,7 @@ Sandbox::~Sandbox() {
         signal_pidfd(init_pidfd_.get(), SIGKILL);
         siginfo_t info{};
         rusage usage{};
-        wait_pidfd(init_pidfd_.get(), info, usage, 0);
+        wait_pidfd(init_pidfd_.get(), info, usage);
     }
 }
 
@@ -119,7 +127,7 @@ std::optional<ExitReport> Sandbox::report_if_tree_gone() {
 ExitReport Sandbox::reap_keeping_cgroups() {
     siginfo_t info{};
     rusage usage{};
-    if (reaped_ || wait_pidfd(init_pidfd_.get(), info, usage, 0) != 0) {
+    if (reaped_ || wait_pidfd(init_pidfd_.get(), info, usage) != 0) {
         ExitReport report;
         report.reason = ExitReason::signaled;
         report.detail = "the sandbox could not be waited for";

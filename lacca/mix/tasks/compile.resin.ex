@@ -34,6 +34,9 @@ defmodule Mix.Tasks.Compile.Resin do
   result is stripped; its debug information is kept beside it as `resin.debug`, linked with
   `.gnu_debuglink` for gdb.
 
+  CMake runs in a process group of its own, which is killed when CMake ends and when the BEAM does:
+  an interrupted or killed `mix compile` leaves no CMake, make or compiler running.
+
   ## The build cache
 
   A resin built from given sources is kept in a cache outside `_build`, so a second project that
@@ -834,9 +837,41 @@ defmodule Mix.Tasks.Compile.Resin do
   end
 
   defp cmake(args, into) do
-    case System.cmd("cmake", args, stderr_to_stdout: true, into: into) do
+    case cmd_ended_with_beam("cmake", args, stderr_to_stdout: true, into: into) do
       {_output, 0} -> :ok
       {output, _status} -> {:error, output}
+    end
+  end
+
+  # A port's program outlives the BEAM: an interrupted or killed `mix compile` would leave CMake,
+  # make and the compilers building into _build. So the program runs in a process group of its own
+  # (`setsid`: a background job of a shell without job control never leads a group, so setsid
+  # makes the group without forking), and the shell reads the port, which the BEAM never writes to,
+  # until its end: that comes when the BEAM goes, and the shell then kills the whole group. What
+  # the program leaves running when it ends is killed too.
+  @ended_with_beam ~S"""
+  exec 3<&0
+  setsid "$@" </dev/null 3<&- &
+  program=$!
+  { while read -r _ <&3; do :; done; kill -TERM "-$program"; } 2>/dev/null &
+  watcher=$!
+  exec 3<&-
+  wait "$program"
+  status=$?
+  kill "$watcher" 2>/dev/null
+  kill -TERM "-$program" 2>/dev/null
+  exit "$status"
+  """
+
+  @doc false
+  # System.cmd/3, with `program` and all it starts killed when it ends, or if this BEAM ends first.
+  def cmd_ended_with_beam(program, args, opts) do
+    case {System.find_executable("sh"), System.find_executable("setsid")} do
+      {sh, setsid} when is_binary(sh) and is_binary(setsid) ->
+        System.cmd(sh, ["-c", @ended_with_beam, "sh", program | args], opts)
+
+      _ ->
+        System.cmd(program, args, opts)
     end
   end
 

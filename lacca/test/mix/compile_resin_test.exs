@@ -51,6 +51,64 @@ defmodule Mix.Tasks.Compile.ResinTest do
     end
   end
 
+  describe "CMake's process group" do
+    import Lacca.Test.OSProcesses
+
+    test "passes the program's output and exit status through, and leaves nothing running" do
+      marker = marker()
+      script = "echo out; echo err >&2; sleep #{marker} & exit 3"
+
+      assert Resin.cmd_ended_with_beam("sh", ["-c", script], stderr_to_stdout: true) ==
+               {"out\nerr\n", 3}
+
+      eventually(fn -> find_argv(["sleep", marker]) == [] end, 5_000, "the sleep to be killed")
+    end
+
+    # An interrupted `mix compile` (Ctrl-C, then abort) ends the BEAM as a kill does.
+    test "dies with the BEAM that started it, children and all" do
+      marker = marker()
+      # Where mix.exs writes the task's .beam.
+      beam_dir = Path.expand("../../_build/mix_tasks", __DIR__)
+
+      script = """
+      IO.puts("ready \#{System.pid()}")
+      Mix.Tasks.Compile.Resin.cmd_ended_with_beam("sh", ["-c", "sleep #{marker} & sleep #{marker}"], [])
+      """
+
+      vm =
+        Port.open({:spawn_executable, System.find_executable("elixir")}, [
+          :binary,
+          :exit_status,
+          {:line, 1024},
+          args: ["-pa", beam_dir, "-e", script]
+        ])
+
+      {:os_pid, vm_os_pid} = Port.info(vm, :os_pid)
+
+      on_exit(fn ->
+        System.cmd("kill", ["-9", Integer.to_string(vm_os_pid)], stderr_to_stdout: true)
+      end)
+
+      assert_receive {^vm, {:data, {:eol, "ready " <> beam}}}, 30_000
+
+      sleepers =
+        eventually(
+          fn -> match?([_, _], find_argv(["sleep", marker])) && find_argv(["sleep", marker]) end,
+          10_000,
+          "both sleeps"
+        )
+
+      {_, 0} = System.cmd("kill", ["-9", beam])
+      assert_receive {^vm, {:exit_status, 137}}, 5_000
+
+      eventually(
+        fn -> not Enum.any?(sleepers, &alive?/1) end,
+        10_000,
+        "the program's group to die"
+      )
+    end
+  end
+
   # As root, as the suite runs: entries are planted as root's (this user's) and as uid 65534's.
   describe "the build cache" do
     setup do

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include <memory>
 #include <optional>
 
+#include "sandbox/cgroup.hpp"
 #include "sandbox/cgroup_files.hpp"
 #include "sandbox/host_probe.hpp"
 #include "sandbox/plan.hpp"
@@ -212,6 +214,57 @@ TEST(CgroupFiles, ProcsNeverListsAPidBelowOneForATaskOfASiblingPidNamespace) {
     holder->kill_and_reap(SIGKILL);
     EXPECT_TRUE(wait_until(Clock::now() + kTimeout, [&] { return ::rmdir(cgroup.c_str()) == 0; }))
         << cgroup << ": " << std::strerror(errno);
+}
+
+std::string namespace_inode(const char* kind) {
+    struct stat info {};
+    EXPECT_EQ(::stat((std::string("/proc/self/ns/") + kind).c_str(), &info), 0) << kind;
+    return std::to_string(info.st_ino);
+}
+
+// A resin from before the names carried the time namespace may have been killed with its reaper:
+// its names (resin-<pid ns>-<pid>-<start time>-<n>) are judged by the pid alone. Gone: stale. Held
+// by a process (its own, or a reuse that a start time read through another time namespace cannot
+// tell from it): kept.
+TEST(CgroupCleanup, AnOlderResinsNamesAreStaleOnlyWhenTheirPidIsGone) {
+    const pid_t dead = ::fork();
+    if (dead == 0) {
+        ::_exit(0);
+    }
+    ASSERT_GT(dead, 0);
+    ASSERT_EQ(::waitpid(dead, nullptr, 0), dead);
+    const std::string pid_ns = namespace_inode("pid");
+    const std::string time_ns = namespace_inode("time");
+    const std::string gone = std::to_string(dead);
+    const std::string alive = std::to_string(::getpid());
+
+    TempDir parent;
+    const std::vector<std::string> stale_names = {
+        "resin-" + pid_ns + "-" + gone + "-123-0",
+        "resin-" + pid_ns + "-" + time_ns + "-" + gone + "-123-0",
+    };
+    const std::vector<std::string> kept_names = {
+        "resin-" + pid_ns + "-" + alive + "-123-0",  // a live pid, whatever its start time
+        "resin-1" + pid_ns + "-" + gone + "-123-0",  // another pid namespace's
+        "resin-" + pid_ns + "-" + gone + "-123",     // three parts: not a sandbox cgroup
+        "resin-" + pid_ns + "-x" + gone + "-123-0",  // not all digits
+    };
+    for (const auto& name : stale_names) {
+        ASSERT_EQ(::mkdir((parent / name).c_str(), 0755), 0) << name;
+    }
+    for (const auto& name : kept_names) {
+        ASSERT_EQ(::mkdir((parent / name).c_str(), 0755), 0) << name;
+    }
+
+    std::vector<std::string> stale;
+    for (const auto& directory :
+         sandbox::stale_sandbox_cgroups({{sandbox::CgroupVersion::v1, parent.path()}})) {
+        stale.push_back(directory.path.substr(parent.path().size() + 1));
+    }
+    std::sort(stale.begin(), stale.end());
+    std::vector<std::string> expected = stale_names;
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(stale, expected);
 }
 
 TEST(CgroupCleanup, CgroupsOfAKilledLauncherAreSweptByTheNextLaunch) {

@@ -248,25 +248,34 @@ std::vector<CgroupDirectory> stale_sandbox_cgroups(const std::vector<CgroupDirec
                 continue;
             }
             // Only resin-<pid namespace>-<time namespace>-<pid>-<start time>-<sequence>, all
-            // digits, is a sandbox cgroup: anything else beside them (someone's
-            // "resin-web-1.service", or an older resin's name without the time namespace) is not
+            // digits, is a sandbox cgroup, or an older resin's resin-<pid namespace>-<pid>-<start
+            // time>-<sequence>: anything else beside them (someone's "resin-web-1.service") is not
             // judged.
             std::vector<std::string> parts;
             std::istringstream fields(name.substr(std::string(kPrefix).size()));
             for (std::string part; std::getline(fields, part, '-');) {
                 parts.push_back(part);
             }
-            if (parts.size() != 5 || !std::all_of(parts.begin(), parts.end(), all_digits) ||
-                parts[0] != pid_namespace || parts[1] != time_namespace) {
-                // Another pid namespace's resin: its pids mean nothing here. Another time
-                // namespace's: its start time is not the one read here.
-                continue;
+            if ((parts.size() != 5 && parts.size() != 4) ||
+                !std::all_of(parts.begin(), parts.end(), all_digits) || parts[0] != pid_namespace) {
+                continue;  // another pid namespace's resin: its pids mean nothing here
             }
-            auto [known, added] = start_times.try_emplace(parts[2]);
+            // An older name does not say through which time namespace its start time was read:
+            // its owner is dead only if its pid is gone, and a reused pid keeps it.
+            const bool names_time_namespace = parts.size() == 5;
+            if (names_time_namespace && parts[1] != time_namespace) {
+                continue;  // its start time is not the one read here
+            }
+            const std::string& owner = parts[names_time_namespace ? 2 : 1];
+            const std::string& started = parts[names_time_namespace ? 3 : 2];
+            auto [known, added] = start_times.try_emplace(owner);
             if (added) {
-                known->second = start_time_of(parts[2]);
+                known->second = start_time_of(owner);
             }
-            if (known->second && *known->second != parts[3]) {
+            const bool owner_gone =
+                known->second &&
+                (names_time_namespace ? *known->second != started : known->second->empty());
+            if (owner_gone) {
                 stale.push_back({parent.version, parent.path + "/" + name});
             }
         }

@@ -105,7 +105,9 @@ std::string sandbox_cgroup_name();
 // either could clean up). Only those of this process's pid and time namespaces (another time
 // namespace's resin reads its own start time shifted), and only owners that are
 // known to be gone: one whose /proc entry cannot be read is not judged. Reads each owner's start
-// time once, however many directories name it.
+// time once, however many directories name it. An older resin's names, without the time
+// namespace (resin-<pid namespace>-<pid>-<start time>-<n>), are judged by their pid alone: gone
+// when no process has it.
 std::vector<CgroupDirectory> stale_sandbox_cgroups(const std::vector<CgroupDirectory>& parents);
 
 // Whether this start sweeps for stale sandbox cgroups. A sweep reads every live sandbox's owner:

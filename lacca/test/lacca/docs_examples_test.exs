@@ -17,7 +17,10 @@ defmodule Lacca.DocsExamplesTest do
   @documents [
     "../README.md",
     "README.md"
-    | Enum.map(Path.wildcard(Path.join(@root, "guides/*.md")), &Path.relative_to(&1, @root))
+    | Enum.map(
+        Lacca.Test.RepoFiles.with_extension(Path.join(@root, "guides"), ".md"),
+        &Path.relative_to(&1, @root)
+      )
   ]
 
   for document <- @documents, do: @external_resource(Path.join(@root, document))

@@ -2,6 +2,7 @@ defmodule Lacca.ProtocolTest do
   use ExUnit.Case, async: true
 
   alias Lacca.Protocol
+  alias Lacca.Test.RepoFiles
 
   @vectors Path.expand("../../../tests/vectors", __DIR__)
 
@@ -61,8 +62,7 @@ defmodule Lacca.ProtocolTest do
   }
 
   test "every golden vector has its expected fields listed here" do
-    files =
-      @vectors |> Path.join("*.bin") |> Path.wildcard() |> Enum.map(&Path.basename(&1, ".bin"))
+    files = @vectors |> RepoFiles.with_extension(".bin") |> Enum.map(&Path.basename(&1, ".bin"))
 
     assert Enum.sort(files) == Enum.sort(Map.keys(@expected))
   end
@@ -90,8 +90,8 @@ defmodule Lacca.ProtocolTest do
 
       files =
         @vectors
-        |> Path.join("malformed/*.bin")
-        |> Path.wildcard()
+        |> Path.join("malformed")
+        |> RepoFiles.with_extension(".bin")
         |> Enum.map(&Path.basename(&1, ".bin"))
 
       assert Enum.sort(listed) == Enum.sort(files)
@@ -120,7 +120,10 @@ defmodule Lacca.ProtocolTest do
     end
 
     test "every truncation of every vector is rejected, never raises" do
-      for path <- Path.wildcard(Path.join(@vectors, "*.bin")) do
+      paths = RepoFiles.with_extension(@vectors, ".bin")
+      assert length(paths) == map_size(@expected)
+
+      for path <- paths do
         <<_length::32, body::binary>> = File.read!(path)
 
         for size <- 0..(byte_size(body) - 1) do

@@ -536,10 +536,11 @@ defmodule Lacca.Bench do
   # The CPU time one start of /bin/true costs, the background included (a sandbox's teardown after
   # its exit, the pool's refill): each way N times back to back (LACCA_BENCH_CPU_STARTS, 300), then
   # until at rest; the CPU of the BEAM and of every process it started, with what they reaped
-  # (/proc/<pid>/stat, in clock ticks taken as 100 a second). Not counted: the kernel's own workers
+  # (/proc/<pid>/stat, in clock ticks taken as 100 a second). That misses the kernel's own workers
   # (a network namespace's cleanup, say) and processes the BEAM's no longer are (a resin's cgroup
-  # reaper after resin, the netns pool's refill: adopted by init). The BEAM's scheduler
-  # busy-waiting is not told apart from its work (`+sbwt none` turns it off).
+  # reaper after resin, the netns pool's refill: adopted by init), so the whole machine's busy
+  # time over the same span is printed beside it. The BEAM's scheduler busy-waiting is not told
+  # apart from its work (`+sbwt none` turns it off).
   def cpu do
     starts = env_int("LACCA_BENCH_CPU_STARTS", 300)
     true_path = System.find_executable("true")
@@ -558,17 +559,30 @@ defmodule Lacca.Bench do
 
     for {label, fun} <- ways do
       await_rest(rest, now_ms())
-      {cpu0, t0} = {tree_cpu_ms(), System.monotonic_time(:microsecond)}
+      {cpu0, busy0, t0} = {tree_cpu_ms(), machine_busy_ms(), System.monotonic_time(:microsecond)}
       for _ <- 1..starts, do: fun.()
       wall = System.monotonic_time(:microsecond) - t0
       await_rest(rest, now_ms())
-      cpu = tree_cpu_ms() - cpu0
+      {cpu, busy} = {tree_cpu_ms() - cpu0, machine_busy_ms() - busy0}
 
       IO.puts(
         "  #{String.pad_trailing(label, 26)} #{float(cpu / starts, 2)} ms CPU per start" <>
+          " (machine: #{float(busy / starts, 2)})" <>
           "  (#{float(wall / starts / 1000, 2)} ms wall per start back to back)"
       )
     end
+  end
+
+  # The whole machine's busy time (/proc/stat: user, nice, system, irq, softirq, steal), in ms:
+  # with what the tree count misses (processes adopted by init, the kernel's workers), and
+  # whatever else runs on the machine.
+  defp machine_busy_ms do
+    [cpu_line | _] = File.read!("/proc/stat") |> String.split("\n")
+
+    [user, nice, system, _idle, _iowait, irq, softirq, steal | _] =
+      cpu_line |> String.split() |> tl() |> Enum.map(&String.to_integer/1)
+
+    (user + nice + system + irq + softirq + steal) * 10
   end
 
   # User and system time, with that of the children each has reaped, of the BEAM and every process

@@ -216,9 +216,13 @@ TEST(CgroupFiles, ProcsNeverListsAPidBelowOneForATaskOfASiblingPidNamespace) {
         << cgroup << ": " << std::strerror(errno);
 }
 
+// As the names have it: "0" for the time namespace of a kernel without them.
 std::string namespace_inode(const char* kind) {
     struct stat info {};
-    EXPECT_EQ(::stat((std::string("/proc/self/ns/") + kind).c_str(), &info), 0) << kind;
+    if (::stat((std::string("/proc/self/ns/") + kind).c_str(), &info) != 0) {
+        EXPECT_EQ(errno, ENOENT) << kind;
+        return "0";
+    }
     return std::to_string(info.st_ino);
 }
 

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -11,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -56,17 +58,22 @@ namespace {
 
 constexpr const char* kPrefix = "resin-";
 
-// Field 22 of /proc/<pid>/stat ("self" or a pid): when the process started, in clock ticks since
-// boot. "" when the process is gone; nullopt when that cannot be told (EMFILE, ENOMEM, a /proc
-// that hides it): a sweep must not take a process it cannot read for a dead one. Plain reads: a
-// sweep calls this once per alive sandbox's owner.
+// Field 22 of /proc/<pid>/stat (a pid): when the process started, in clock ticks since boot. ""
+// when the process is gone; nullopt when that cannot be told (EMFILE, ENOMEM, a /proc that hides
+// it): a sweep must not take a process it cannot read for a dead one. A /proc mounted with
+// hidepid=invisible answers ENOENT for another user's live process, so only kill(2)'s ESRCH says
+// gone. Plain reads: a sweep calls this once per alive sandbox's owner.
 std::optional<std::string> start_time_of(const std::string& pid) {
     const std::string path = "/proc/" + pid + "/stat";
     UniqueFd stat(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     char line[1024];
     const ssize_t size = stat ? ::read(stat.get(), line, sizeof line - 1) : -1;
     if (size < 0 && (errno == ENOENT || errno == ESRCH)) {
-        return std::string();
+        // Signal 0 only checks; a pid out of range asks about a group or all, which exist.
+        const pid_t process =
+            pid == "self" ? ::getpid() : static_cast<pid_t>(std::strtol(pid.c_str(), nullptr, 10));
+        const bool gone = ::kill(process, 0) != 0 && errno == ESRCH;
+        return gone ? std::optional<std::string>(std::string()) : std::nullopt;
     }
     if (size <= 0) {
         return std::nullopt;

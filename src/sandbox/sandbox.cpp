@@ -1,6 +1,6 @@
 #include "sandbox/sandbox.hpp"
 
-#include <poll.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -28,19 +28,18 @@ std::uint64_t since(std::uint64_t now, std::uint64_t start) {
 
 // waitid(2) on a pidfd, with the rusage glibc's wrapper does not expose: blocks until the process
 // has ended, then reaps it. The host's event loop watches the pidfd and so makes it non-blocking,
-// and waitid on a non-blocking pidfd says EAGAIN instead of waiting: it then waits in poll.
+// and waitid on a non-blocking pidfd says EAGAIN instead of waiting: the flag goes first.
 int wait_pidfd(int pidfd, siginfo_t& info, rusage& usage) {
-    for (;;) {
-        if (::syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, &usage) == 0) {
-            return 0;
-        }
-        if (errno == EAGAIN) {
-            pollfd ended{pidfd, POLLIN, 0};
-            (void)::poll(&ended, 1, -1);
-        } else if (errno != EINTR) {
-            return -1;
-        }
+    const int flags = ::fcntl(pidfd, F_GETFL);
+    if (flags < 0 ||
+        ((flags & O_NONBLOCK) != 0 && ::fcntl(pidfd, F_SETFL, flags & ~O_NONBLOCK) != 0)) {
+        return -1;
     }
+    int result;
+    do {
+        result = static_cast<int>(::syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, &usage));
+    } while (result < 0 && errno == EINTR);
+    return result;
 }
 
 }  // namespace

@@ -847,16 +847,18 @@ defmodule Mix.Tasks.Compile.Resin do
   # make and the compilers building into _build. So the program runs in a process group of its own
   # (`setsid`: a background job of a shell without job control never leads a group, so setsid
   # makes the group without forking), and the shell reads the port, which the BEAM never writes to,
-  # until its end: that comes when the BEAM goes, and the shell then kills the whole group. What
-  # the program leaves running when it ends is killed too.
+  # until its end: that comes when the BEAM goes, and the shell then kills the whole group (and the
+  # program by its pid, should the end come before setsid made the group). What the program leaves
+  # running when it ends is killed too. The watcher holds none of the port's output open, so the
+  # port closes when the shell ends, however it ends.
   @ended_with_beam ~S"""
   exec 3<&0
-  setsid "$@" </dev/null 3<&- &
+  setsid -- "$@" </dev/null 3<&- &
   program=$!
-  { while read -r _ <&3; do :; done; kill -TERM "-$program"; } 2>/dev/null &
+  { while read -r _ <&3; do :; done; kill -TERM "-$program" "$program"; } >/dev/null 2>&1 &
   watcher=$!
   exec 3<&-
-  wait "$program"
+  wait "$program" 2>/dev/null
   status=$?
   kill "$watcher" 2>/dev/null
   kill -TERM "-$program" 2>/dev/null
@@ -866,12 +868,19 @@ defmodule Mix.Tasks.Compile.Resin do
   @doc false
   # System.cmd/3, with `program` and all it starts killed when it ends, or if this BEAM ends first.
   def cmd_ended_with_beam(program, args, opts) do
+    {executable, argv} = ended_with_beam(program, args)
+    System.cmd(executable, argv, opts)
+  end
+
+  @doc false
+  # The executable and arguments that run `program` so.
+  def ended_with_beam(program, args) do
     case {System.find_executable("sh"), System.find_executable("setsid")} do
       {sh, setsid} when is_binary(sh) and is_binary(setsid) ->
-        System.cmd(sh, ["-c", @ended_with_beam, "sh", program | args], opts)
+        {sh, ["-c", @ended_with_beam, "sh", program | args]}
 
       _ ->
-        System.cmd(program, args, opts)
+        {program, args}
     end
   end
 

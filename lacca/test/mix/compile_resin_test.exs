@@ -64,6 +64,32 @@ defmodule Mix.Tasks.Compile.ResinTest do
       eventually(fn -> find_argv(["sleep", marker]) == [] end, 5_000, "the sleep to be killed")
     end
 
+    # The end of the port can come before setsid has made the program's group.
+    test "a port closed as soon as it is opened leaves nothing running" do
+      marker = marker()
+      {sh, argv} = Resin.ended_with_beam("sleep", [marker])
+
+      for _ <- 1..30 do
+        port = Port.open({:spawn_executable, sh}, [:binary, :exit_status, args: argv])
+        Port.close(port)
+      end
+
+      eventually(fn -> find_argv(["sleep", marker]) == [] end, 10_000, "every sleep to be killed")
+    end
+
+    # The shell killed, its program goes on (the BEAM still holds the port) and ends on its own:
+    # then the port must close. The watcher, which only ends with the port, must not hold its
+    # output open.
+    test "the port closes once the program ends, though the shell was killed" do
+      {sh, argv} = Resin.ended_with_beam("sleep", ["1"])
+      port = Port.open({:spawn_executable, sh}, [:binary, :exit_status, args: argv])
+      {:os_pid, shell} = Port.info(port, :os_pid)
+      eventually(fn -> length(descendants(shell)) >= 2 end, 10_000, "the program and the watcher")
+
+      {_, 0} = System.cmd("kill", ["-9", Integer.to_string(shell)])
+      assert_receive {^port, {:exit_status, 137}}, 5_000
+    end
+
     # An interrupted `mix compile` (Ctrl-C, then abort) ends the BEAM as a kill does.
     test "dies with the BEAM that started it, children and all" do
       marker = marker()

@@ -87,7 +87,7 @@ defmodule Mix.Tasks.Compile.Resin do
   ## Toolchain
 
   Building resin needs CMake ≥ 3.25, a C++20 compiler, make, pkg-config, binutils (`strip`,
-  `objcopy`) and a few libraries. On Debian or Ubuntu:
+  `objcopy`), `sh` and `setsid` (util-linux, on every Linux) and a few libraries. On Debian or Ubuntu:
 
       apt-get install -y cmake g++ make pkg-config libboost-dev nlohmann-json3-dev \\
         libseccomp-dev libcap-dev libcli11-dev
@@ -104,7 +104,7 @@ defmodule Mix.Tasks.Compile.Resin do
   # Linked into the static-pie resin besides libseccomp.a and libcap.a (src/host/CMakeLists.txt).
   @linked_files ~w(libc.a libm.a libstdc++.a libgcc.a libgcc_eh.a rcrt1.o)
   @tools [{"cmake", ["cmake"]}, {"a C++ compiler", ["c++", "g++"]}, {"make", ["make"]}] ++
-           [{"pkg-config", ["pkg-config"]}]
+           [{"pkg-config", ["pkg-config"]}, {"sh", ["sh"]}, {"setsid (util-linux)", ["setsid"]}]
 
   @impl true
   @spec run([String.t()]) :: {:ok | :noop, []}
@@ -873,16 +873,9 @@ defmodule Mix.Tasks.Compile.Resin do
   end
 
   @doc false
-  # The executable and arguments that run `program` so.
-  def ended_with_beam(program, args) do
-    case {System.find_executable("sh"), System.find_executable("setsid")} do
-      {sh, setsid} when is_binary(sh) and is_binary(setsid) ->
-        {sh, ["-c", @ended_with_beam, "sh", program | args]}
-
-      _ ->
-        {program, args}
-    end
-  end
+  # The executable and arguments that run `program` so (sh and setsid: check_toolchain!/0).
+  def ended_with_beam(program, args),
+    do: {System.find_executable("sh"), ["-c", @ended_with_beam, "sh", program | args]}
 
   defp cmake!(args, step, into \\ "") do
     case cmake(args, into) do

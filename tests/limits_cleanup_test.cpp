@@ -216,16 +216,6 @@ TEST(CgroupFiles, ProcsNeverListsAPidBelowOneForATaskOfASiblingPidNamespace) {
         << cgroup << ": " << std::strerror(errno);
 }
 
-// As the names have it: "0" for the time namespace of a kernel without them.
-std::string namespace_inode(const char* kind) {
-    struct stat info {};
-    if (::stat((std::string("/proc/self/ns/") + kind).c_str(), &info) != 0) {
-        EXPECT_EQ(errno, ENOENT) << kind;
-        return "0";
-    }
-    return std::to_string(info.st_ino);
-}
-
 // A resin from before the names carried the time namespace may have been killed with its reaper:
 // its names (resin-<pid ns>-<pid>-<start time>-<n>) are judged by the pid alone. Gone: stale. Held
 // by a process (its own, or a reuse that a start time read through another time namespace cannot
@@ -237,8 +227,8 @@ TEST(CgroupCleanup, AnOlderResinsNamesAreStaleOnlyWhenTheirPidIsGone) {
     }
     ASSERT_GT(dead, 0);
     ASSERT_EQ(::waitpid(dead, nullptr, 0), dead);
-    const std::string pid_ns = namespace_inode("pid");
-    const std::string time_ns = namespace_inode("time");
+    const std::string pid_ns = namespace_inode("/proc/self/ns/pid");
+    const std::string time_ns = namespace_inode("/proc/self/ns/time");
     const std::string gone = std::to_string(dead);
     const std::string alive = std::to_string(::getpid());
 

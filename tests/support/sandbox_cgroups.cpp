@@ -66,8 +66,8 @@ std::vector<std::string> sandbox_cgroups_prefixed(const std::set<std::string>& p
     return found;
 }
 
-// The inode of a namespace file, as resin puts it in its names: 0 for a time namespace on a kernel
-// without them.
+}  // namespace
+
 std::string namespace_inode(const std::string& ns_file) {
     struct stat info {};
     if (::stat(ns_file.c_str(), &info) != 0) {
@@ -78,8 +78,6 @@ std::string namespace_inode(const std::string& ns_file) {
     }
     return std::to_string(info.st_ino);
 }
-
-}  // namespace
 
 std::vector<std::string> sandbox_cgroups_of(const std::vector<pid_t>& pids) {
     const std::string own = "resin-" + namespace_inode("/proc/self/ns/pid") + "-" +

@@ -25,6 +25,10 @@ inline constexpr std::chrono::seconds kKilledResinsGoneWithin{3};
 inline constexpr std::chrono::seconds kKilledResinsGoneWithin{1};
 #endif
 
+// The inode of a namespace file (e.g. /proc/self/ns/pid), as resin puts it in its names: "0" for a
+// time namespace on a kernel without them.
+std::string namespace_inode(const std::string& ns_file);
+
 // What this host's cgroups can enforce for a process like this test (as probe_host() sees it).
 sandbox::CgroupSupport cgroup_support();
 
